@@ -1,0 +1,12 @@
+"""neuroaffect: decode affect and meaning from EEG and fMRI, with leakage-free evaluation.
+
+Importing the package is cheap: heavy dependencies (MNE, nilearn, braindecode, torch) load in the
+modules that use them.
+"""
+
+from .affect.scales import RatingScale
+from .trials import EEGTrials
+
+__version__ = "0.1.0"
+
+__all__ = ["EEGTrials", "RatingScale", "__version__"]

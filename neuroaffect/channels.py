@@ -1,0 +1,109 @@
+"""Electrode names and positions.
+
+Names are normalised to MNE's ``standard_1005`` spelling (``FP1`` -> ``Fp1``, ``FCZ`` -> ``FCz``) and
+positions come from that montage, in metres, head coordinates. The two cerebellar sites of the
+Neuroscan caps used by SEED (``CB1``, ``CB2``) are not part of the 10-05 system; they sit one row
+below O1/O2 and are given the positions of the 10-05 sites ``I1``/``I2`` (an approximation, stated
+in every place that uses it).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+
+#: Extra electrodes that are not in the 10-05 montage, and the 10-05 site used for their position.
+EXTRA_SITES = {"CB1": "I1", "CB2": "I2"}
+
+
+@lru_cache(maxsize=1)
+def _standard_positions() -> dict[str, np.ndarray]:
+    import mne
+
+    # MNE >= 1.12 renamed the 10-05 template (same positions); accept both spellings.
+    name = "colin27_1005" if "colin27_1005" in mne.channels.get_builtin_montages() else "standard_1005"
+    montage = mne.channels.make_standard_montage(name)
+    return {name: np.asarray(pos, dtype=float) for name, pos in montage.get_positions()["ch_pos"].items()}
+
+
+@lru_cache(maxsize=1)
+def _upper_to_standard() -> dict[str, str]:
+    lookup = {name.upper(): name for name in _standard_positions()}
+    lookup.update({name: name for name in EXTRA_SITES})
+    # Old 10-20 names still found in files.
+    for old, new in {"T3": "T7", "T4": "T8", "T5": "P7", "T6": "P8"}.items():
+        lookup.setdefault(old, new)
+    return lookup
+
+
+def normalize_ch_names(ch_names, *, source: str = "ch_names") -> list[str]:
+    """Return the standard 10-05 spelling of each electrode name.
+
+    Parameters
+    ----------
+    ch_names : sequence of str
+        Electrode names in any case (``"FP1"``, ``"fp1"``, ``"Fp1"``), optionally with an ``"EEG "``
+        prefix or a reference suffix (``"-REF"``, ``"-A1"``) as written by some recorders.
+    source : str
+        What to name in the error message (a file or parameter).
+
+    Returns
+    -------
+    names : list of str
+        Standard names, in the same order.
+
+    Raises
+    ------
+    ValueError
+        If a name is not in the 10-05 montage (nor one of ``EXTRA_SITES``), or names repeat.
+    """
+    lookup = _upper_to_standard()
+    out, unknown = [], []
+    for raw in ch_names:
+        key = str(raw).strip().upper()
+        if key.startswith("EEG "):
+            key = key[4:].strip()
+        key = key.split("-")[0] if "-" in key else key
+        if key in lookup:
+            out.append(lookup[key])
+        else:
+            unknown.append(str(raw))
+    if unknown:
+        raise ValueError(
+            f"Unknown channel name(s) in {source}: {unknown}. Expected names of the standard 10-05 "
+            f"montage (e.g. 'Fp1', 'AF3', 'Cz') or {sorted(EXTRA_SITES)}; pick EEG channels only "
+            f"or rename them first."
+        )
+    duplicates = sorted({name for name in out if out.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"Repeated channel name(s) in {source}: {duplicates}.")
+    return out
+
+
+def ch_positions(ch_names) -> np.ndarray:
+    """Positions of standard electrode names.
+
+    Parameters
+    ----------
+    ch_names : sequence of str
+        Names as returned by :func:`normalize_ch_names`.
+
+    Returns
+    -------
+    positions : ndarray, shape (n_channels, 3)
+        Head-coordinate positions in metres.
+    """
+    positions = _standard_positions()
+    names = normalize_ch_names(ch_names)
+    return np.stack([positions[EXTRA_SITES.get(name, name)] for name in names])
+
+
+def make_montage(ch_names):
+    """An ``mne.channels.DigMontage`` for ``ch_names`` (extra sites placed as documented above)."""
+    import mne
+
+    names = normalize_ch_names(ch_names)
+    return mne.channels.make_dig_montage(
+        ch_pos=dict(zip(names, ch_positions(names), strict=True)), coord_frame="head"
+    )

@@ -1,0 +1,337 @@
+"""The one container for EEG trials that every loader returns and every feature reads.
+
+:class:`EEGTrials` holds, for one or more subjects, a list of trials (each ``(n_channels, n_times)``
+in volts, lengths may differ), the sampling rate, standard 10-05 channel names with positions, the
+ratings of each trial with the scale they were given on, subject / session / trial ids and optional
+baseline segments recorded before each trial.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from ._validation import check_finite, check_ndim, check_positive
+from .affect.scales import RatingScale
+from .channels import ch_positions, make_montage, normalize_ch_names
+
+
+@dataclass(eq=False)
+class EEGTrials:
+    """EEG trials of one or more subjects, with their ratings.
+
+    Parameters
+    ----------
+    signals : sequence of ndarray, each shape (n_channels, n_times)
+        One array per trial, in volts. Stored as float32. Trials may differ in length.
+    sfreq : float
+        Sampling rate in Hz.
+    ch_names : sequence of str
+        Electrode names; normalised to MNE's standard 10-05 spelling.
+    ratings : ndarray, shape (n_trials, n_ratings)
+        One row per trial (float; NaN where a trial has no rating).
+    rating_names : sequence of str
+        Name of each ratings column, e.g. ``("valence", "arousal", "dominance")`` or ``("emotion",)``.
+    scales : mapping of str to RatingScale
+        The declared scale of each ratings column.
+    subject, session, trial : array-like, shape (n_trials,)
+        Ids. ``trial`` is the trial's position within its session in presentation order (1-based for
+        the known datasets, matching their documentation).
+    baselines : sequence of ndarray, each shape (n_channels, n_baseline_times), optional
+        Pre-trial resting segments in volts (DEAP: 3 s, DREAMER: 61 s), one per trial.
+    dataset : str
+        Where the trials come from (``"deap"``, ``"seed"``, ..., or a file name).
+
+    Attributes
+    ----------
+    n_trials, n_channels : int
+    positions : ndarray, shape (n_channels, 3)
+        Electrode positions in metres (head coordinates of the 10-05 montage).
+    trial_keys : ndarray of str, shape (n_trials,)
+        ``"subject/session/trial"``: unique across a dataset, the unit that must never be split
+        between train and test.
+    """
+
+    signals: Sequence[np.ndarray]
+    sfreq: float
+    ch_names: Sequence[str]
+    ratings: np.ndarray
+    rating_names: Sequence[str]
+    scales: Mapping[str, RatingScale]
+    subject: np.ndarray
+    session: np.ndarray
+    trial: np.ndarray
+    baselines: Sequence[np.ndarray] | None = None
+    dataset: str = "unknown"
+    _positions: np.ndarray | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        check_positive("sfreq", self.sfreq)
+        self.sfreq = float(self.sfreq)
+        self.ch_names = normalize_ch_names(self.ch_names, source=f"ch_names of {self.dataset}")
+        self.signals = [self._check_signal(s, i, "signals") for i, s in enumerate(self.signals)]
+        n = len(self.signals)
+        self.ratings = np.asarray(self.ratings, dtype=float).reshape(n, -1) if n else np.zeros((0, len(self.rating_names)))
+        self.rating_names = tuple(self.rating_names)
+        if self.ratings.shape[1] != len(self.rating_names):
+            raise ValueError(
+                f"ratings has {self.ratings.shape[1]} column(s) but rating_names names "
+                f"{len(self.rating_names)}: {self.rating_names}."
+            )
+        missing = [name for name in self.rating_names if name not in self.scales]
+        if missing:
+            raise ValueError(f"scales has no entry for rating(s) {missing}.")
+        self.scales = dict(self.scales)
+        for j, name in enumerate(self.rating_names):
+            column = self.ratings[:, j]
+            self.scales[name].validate(column[~np.isnan(column)], what=f"{self.dataset} {name} ratings")
+        for name in ("subject", "session", "trial"):
+            ids = np.asarray(getattr(self, name))
+            if ids.shape != (n,):
+                raise ValueError(f"{name} must have shape ({n},) (one id per trial), got {ids.shape}.")
+            setattr(self, name, ids)
+        if self.baselines is not None:
+            if len(self.baselines) != n:
+                raise ValueError(f"baselines must hold one segment per trial ({n}), got {len(self.baselines)}.")
+            self.baselines = [self._check_signal(b, i, "baselines") for i, b in enumerate(self.baselines)]
+
+    def _check_signal(self, signal, index, what) -> np.ndarray:
+        signal = check_ndim(signal, 2, f"{what}[{index}] of {self.dataset}", "(n_channels, n_times)")
+        if signal.shape[0] != len(self.ch_names):
+            raise ValueError(
+                f"{what}[{index}] of {self.dataset} has {signal.shape[0]} channels but ch_names has "
+                f"{len(self.ch_names)}."
+            )
+        check_finite(signal, f"{what}[{index}] of {self.dataset}")
+        return np.asarray(signal, dtype=np.float32)
+
+    # -- shape -------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.signals)
+
+    @property
+    def n_trials(self) -> int:
+        return len(self.signals)
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.ch_names)
+
+    @property
+    def n_times(self) -> np.ndarray:
+        """Length of each trial in samples, shape (n_trials,)."""
+        return np.array([s.shape[1] for s in self.signals], dtype=int)
+
+    @property
+    def positions(self) -> np.ndarray:
+        if self._positions is None:
+            self._positions = ch_positions(self.ch_names)
+        return self._positions
+
+    @property
+    def trial_keys(self) -> np.ndarray:
+        return np.array([f"{s}/{se}/{t}" for s, se, t in zip(self.subject, self.session, self.trial, strict=True)])
+
+    def rating(self, name: str) -> np.ndarray:
+        """The ratings column ``name``, shape (n_trials,)."""
+        if name not in self.rating_names:
+            raise ValueError(f"Unknown rating {name!r}; these trials have {self.rating_names}.")
+        return self.ratings[:, self.rating_names.index(name)]
+
+    def __repr__(self) -> str:
+        subjects = np.unique(self.subject)
+        return (
+            f"<EEGTrials {self.dataset}: {self.n_trials} trials, {len(subjects)} subject(s), "
+            f"{self.n_channels} channels @ {self.sfreq:g} Hz, ratings {self.rating_names}>"
+        )
+
+    # -- selection ---------------------------------------------------------------------------
+    def __getitem__(self, index) -> EEGTrials:
+        """Trials selected by an integer, slice, index array or boolean mask."""
+        idx = np.arange(self.n_trials)[index]
+        idx = np.atleast_1d(idx)
+        return replace(
+            self,
+            signals=[self.signals[i] for i in idx],
+            ratings=self.ratings[idx],
+            subject=self.subject[idx],
+            session=self.session[idx],
+            trial=self.trial[idx],
+            baselines=None if self.baselines is None else [self.baselines[i] for i in idx],
+        )
+
+    def pick_channels(self, ch_names) -> EEGTrials:
+        """A copy with only ``ch_names`` (in that order)."""
+        wanted = normalize_ch_names(ch_names, source="pick_channels")
+        absent = [c for c in wanted if c not in self.ch_names]
+        if absent:
+            raise ValueError(f"Channel(s) {absent} are not in these trials ({self.ch_names}).")
+        order = [self.ch_names.index(c) for c in wanted]
+        return replace(
+            self,
+            signals=[s[order] for s in self.signals],
+            ch_names=wanted,
+            baselines=None if self.baselines is None else [b[order] for b in self.baselines],
+            _positions=None,
+        )
+
+    @classmethod
+    def concatenate(cls, parts: Sequence[EEGTrials]) -> EEGTrials:
+        """Join trial sets that share sampling rate, channels and ratings."""
+        if not parts:
+            raise ValueError("concatenate needs at least one EEGTrials.")
+        first = parts[0]
+        for other in parts[1:]:
+            for attr in ("sfreq", "ch_names", "rating_names"):
+                if getattr(other, attr) != getattr(first, attr):
+                    raise ValueError(
+                        f"Cannot concatenate trials with different {attr}: "
+                        f"{getattr(first, attr)} vs {getattr(other, attr)}."
+                    )
+        has_baseline = all(p.baselines is not None for p in parts)
+        return replace(
+            first,
+            signals=[s for p in parts for s in p.signals],
+            ratings=np.concatenate([p.ratings for p in parts]),
+            subject=np.concatenate([p.subject for p in parts]),
+            session=np.concatenate([p.session for p in parts]),
+            trial=np.concatenate([p.trial for p in parts]),
+            baselines=[b for p in parts for b in p.baselines] if has_baseline else None,
+        )
+
+    # -- conversions -------------------------------------------------------------------------
+    @classmethod
+    def from_arrays(
+        cls,
+        data,
+        sfreq: float,
+        ch_names,
+        ratings=None,
+        *,
+        rating_names=("valence", "arousal", "dominance"),
+        scales=None,
+        subject=None,
+        session=None,
+        trial=None,
+        baselines=None,
+        dataset: str = "arrays",
+    ) -> EEGTrials:
+        """Build trials from arrays.
+
+        Parameters
+        ----------
+        data : ndarray, shape (n_trials, n_channels, n_times), or list of (n_channels, n_times)
+            Signals in volts.
+        ratings : ndarray, shape (n_trials, n_ratings), optional
+            Defaults to NaN (unrated).
+        scales : mapping of str to RatingScale, optional
+            Defaults to a continuous 1-9 scale for each rating.
+        subject, session, trial : array-like, shape (n_trials,), optional
+            Default: subject ``"1"``, session ``1``, trials numbered from 1.
+        """
+        if isinstance(data, np.ndarray):
+            check_ndim(data, 3, "data", "(n_trials, n_channels, n_times)")
+        signals = list(data)
+        n = len(signals)
+        rating_names = tuple(rating_names)
+        if ratings is None:
+            ratings = np.full((n, len(rating_names)), np.nan)
+        ratings = np.asarray(ratings, dtype=float)
+        if ratings.ndim == 1:
+            ratings = ratings[:, None]
+        if ratings.shape[0] != n:
+            raise ValueError(f"ratings has {ratings.shape[0]} rows but data has {n} trials.")
+        if scales is None:
+            scales = {name: RatingScale("1-9", 1.0, 9.0) for name in rating_names}
+        return cls(
+            signals=signals,
+            sfreq=sfreq,
+            ch_names=ch_names,
+            ratings=ratings,
+            rating_names=rating_names,
+            scales=scales,
+            subject=np.asarray(subject if subject is not None else ["1"] * n),
+            session=np.asarray(session if session is not None else [1] * n),
+            trial=np.asarray(trial if trial is not None else np.arange(1, n + 1)),
+            baselines=baselines,
+            dataset=dataset,
+        )
+
+    @classmethod
+    def from_epochs(cls, epochs, ratings=None, **kwargs) -> EEGTrials:
+        """Build trials from ``mne.Epochs`` (EEG channels only, data in volts).
+
+        ``ratings`` and the keyword arguments are those of :meth:`from_arrays`.
+        """
+        eeg = epochs.copy().pick("eeg")
+        return cls.from_arrays(
+            eeg.get_data(copy=False), eeg.info["sfreq"], eeg.ch_names, ratings, **kwargs
+        )
+
+    @classmethod
+    def from_raw(
+        cls,
+        raw,
+        onsets,
+        durations,
+        ratings=None,
+        *,
+        baseline_duration: float = 0.0,
+        **kwargs,
+    ) -> EEGTrials:
+        """Cut trials of different lengths out of a continuous ``mne.io.Raw``.
+
+        Parameters
+        ----------
+        raw : mne.io.Raw
+            The recording (EEG channels are kept).
+        onsets, durations : array-like of float, shape (n_trials,)
+            Trial starts and lengths in seconds, relative to the start of ``raw``'s data
+            (``raw.first_time`` already removed, as for ``raw.annotations.onset - raw.first_time``).
+        baseline_duration : float
+            If positive, the ``baseline_duration`` seconds before each onset become its baseline.
+        ratings, **kwargs
+            As in :meth:`from_arrays`.
+        """
+        eeg = raw.copy().pick("eeg")
+        data = eeg.get_data()
+        sfreq = eeg.info["sfreq"]
+        n_total = data.shape[1]
+        signals, baselines = [], []
+        for i, (onset, duration) in enumerate(zip(onsets, durations, strict=True)):
+            start, stop = int(round(onset * sfreq)), int(round((onset + duration) * sfreq))
+            n_base = int(round(baseline_duration * sfreq))
+            if start - n_base < 0 or stop > n_total or stop <= start:
+                raise ValueError(
+                    f"Trial {i} ({onset:.3f} s + {duration:.3f} s, baseline {baseline_duration} s) "
+                    f"does not fit inside the recording of {n_total / sfreq:.3f} s."
+                )
+            signals.append(data[:, start:stop])
+            if n_base:
+                baselines.append(data[:, start - n_base : start])
+        return cls.from_arrays(
+            signals, sfreq, eeg.ch_names, ratings, baselines=baselines or None, **kwargs
+        )
+
+    def to_epochs(self, *, tmax: float | None = None):
+        """These trials as ``mne.EpochsArray`` (cropped to the shortest trial, or to ``tmax`` s).
+
+        Ratings are kept in ``epochs.metadata`` together with subject / session / trial ids.
+        """
+        import mne
+        import pandas as pd
+
+        n_keep = int(self.n_times.min())
+        if tmax is not None:
+            n_keep = min(n_keep, int(round(tmax * self.sfreq)))
+        data = np.stack([s[:, :n_keep] for s in self.signals]).astype(np.float64)
+        info = mne.create_info(list(self.ch_names), self.sfreq, ch_types="eeg")
+        metadata = pd.DataFrame(self.ratings, columns=list(self.rating_names))
+        metadata.insert(0, "trial", self.trial)
+        metadata.insert(0, "session", self.session)
+        metadata.insert(0, "subject", self.subject)
+        epochs = mne.EpochsArray(data, info, metadata=metadata, verbose="error")
+        epochs.set_montage(make_montage(self.ch_names))
+        return epochs
