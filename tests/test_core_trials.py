@@ -1,0 +1,109 @@
+"""The trial container, channel names and positions."""
+
+import mne
+import numpy as np
+import pytest
+
+from neuroaffect import EEGTrials, RatingScale
+from neuroaffect.channels import ch_positions, normalize_ch_names
+
+CH = ["Fp1", "Fz", "Cz", "Oz"]
+
+
+def make(n=3, n_times=256, **kw):
+    rng = np.random.default_rng(0)
+    return EEGTrials.from_arrays(rng.standard_normal((n, len(CH), n_times)) * 1e-5, 128.0, CH,
+                                 np.full((n, 3), 5.0), **kw)
+
+
+def test_names_are_normalised_to_10_05_spelling():
+    assert normalize_ch_names(["FP1", "fz", "FCZ", "EEG O1", "Cz-REF", "cb1"]) == [
+        "Fp1", "Fz", "FCz", "O1", "Cz", "CB1"]
+
+
+def test_unknown_and_repeated_names_are_rejected_by_name():
+    with pytest.raises(ValueError, match=r"Unknown channel name.*'XYZ'"):
+        normalize_ch_names(["Fp1", "XYZ"])
+    with pytest.raises(ValueError, match="Repeated.*Fp1"):
+        normalize_ch_names(["FP1", "Fp1"])
+
+
+def test_positions_match_mne_montage_and_cerebellar_sites_are_placed():
+    pos = ch_positions(["Fp1", "Oz", "CB1", "CB2"])
+    montage = mne.channels.make_standard_montage("colin27_1005").get_positions()["ch_pos"]
+    np.testing.assert_allclose(pos[0], montage["Fp1"])
+    np.testing.assert_allclose(pos[2], montage["I1"])
+    assert pos[2, 0] < 0 < pos[3, 0]  # left and right of the midline
+
+
+def test_container_holds_float32_volts_and_ids():
+    t = make()
+    assert t.n_trials == 3 and t.n_channels == 4 and t.signals[0].dtype == np.float32
+    assert list(t.trial_keys) == ["1/1/1", "1/1/2", "1/1/3"]
+    assert t.positions.shape == (4, 3)
+    np.testing.assert_array_equal(t.rating("arousal"), 5.0)
+
+
+def test_selection_channel_picking_and_concatenation():
+    t = make(n=4)
+    sub = t[[0, 2]]
+    assert sub.n_trials == 2 and list(sub.trial) == [1, 3]
+    np.testing.assert_array_equal(sub.signals[1], t.signals[2])
+    picked = t.pick_channels(["OZ", "fp1"])
+    assert picked.ch_names == ["Oz", "Fp1"]
+    np.testing.assert_array_equal(picked.signals[0][0], t.signals[0][3])
+    both = EEGTrials.concatenate([t[:2], t[2:]])
+    assert both.n_trials == 4 and list(both.trial) == [1, 2, 3, 4]
+    with pytest.raises(ValueError, match="different sfreq"):
+        EEGTrials.concatenate([t, EEGTrials.from_arrays(np.zeros((1, 4, 10)), 200, CH)])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_non_finite_samples_are_reported_with_their_position(bad):
+    data = np.zeros((2, 4, 100))
+    data[1, 2, 7] = bad
+    with pytest.raises(ValueError, match=r"signals\[1\].*non-finite.*index \(2, 7\)"):
+        EEGTrials.from_arrays(data, 128, CH)
+
+
+def test_shape_and_rating_errors():
+    with pytest.raises(ValueError, match=r"\(n_trials, n_channels, n_times\)"):
+        EEGTrials.from_arrays(np.zeros((4, 100)), 128, CH)
+    with pytest.raises(ValueError, match="has 3 channels but ch_names has 4"):
+        EEGTrials.from_arrays(np.zeros((2, 3, 100)), 128, CH)
+    with pytest.raises(ValueError, match="off the 1-9 scale"):
+        EEGTrials.from_arrays(np.zeros((2, 4, 100)), 128, CH, np.full((2, 3), 10.0))
+    with pytest.raises(ValueError, match="'sfreq'"):
+        EEGTrials.from_arrays(np.zeros((2, 4, 100)), 0, CH)
+
+
+def test_round_trip_through_mne_epochs_keeps_data_and_metadata():
+    t = make()
+    epochs = t.to_epochs()
+    assert epochs.ch_names == CH and epochs.info["sfreq"] == 128
+    assert list(epochs.metadata["valence"]) == [5.0, 5.0, 5.0]
+    back = EEGTrials.from_epochs(epochs, epochs.metadata[["valence", "arousal", "dominance"]].to_numpy())
+    np.testing.assert_allclose(back.signals[2], t.signals[2])
+    assert epochs.get_montage() is not None
+
+
+def test_from_raw_cuts_trials_of_different_lengths_with_baselines():
+    sfreq = 100.0
+    data = np.arange(4 * 1000, dtype=float).reshape(4, 1000) * 1e-9
+    raw = mne.io.RawArray(data, mne.create_info(CH, sfreq, "eeg"), verbose="error")
+    t = EEGTrials.from_raw(raw, onsets=[1.0, 5.0], durations=[2.0, 3.5], baseline_duration=0.5)
+    assert list(t.n_times) == [200, 350]
+    np.testing.assert_allclose(t.signals[1][0, 0], data[0, 500], rtol=1e-6)
+    np.testing.assert_allclose(t.baselines[0][0], data[0, 50:100], rtol=1e-6)
+    with pytest.raises(ValueError, match="does not fit"):
+        EEGTrials.from_raw(raw, onsets=[9.0], durations=[2.0])
+
+
+def test_rating_scale_normalises_and_rejects_off_scale_values():
+    scale = RatingScale("SAM 1-5", 1, 5, "ordinal")
+    np.testing.assert_allclose(scale.normalize([1, 3, 5]), [-1, 0, 1])
+    np.testing.assert_allclose(scale.denormalize(scale.normalize([2, 4])), [2, 4])
+    with pytest.raises(ValueError, match="off the SAM 1-5 scale"):
+        scale.validate([2.5])
+    with pytest.raises(ValueError, match="NaN"):
+        scale.validate([np.nan])
