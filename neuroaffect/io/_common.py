@@ -1,0 +1,155 @@
+"""Shared pieces of the dataset readers: subject sources, subject selection, safe file reading."""
+
+from __future__ import annotations
+
+import pickle
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .._validation import FileFormatError, check_file
+from ..trials import EEGTrials
+
+
+@dataclass(frozen=True)
+class SubjectSource:
+    """Where one subject's data lives, and how to read just that subject.
+
+    Parameters
+    ----------
+    subject : str
+        The subject id (``"1"``, ``"2"``, ...: the dataset's subject number without padding).
+    files : tuple of Path
+        Every file the subject's trials are read from (a cache key should depend on them).
+    dataset : str
+        ``"deap"``, ``"seed"``, ``"seed_iv"`` or ``"dreamer"``.
+    options : tuple of (str, object)
+        Reader options (e.g. ``("sfreq", 200.0)``), kept hashable.
+    """
+
+    subject: str
+    files: tuple[Path, ...]
+    dataset: str
+    options: tuple[tuple[str, object], ...] = ()
+
+    def load(self) -> EEGTrials:
+        """Read this subject's trials (only this subject's data is kept in memory)."""
+        from . import READERS  # registered by the reader modules
+
+        return READERS[self.dataset](self, **dict(self.options))
+
+
+def subject_id(value, dataset: str) -> str:
+    """Canonical subject id: ``3``, ``"3"``, ``"03"`` and (DEAP) ``"s03"`` all give ``"3"``."""
+    text = str(value).strip()
+    if dataset == "deap" and re.fullmatch(r"[sS]\d+", text):
+        text = text[1:]
+    if isinstance(value, int | np.integer) or text.isdigit():
+        return str(int(text))
+    return text
+
+
+def select(available: Mapping[str, object], subjects, dataset: str, where: Path) -> list[str]:
+    """The requested subject ids in order (all available ones if ``subjects`` is None)."""
+    if not available:
+        raise FileNotFoundError(f"No {dataset} subject files found in {where}.")
+    if subjects is None:
+        return list(available)
+    if isinstance(subjects, str | int | np.integer):
+        subjects = [subjects]
+    wanted = [subject_id(s, dataset) for s in subjects]
+    unknown = [s for s in wanted if s not in available]
+    if unknown:
+        raise ValueError(
+            f"Unknown {dataset} subject(s) {unknown} in {where}; available subjects: {list(available)}."
+        )
+    return list(dict.fromkeys(wanted))
+
+
+def numeric_order(keys: Iterable[str]) -> list[str]:
+    """Sort ids numerically (``"10"`` after ``"9"``)."""
+    return sorted(keys, key=lambda k: (int(k) if k.isdigit() else float("inf"), k))
+
+
+def loadmat(path: Path, what: str, **kwargs) -> dict:
+    """``scipy.io.loadmat`` that names the file and says what is wrong when it cannot be read."""
+    import scipy.io
+
+    check_file(path, what)
+    try:
+        return scipy.io.loadmat(path, verify_compressed_data_integrity=False, **kwargs)
+    except NotImplementedError as err:  # MATLAB v7.3 files are HDF5
+        raise FileFormatError(
+            path, f"is a MATLAB v7.3 (HDF5) file; expected the v5 format of {what} ({err})."
+        ) from err
+    except Exception as err:  # scipy raises many types for truncated / foreign files
+        raise FileFormatError(
+            path,
+            f"cannot be read as a MATLAB .mat file ({type(err).__name__}: {err}); expected {what}. "
+            "Is the file truncated (an interrupted download) or of another format?",
+        ) from err
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickler that only builds numpy arrays and plain containers (no arbitrary code)."""
+
+    _allowed = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"),
+        ("numpy._core.multiarray", "scalar"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+        ("copy_reg", "_reconstructor"),
+        ("copyreg", "_reconstructor"),
+        ("__builtin__", "object"),
+        ("builtins", "object"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) not in self._allowed:
+            raise pickle.UnpicklingError(
+                f"refusing to load {module}.{name} (only numpy arrays are expected)"
+            )
+        return super().find_class(module, name)
+
+
+def load_pickle(path: Path, what: str) -> object:
+    """Read a (Python 2 era) pickle of numpy arrays, with errors that name the file."""
+    check_file(path, what)
+    try:
+        with open(path, "rb") as f:
+            return _ArrayUnpickler(f, encoding="latin1").load()
+    except Exception as err:
+        raise FileFormatError(
+            path,
+            f"cannot be unpickled as {what} ({type(err).__name__}: {err}). Is the file truncated "
+            "or of another format?",
+        ) from err
+
+
+def check_samples(array: np.ndarray, path: Path, what: str) -> None:
+    """FileFormatError naming the file and trial if ``array`` holds NaN or inf."""
+    if not np.issubdtype(array.dtype, np.number):
+        raise FileFormatError(path, f"{what} holds {array.dtype} values; expected numbers.")
+    if not np.isfinite(array).all():
+        bad = np.argwhere(~np.isfinite(array))[0]
+        raise FileFormatError(
+            path,
+            f"{what} contains {int((~np.isfinite(array)).sum())} NaN/inf sample(s) (first at index "
+            f"{tuple(int(i) for i in bad)}); expected finite samples.",
+        )
+
+
+def find_root(path, marker: str, dataset: str) -> Path:
+    """``path`` itself or ``path / marker`` when the user gave the parent folder."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{dataset} data not found: {path} does not exist.")
+    if path.is_dir() and (path / marker).is_dir():
+        return path / marker
+    return path

@@ -1,0 +1,66 @@
+"""Dataset writers: deterministic, atomic, validated."""
+
+import numpy as np
+import pytest
+
+from neuroaffect.simulate import datasets as sim_datasets
+from neuroaffect.simulate import (
+    simulate_trials,
+    write_deap,
+    write_dreamer,
+    write_seed,
+    write_seed_iv,
+)
+
+
+def test_writers_are_deterministic_and_leave_no_temporary_files(tmp_path):
+    a = write_deap(tmp_path / "a", 1, n_trials=2, trial_duration=1.0, seed=9, progress=False)
+    b = write_deap(tmp_path / "b", 1, n_trials=2, trial_duration=1.0, seed=9, progress=False)
+    c = write_deap(tmp_path / "c", 1, n_trials=2, trial_duration=1.0, seed=10, progress=False)
+    assert (a / "s01.dat").read_bytes() == (b / "s01.dat").read_bytes()
+    assert (a / "s01.dat").read_bytes() != (c / "s01.dat").read_bytes()
+    write_dreamer(tmp_path / "d", 1, n_trials=1, trial_duration=1.0, progress=False)
+    for folder in tmp_path.rglob("*"):
+        assert not folder.name.startswith("."), f"temporary file left behind: {folder}"
+
+
+def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
+    def boom(self, obj):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(sim_datasets._Py2Pickler, "dump", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        write_deap(tmp_path, 1, n_trials=1, trial_duration=1.0, progress=False)
+    assert list((tmp_path / "data_preprocessed_python").iterdir()) == []
+
+
+def test_parameter_errors(tmp_path):
+    with pytest.raises(ValueError, match="'n_trials'.*1..15"):
+        write_seed(tmp_path, 1, n_trials=16, progress=False)
+    with pytest.raises(ValueError, match="'n_trials'.*1..24"):
+        write_seed_iv(tmp_path, 1, n_trials=0, progress=False)
+    with pytest.raises(ValueError, match="'n_subjects'"):
+        write_deap(tmp_path, 0, progress=False)
+    with pytest.raises(ValueError, match="'trial_duration'"):
+        simulate_trials("deap", 1, 1, trial_duration=-2.0)
+    with pytest.raises(ValueError, match="'seed'"):
+        simulate_trials("deap", 1, 1, trial_duration=1.0, seed=None)
+    with pytest.raises(ValueError, match="at least 2 samples"):
+        simulate_trials("deap", 1, 1, trial_duration=0.001)
+    with pytest.raises(ValueError, match="'dataset'"):
+        simulate_trials("deep")
+    with pytest.raises(ValueError, match="Unknown channel"):
+        simulate_trials("deap", 1, 1, trial_duration=1.0, ch_names=["Fp1", "XX9"])
+
+
+def test_default_durations_follow_the_datasets():
+    seed_trials = simulate_trials("seed", 1, 2, trial_duration=None, ch_names=["Cz", "Pz"])
+    assert list(seed_trials.n_times) == [235 * 200, 233 * 200]
+    dreamer = simulate_trials(
+        "dreamer", 2, 2, trial_duration=None, baseline_duration=0, ch_names=["Cz"]
+    )
+    lengths = dreamer.n_times.reshape(2, 2)
+    assert np.array_equal(lengths[0], lengths[1])  # same clips for every subject
+    assert ((lengths >= 65 * 128) & (lengths <= 393 * 128)).all()
+    seed_iv = simulate_trials("seed_iv", 1, 24, trial_duration=0.1, n_sessions=3, ch_names=["Cz"])
+    assert list(seed_iv.rating("emotion")[24:30]) == [2, 1, 3, 0, 0, 2]  # session 2 sequence
