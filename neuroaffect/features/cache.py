@@ -1,0 +1,295 @@
+"""Tokens for a whole dataset, subject by subject, cached in one HDF5 file.
+
+The cache holds one group per subject under ``/subjects``. Each group records a key: a SHA-256 of
+the subject's source files' identity (absolute path, size, modification time in ns and, on request,
+a hash of their first and last MiB), every :class:`~neuroaffect.features.Tokenizer` parameter that
+changes the numbers, and :data:`~neuroaffect.features.FEATURES_VERSION`. A subject is reused only
+when its key matches exactly; otherwise only that subject is recomputed.
+
+The file is never modified in place: new groups are written with the still-valid old ones to a
+temporary file in the same folder, which then replaces the cache with :func:`os.replace`, so a crash
+leaves either the old or the new file, never a partial one. New subjects are flushed every
+``flush_interval`` seconds and when the run ends or fails, so an interrupted run resumes where it
+stopped. An unreadable file or group (truncated, missing datasets) is reported with a
+:class:`CacheWarning` naming the file and rebuilt; a file that is not a token cache at all is never
+overwritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+from urllib.parse import quote
+
+import h5py
+import numpy as np
+from tqdm.auto import tqdm
+
+from .._validation import FileFormatError, check_file
+from ..affect.scales import RatingScale
+from .bde import FEATURES_VERSION, resolve_bands
+from .tokens import WindowTokens
+
+CACHE_FORMAT = "neuroaffect-window-tokens"
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_PER_WINDOW = ("X", "ratings", "subject", "session", "trial_key", "start", "stop")
+# Parameters that change how the work is done, not the numbers.
+_NOT_IN_KEY = ("n_jobs",)
+
+
+class CacheWarning(UserWarning):
+    """A cache file or one of its subjects could not be read and is being rebuilt."""
+
+
+def tokens_for_dataset(sources, tokenizer, cache=None, progress=True, *, hash_content=False,
+                       flush_interval=30.0) -> WindowTokens:
+    """BDE tokens of every subject, computed one subject at a time and optionally cached.
+
+    Parameters
+    ----------
+    sources : sequence of SubjectSource
+        Objects with ``subject`` (str), ``files`` (tuple of paths the subject is read from) and
+        ``load()`` returning that subject's :class:`~neuroaffect.EEGTrials`, as returned by
+        :func:`neuroaffect.io.list_subjects`. Only one subject's signals are in memory at a time.
+    tokenizer : Tokenizer
+    cache : path-like | None
+        HDF5 file to read tokens from and store them in (created with its folder if missing).
+        ``None`` computes everything.
+    progress : bool
+        Show a progress bar over subjects.
+    hash_content : bool
+        Also hash the first and last MiB of every source file, to notice files replaced with
+        identical size and modification time.
+    flush_interval : float
+        Seconds between writes of newly computed subjects to the cache (it is always written at the
+        end, and when the run stops on an error or an interrupt).
+
+    Returns
+    -------
+    tokens : WindowTokens
+        All subjects' windows, in the order of ``sources``.
+    """
+    sources = list(sources)
+    if not sources:
+        raise ValueError("sources is empty: there are no subjects to tokenize.")
+    names = [str(s.subject) for s in sources]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"sources name subject(s) {duplicates} more than once.")
+    store = None if cache is None else _TokenCache(cache, flush_interval)
+    parts, n_cached = [], 0
+    bar = tqdm(sources, desc="BDE tokens", unit="subject", disable=not progress)
+    try:
+        for source in bar:
+            key = None
+            if store is not None:
+                key = subject_key(source, tokenizer, hash_content=hash_content)
+                tokens = store.get(str(source.subject), key)
+                if tokens is not None:
+                    parts.append(tokens)
+                    n_cached += 1
+                    bar.set_postfix(cached=n_cached)
+                    continue
+            tokens = tokenizer.transform(source.load())
+            if store is not None:
+                store.put(str(source.subject), key, tokens)
+            parts.append(tokens)
+    finally:
+        bar.close()
+        if store is not None:
+            store.flush()
+    return WindowTokens.concatenate(parts)
+
+
+def subject_key(source, tokenizer, *, hash_content=False) -> str:
+    """The cache key of one subject: SHA-256 of its files' identity, the parameters and the version."""
+    params = {k: v for k, v in tokenizer.get_params().items() if k not in _NOT_IN_KEY}
+    if "bands" in params:
+        params["bands"] = [list(b) for b in resolve_bands(params["bands"])]
+    identity = {
+        "features_version": FEATURES_VERSION,
+        "tokenizer": f"{type(tokenizer).__module__}.{type(tokenizer).__qualname__}",
+        "params": params,
+        "subject": str(source.subject),
+        "files": [_file_identity(p, str(source.subject), hash_content) for p in source.files],
+    }
+    text = json.dumps(identity, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _file_identity(path, subject: str, hash_content: bool) -> dict:
+    path = check_file(path, f"data file of subject {subject}")
+    stat = path.stat()
+    identity = {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    if hash_content:
+        digest = hashlib.sha256()
+        mib = 1 << 20
+        with open(path, "rb") as f:
+            digest.update(f.read(mib))
+            if stat.st_size > mib:
+                f.seek(max(mib, stat.st_size - mib))
+                digest.update(f.read(mib))
+        identity["sha256_ends"] = digest.hexdigest()
+    return identity
+
+
+class _TokenCache:
+    """Read groups lazily from the cache file; collect new ones and write them atomically."""
+
+    def __init__(self, path, flush_interval: float):
+        self.path = Path(path)
+        self.flush_interval = flush_interval
+        self.pending: dict[str, tuple[str, str, WindowTokens]] = {}
+        self.dropped: set[str] = set()
+        self.last_flush = time.monotonic()
+        self.readable = self._check_file()
+
+    def _check_file(self) -> bool:
+        if not self.path.exists():
+            return False
+        if self.path.is_dir():
+            raise FileFormatError(self.path, "is a folder; the token cache must be a file path (e.g. tokens.h5).")
+        with open(self.path, "rb") as f:
+            head = f.read(len(_HDF5_SIGNATURE))
+        if len(head) == len(_HDF5_SIGNATURE) and head != _HDF5_SIGNATURE:
+            raise FileFormatError(
+                self.path,
+                "is not an HDF5 file, so not a neuroaffect token cache; refusing to overwrite it. "
+                "Choose another cache path.",
+            )
+        try:
+            with h5py.File(self.path, "r") as f:
+                fmt = f.attrs.get("format")
+        except OSError as err:
+            self._warn(f"cannot be opened ({err}); it is probably truncated. Rebuilding it.")
+            return False
+        if fmt != CACHE_FORMAT:
+            raise FileFormatError(
+                self.path,
+                "is an HDF5 file but not a neuroaffect token cache; refusing to overwrite it. "
+                "Choose another cache path.",
+            )
+        return True
+
+    def _warn(self, problem: str) -> None:
+        warnings.warn(f"Token cache {self.path} {problem}", CacheWarning, stacklevel=4)
+
+    def get(self, subject: str, key: str) -> WindowTokens | None:
+        """The cached tokens of ``subject`` if stored under exactly ``key``, else None."""
+        if not self.readable:
+            return None
+        name = quote(subject, safe="")
+        try:
+            with h5py.File(self.path, "r") as f:
+                group = f.get(f"subjects/{name}")
+                if group is None or group.attrs.get("key") != key:
+                    return None
+                return _read_group(group)
+        except (OSError, KeyError, ValueError, TypeError) as err:
+            self._warn(f"has an unreadable entry for subject {subject!r} ({err}); recomputing it.")
+            self.dropped.add(name)
+            return None
+
+    def put(self, subject: str, key: str, tokens: WindowTokens) -> None:
+        self.pending[quote(subject, safe="")] = (subject, key, tokens)
+        if time.monotonic() - self.last_flush >= self.flush_interval:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the old valid groups plus the new ones to a temporary file, then replace the cache."""
+        if not self.pending and not self.dropped:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+        os.close(fd)
+        try:
+            os.chmod(tmp, _file_mode(self.path))  # mkstemp makes it private (0600)
+            with h5py.File(tmp, "w") as out:
+                out.attrs["format"] = CACHE_FORMAT
+                out.attrs["features_version"] = FEATURES_VERSION
+                groups = out.create_group("subjects")
+                if self.readable:
+                    self._copy_old_groups(groups)
+                for name, (subject, key, tokens) in self.pending.items():
+                    _write_group(groups, name, subject, key, tokens)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        self.pending.clear()
+        self.dropped.clear()
+        self.readable = True
+        self.last_flush = time.monotonic()
+
+    def _copy_old_groups(self, groups) -> None:
+        try:
+            with h5py.File(self.path, "r") as old:
+                names = list(old["subjects"]) if "subjects" in old else []
+                for name in names:
+                    if name in self.pending or name in self.dropped:
+                        continue
+                    try:
+                        _read_group(old["subjects"][name])  # copy only groups that read back whole
+                        old.copy(old["subjects"][name], groups, name=name)
+                    except (OSError, KeyError, ValueError, TypeError) as err:
+                        self._warn(f"has an unreadable entry {name!r} ({err}); dropping it.")
+        except OSError as err:
+            self._warn(f"cannot be read while updating it ({err}); keeping only the new subjects.")
+
+
+def _file_mode(path: Path) -> int:
+    """The mode of the file being replaced, or the default mode for new files (0666 minus umask)."""
+    if path.exists():
+        return path.stat().st_mode & 0o777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _write_group(parent, name: str, subject: str, key: str, tokens: WindowTokens) -> None:
+    group = parent.create_group(name)
+    for field in (*_PER_WINDOW, "positions"):
+        value = np.asarray(getattr(tokens, field))
+        if value.dtype.kind in "UO":
+            dset = group.create_dataset(field, data=value.astype(object), dtype=h5py.string_dtype())
+            dset.attrs["text"] = True
+        else:
+            group.create_dataset(field, data=value)
+    meta = {
+        "rating_names": list(tokens.rating_names),
+        "scales": {k: asdict(v) for k, v in tokens.scales.items()},
+        "ch_names": list(tokens.ch_names),
+        "band_names": list(tokens.band_names),
+        "sfreq": tokens.sfreq,
+        "dataset": tokens.dataset,
+    }
+    group.attrs["meta"] = json.dumps(meta)
+    group.attrs["subject"] = subject
+    group.attrs["key"] = key  # written last: a group without its key is never reused
+
+
+def _read_group(group) -> WindowTokens:
+    arrays = {}
+    for field in (*_PER_WINDOW, "positions"):
+        dset = group[field]
+        arrays[field] = np.array(dset.asstr()[()], dtype=str) if dset.attrs.get("text", False) else dset[()]
+    meta = json.loads(group.attrs["meta"])
+    n_windows = len(arrays["X"])
+    ragged = [f for f in _PER_WINDOW if len(arrays[f]) != n_windows]
+    X = arrays["X"]
+    if ragged or X.ndim != 3 or X.shape[1:] != (len(meta["ch_names"]), len(meta["band_names"])):
+        raise ValueError(f"inconsistent shapes (X {X.shape}, mismatched {ragged})")
+    scales = {k: RatingScale(**{**v, "categories": tuple(v["categories"])}) for k, v in meta["scales"].items()}
+    return WindowTokens(
+        X=X, ratings=arrays["ratings"], rating_names=tuple(meta["rating_names"]), scales=scales,
+        subject=arrays["subject"], session=arrays["session"], trial_key=arrays["trial_key"],
+        start=arrays["start"], stop=arrays["stop"], ch_names=list(meta["ch_names"]),
+        positions=arrays["positions"], band_names=tuple(meta["band_names"]), sfreq=float(meta["sfreq"]),
+        dataset=meta["dataset"],
+    )

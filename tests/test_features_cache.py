@@ -1,0 +1,241 @@
+"""HDF5 token cache: hits, misses, invalidation, corruption recovery, atomic writes, resume."""
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from neuroaffect import EEGTrials
+from neuroaffect._validation import FileFormatError
+from neuroaffect.features import Tokenizer, tokens_for_dataset
+from neuroaffect.features import cache as cache_module
+from neuroaffect.features.cache import CacheWarning
+
+CH = ["Fz", "Cz", "Pz"]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Stand-in for neuroaffect.io's SubjectSource: one .npy file per subject, loads counted."""
+
+    subject: str
+    files: tuple
+    loads: list = field(default_factory=list, compare=False)
+    fail: bool = False
+
+    def load(self):
+        if self.fail:
+            raise RuntimeError(f"cannot read subject {self.subject}")
+        self.loads.append(self.subject)
+        data = np.load(self.files[0])
+        n = len(data)
+        return EEGTrials.from_arrays(
+            data, 128.0, CH, np.full((n, 3), 5.0), subject=[self.subject] * n,
+            trial=np.arange(1, n + 1), dataset="sim",
+        )
+
+
+def write_subject(folder: Path, subject: str, seed: int) -> Path:
+    data = 1e-5 * np.random.default_rng(seed).standard_normal((2, len(CH), 384))
+    path = folder / f"{subject}.npy"
+    np.save(path, data)
+    return path
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    loads = []
+    sources = [Source(s, (write_subject(folder, s, i),), loads) for i, s in enumerate(["s01", "s02", "s03"])]
+    return sources, loads, tmp_path / "cache" / "tokens.h5"
+
+
+def assert_same_tokens(a, b):
+    np.testing.assert_array_equal(a.X, b.X)
+    for name in ("ratings", "subject", "session", "trial_key", "start", "stop", "positions"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    assert a.trial_key.dtype.kind == b.trial_key.dtype.kind == "U"
+    assert (a.ch_names, a.band_names, a.rating_names, a.sfreq, a.dataset) == \
+        (b.ch_names, b.band_names, b.rating_names, b.sfreq, b.dataset)
+    assert a.scales == b.scales
+
+
+def run(sources, cache, **params):
+    return tokens_for_dataset(sources, Tokenizer(**params), cache=cache, progress=False)
+
+
+def test_miss_then_hit_without_loading(dataset):
+    sources, loads, cache = dataset
+    first = run(sources, cache)
+    assert loads == ["s01", "s02", "s03"] and cache.is_file()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert cache.stat().st_mode & 0o777 == 0o666 & ~umask  # not the temporary file's private 0600
+    loads.clear()
+    second = run(sources, cache)
+    assert loads == []
+    assert_same_tokens(first, second)
+    assert_same_tokens(first, tokens_for_dataset(sources, Tokenizer(), cache=None, progress=False))
+    # A subset is served from the same file; n_jobs does not change the numbers, so it still hits.
+    loads.clear()
+    subset = tokens_for_dataset(sources[1:], Tokenizer(n_jobs=2), cache=cache, progress=False)
+    assert loads == [] and set(subset.subject) == {"s02", "s03"}
+
+
+def test_parameter_change_invalidates(dataset):
+    sources, loads, cache = dataset
+    run(sources, cache)
+    loads.clear()
+    other = run(sources, cache, window=0.5)
+    assert loads == ["s01", "s02", "s03"] and other.stop[0] == 64
+    loads.clear()
+    run(sources, cache, bands="with-delta")
+    assert loads == ["s01", "s02", "s03"]
+    loads.clear()
+    run(sources, cache, bands="with-delta")
+    assert loads == []
+
+
+def test_file_change_recomputes_only_that_subject(dataset):
+    sources, loads, cache = dataset
+    before = run(sources, cache)
+    path = sources[1].files[0]
+    write_subject(path.parent, "s02", seed=99)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    loads.clear()
+    after = run(sources, cache)
+    assert loads == ["s02"]
+    s02 = after.subject == "s02"
+    assert not np.allclose(after.X[s02], before.X[s02])
+    np.testing.assert_array_equal(after.X[~s02], before.X[~s02])
+
+
+def test_content_hash_notices_same_size_and_mtime(dataset):
+    sources, loads, cache = dataset
+    path = sources[0].files[0]
+
+    def rewrite_keeping_size_and_mtime(seed):
+        stat = path.stat()
+        write_subject(path.parent, "s01", seed=seed)
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        assert path.stat().st_size == stat.st_size
+
+    for seed, hash_content, expected in ((100, False, []), (101, True, ["s01"])):
+        tokens_for_dataset(sources, Tokenizer(), cache=cache, progress=False, hash_content=hash_content)
+        rewrite_keeping_size_and_mtime(seed)
+        loads.clear()
+        tokens_for_dataset(sources, Tokenizer(), cache=cache, progress=False, hash_content=hash_content)
+        assert loads == expected  # size and mtime alone cannot see the change; the content hash does
+
+
+def test_truncated_file_is_reported_and_rebuilt(dataset):
+    sources, loads, cache = dataset
+    first = run(sources, cache)
+    size = cache.stat().st_size
+    with open(cache, "r+b") as f:
+        f.truncate(size // 2)
+    loads.clear()
+    with pytest.warns(CacheWarning, match=str(cache)):
+        again = run(sources, cache)
+    assert loads == ["s01", "s02", "s03"]
+    assert_same_tokens(first, again)
+    loads.clear()
+    run(sources, cache)
+    assert loads == []
+
+
+def test_missing_dataset_recomputes_that_subject(dataset):
+    sources, loads, cache = dataset
+    first = run(sources, cache)
+    with h5py.File(cache, "a") as f:
+        del f["subjects/s03/X"]
+    loads.clear()
+    with pytest.warns(CacheWarning, match=rf"{cache}.*'s03'"):
+        again = run(sources, cache)
+    assert loads == ["s03"]
+    assert_same_tokens(first, again)
+    loads.clear()
+    run(sources, cache)
+    assert loads == []
+
+
+def test_empty_file_is_rebuilt_foreign_files_are_refused(dataset, tmp_path):
+    sources, loads, cache = dataset
+    cache.parent.mkdir()
+    cache.write_bytes(b"")
+    with pytest.warns(CacheWarning):
+        run(sources, cache)
+    foreign = tmp_path / "mine.h5"
+    with h5py.File(foreign, "w") as f:
+        f["precious"] = np.arange(3)
+    with pytest.raises(FileFormatError, match="not a neuroaffect token cache; refusing"):
+        run(sources, foreign)
+    text = tmp_path / "notes.txt"
+    text.write_text("my notes, not a cache")
+    with pytest.raises(FileFormatError, match="not an HDF5 file"):
+        run(sources, text)
+    assert text.read_text() == "my notes, not a cache"
+    with h5py.File(foreign, "r") as f:
+        assert list(f) == ["precious"]
+
+
+def test_atomic_write_leaves_no_partial_file(dataset, monkeypatch):
+    sources, loads, cache = dataset
+    run(sources[:1], cache)
+    before = cache.read_bytes()
+    calls = []
+
+    def broken(*args, **kwargs):
+        calls.append(1)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(cache_module, "_write_group", broken)
+    with pytest.raises(OSError, match="disk full"):
+        run(sources, cache)
+    assert calls and cache.read_bytes() == before
+    assert sorted(p.name for p in cache.parent.iterdir()) == ["tokens.h5"]
+
+
+def test_interrupted_run_resumes(dataset):
+    sources, loads, cache = dataset
+    crashing = [sources[0], sources[1], Source("s03", sources[2].files, loads, fail=True)]
+    with pytest.raises(RuntimeError, match="cannot read subject s03"):
+        run(crashing, cache)
+    assert loads == ["s01", "s02"]
+    loads.clear()
+    tokens = run(sources, cache)
+    assert loads == ["s03"]
+    assert list(dict.fromkeys(tokens.subject)) == ["s01", "s02", "s03"]
+
+
+def test_bad_sources(dataset):
+    sources, loads, cache = dataset
+    with pytest.raises(ValueError, match="sources is empty"):
+        run([], cache)
+    with pytest.raises(ValueError, match=r"\['s01'\] more than once"):
+        run([sources[0], sources[0]], cache)
+    missing = Source("s09", (cache.parent / "nope.npy",), loads)
+    with pytest.raises(FileNotFoundError, match="data file of subject s09 not found"):
+        run([missing], cache)
+
+
+def test_with_the_dataset_loaders(tmp_path):
+    """End to end on a tiny simulated DEAP folder read by neuroaffect.io.list_subjects."""
+    io = pytest.importorskip("neuroaffect.io")
+    simulate = pytest.importorskip("neuroaffect.simulate")
+    if not hasattr(io, "list_subjects") or not hasattr(simulate, "write_deap"):
+        pytest.skip("loaders not available")
+    data_dir = simulate.write_deap(tmp_path / "deap", n_subjects=2, n_trials=2, trial_duration=4.0,
+                                   progress=False)
+    sources = io.list_subjects("deap", data_dir)
+    cache = tmp_path / "tokens.h5"
+    first = tokens_for_dataset(sources, Tokenizer(), cache=cache, progress=False)
+    assert first.X.shape == (2 * 2 * 4, 32, 4) and first.dataset == "deap"
+    assert len(set(first.trial_key)) == 4 and np.isfinite(first.X).all()
+    again = tokens_for_dataset(io.list_subjects("deap", data_dir), Tokenizer(), cache=cache, progress=False)
+    assert_same_tokens(first, again)
