@@ -1,5 +1,28 @@
-"""Affect representations: rating scales, emotion categories, valence-arousal grids."""
+"""Affect representations: rating scales, a common VAD space, emotion categories, valence-arousal grids.
 
-from .scales import RatingScale, get_scale
+Torch-dependent parts (:mod:`neuroaffect.affect.prototypes`) and plotting
+(:mod:`neuroaffect.affect.plotting`) are imported from their modules, not here, so that importing
+this package stays cheap.
+"""
 
-__all__ = ["RatingScale", "get_scale"]
+from .categories import (
+    DATASET_TERMS,
+    DEFAULT_CATEGORIES,
+    CategoryMixture,
+    categories_to_vad,
+    category_centre,
+    category_probabilities,
+    category_table,
+    vad_to_categories,
+)
+from .cross_dataset import cross_dataset_evaluate
+from .grid import PrototypeGrid, va_bin_centres, va_bin_edges, va_bins, va_prototypes
+from .scales import SCALES, RatingScale, as_scale, from_common_space, get_scale, to_common_space
+from .space import common_vad
+
+__all__ = [
+    "DATASET_TERMS", "DEFAULT_CATEGORIES", "SCALES", "CategoryMixture", "PrototypeGrid",
+    "RatingScale", "as_scale", "categories_to_vad", "category_centre", "category_probabilities",
+    "category_table", "common_vad", "cross_dataset_evaluate", "from_common_space", "get_scale",
+    "to_common_space", "va_bin_centres", "va_bin_edges", "va_bins", "va_prototypes", "vad_to_categories",
+]
