@@ -1,0 +1,49 @@
+"""Leakage-free evaluation: splitters, the cross-validation runner, metrics, statistics, reports.
+
+The default protocol keeps whole trials out of training within each subject; the leaky pooled
+segment-level k-fold behind the field's ~99% results is available only by name and is labelled
+"LEAKY" everywhere.
+"""
+
+from .metrics import (
+    classification_scores,
+    concordance_correlation,
+    pearson_r,
+    regression_scores,
+    trial_level,
+)
+from .nested import nested
+from .protocols import PROTOCOLS, Protocol, get_protocol
+from .report import load_results, render_report, write_report
+from .runner import CVResult, cross_validate_subjects
+from .splitters import (
+    FirstTrialsSplit,
+    LeakageError,
+    LeakySegmentKFold,
+    LeaveOneSessionOut,
+    LeaveOneSubjectOut,
+    LeaveOneTrialOut,
+    SplitAudit,
+    TrialKFold,
+    audit_split,
+    check_split,
+    parse_trial_keys,
+)
+from .stats import (
+    compare_pipelines,
+    group_permutation_p_value,
+    paired_sign_flip_test,
+    permutation_p_value,
+)
+from .targets import Target, make_target
+
+__all__ = [
+    "CVResult", "FirstTrialsSplit", "LeakageError", "LeakySegmentKFold", "LeaveOneSessionOut",
+    "LeaveOneSubjectOut", "LeaveOneTrialOut", "PROTOCOLS", "Protocol", "SplitAudit", "Target",
+    "TrialKFold", "audit_split", "check_split", "classification_scores", "compare_pipelines",
+    "concordance_correlation", "cross_validate_subjects", "get_protocol", "group_permutation_p_value",
+    "make_target", "nested", "paired_sign_flip_test", "parse_trial_keys", "pearson_r",
+    "load_results", "permutation_p_value", "regression_scores", "render_report", "trial_level",
+    "write_report",
+]
+

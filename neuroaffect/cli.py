@@ -1,0 +1,106 @@
+"""The ``neuroaffect`` command.
+
+``neuroaffect run [recipe] [options]``      run a recipe (no recipe: the leakage demonstration on
+                                            simulated DEAP-format data)
+``neuroaffect simulate <dataset> --out DIR`` write a simulated dataset in a dataset's file format
+``neuroaffect report <results-dir>``        re-render a report from its results.json
+``neuroaffect recipes``                     list the recipes
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+_SIMULATE_DATASETS = ("deap", "seed", "seed-iv", "dreamer")
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(
+        prog="neuroaffect",
+        description="Decode affect from EEG and fMRI with leakage-free evaluation.",
+        epilog="Run 'neuroaffect run <recipe> --help' for a recipe's options. "
+               "With no recipe, 'neuroaffect run' runs the leakage demonstration on simulated data.",
+    )
+    p.add_argument("--version", action="version", version=f"neuroaffect {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="{run,simulate,report,recipes}")
+    run = sub.add_parser("run", help="run a recipe (default: leakage-demo)", add_help=False)
+    run.add_argument("recipe", nargs="?")
+    sim = sub.add_parser("simulate", help="write a simulated dataset in a dataset's file layout")
+    sim.add_argument("dataset", choices=_SIMULATE_DATASETS)
+    sim.add_argument("--out", type=Path, required=True, help="output folder")
+    sim.add_argument("--subjects", type=int, default=None, help="number of subjects (default: the real dataset's)")
+    sim.add_argument("--trials", type=int, default=None, help="trials per subject and session")
+    sim.add_argument("--trial-duration", type=float, default=None, help="seconds per trial")
+    sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument("--quiet", action="store_true", help="no progress bar")
+    rep = sub.add_parser("report", help="re-render report.md, figures and report.html from results.json")
+    rep.add_argument("results_dir", type=Path)
+    sub.add_parser("recipes", help="list the recipes")
+    return p
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``neuroaffect`` command; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "run":
+        return _run(argv[1:])
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        _parser().print_help()
+        return 0
+    if args.command == "recipes":
+        from .recipes import DEFAULT_RECIPE, RECIPES
+
+        for name in RECIPES:
+            print(f"{name}{'  (default of neuroaffect run)' if name == DEFAULT_RECIPE else ''}")
+        return 0
+    if args.command == "simulate":
+        return _simulate(args)
+    return _report(args.results_dir)
+
+
+def _run(rest) -> int:
+    from .recipes import DEFAULT_RECIPE, RECIPES, run_recipe
+
+    if rest and not rest[0].startswith("-"):
+        name, rest = rest[0], rest[1:]
+    else:
+        name = DEFAULT_RECIPE
+    if name.replace("_", "-") not in RECIPES:
+        print(f"neuroaffect run: unknown recipe {name!r}; choose from: {', '.join(RECIPES)}", file=sys.stderr)
+        return 2
+    return run_recipe(name, rest)
+
+
+def _simulate(args) -> int:
+    import neuroaffect.simulate as simulate
+
+    dataset = args.dataset.replace("-", "_")
+    kwargs = {"seed": args.seed, "progress": not args.quiet}
+    if args.subjects is not None:
+        kwargs["n_subjects"] = args.subjects
+    if args.trials is not None:
+        kwargs["n_trials"] = args.trials
+    if args.trial_duration is not None:
+        kwargs["trial_duration"] = args.trial_duration
+    data_dir = getattr(simulate, f"write_{dataset}")(args.out, **kwargs)
+    print(f"Wrote simulated {args.dataset.upper()} data to {data_dir}")
+    print(f"Next: neuroaffect run {args.dataset} --data-dir {data_dir}")
+    return 0
+
+
+def _report(results_dir: Path) -> int:
+    from .evaluation.report import load_results, render_report, summary_text
+
+    path = render_report(results_dir)
+    print(summary_text(load_results(results_dir)))
+    print(f"Report: {path.with_suffix('.html').resolve()}  (and {path.name})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,546 @@
+"""The cross-validation runner: (subject, fold) jobs, leakage audit, resumable storage, scores.
+
+:func:`cross_validate_subjects` is the one entry point. It derives labels from a rating, builds
+the protocol's splits (per subject or pooled), audits every split, fits a clone of the estimator
+on each training set through joblib (so ``joblib.parallel_config(backend="dask")`` runs it on a
+cluster), stores each finished job atomically under ``results_dir`` so an interrupted run resumes
+where it stopped, and scores the out-of-fold predictions per subject at window and trial level.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.dummy import DummyClassifier
+from threadpoolctl import ThreadpoolController
+
+from .. import __version__
+from .._validation import check_option
+from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, score, trial_level
+from .protocols import get_protocol
+from .splitters import audit_split, check_split
+from .stats import group_permutation_p_value, permutation_p_value
+from .targets import make_target
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+@dataclass
+class CVResult:
+    """Everything a cross-validation run produced.
+
+    Attributes
+    ----------
+    config : dict
+        Protocol (and whether it is leakage-free), target, task, metric, estimator, seeds, data.
+    subjects : list of dict
+        Per subject: counts of trials and windows, window- and trial-level scores, confusion
+        matrices, permutation p-value.
+    folds : list of dict
+        Per (subject, fold): sizes, leakage audit and window-level scores.
+    summary : dict
+        Mean and standard deviation across subjects of each score, chance levels, group p-value.
+    leakage : dict
+        Whether the protocol is leakage-free and the measured fraction of test windows whose trial
+        (or an overlapping window) was in training.
+    permutation : dict or None
+        Per-subject null distributions of the primary metric (whole-trial label permutations,
+        re-fitted), when ``n_permutations > 0``.
+    importance : dict or None
+        Mean electrode importance when the estimator exposes ``electrode_importance_``.
+    predictions : dict of ndarray
+        Out-of-fold predictions per window (not written to JSON; see :meth:`save_predictions`).
+    timings : dict
+        Seconds spent (not part of the reproducible JSON).
+    """
+
+    config: dict
+    subjects: list
+    folds: list
+    summary: dict
+    leakage: dict
+    permutation: dict | None = None
+    importance: dict | None = None
+    predictions: dict = field(default_factory=dict, repr=False)
+    timings: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def leakage_free(self) -> bool:
+        return bool(self.config["leakage_free"])
+
+    def scores(self, metric: str | None = None, level: str = "window") -> np.ndarray:
+        """Per-subject scores of ``metric`` (default: the primary metric), shape (n_subjects,)."""
+        metric = metric or self.config["metric"]
+        return np.array([s[level][metric] for s in self.subjects], dtype=float)
+
+    def to_dict(self) -> dict:
+        """The JSON-serialisable record (deterministic for the same data, estimator and seed)."""
+        return _jsonable({
+            "config": self.config, "summary": self.summary, "leakage": self.leakage,
+            "subjects": self.subjects, "folds": self.folds, "permutation": self.permutation,
+            "importance": self.importance,
+        })
+
+    def format_summary(self) -> str:
+        """A few lines for the console."""
+        c, s = self.config, self.summary
+        m = c["metric"]
+        tag = "leakage-free" if self.leakage_free else "LEAKY (trials shared between train and test)"
+        win, tri = s["window"][m], s["trial"][m]
+        lines = [
+            f"{c['protocol']} [{tag}]  {c['dataset']} {c['target']} {c['task']}  "
+            f"({c['n_subjects']} subjects)",
+            f"  {m}: window {win['mean']:.3f} +- {win['std']:.3f}   trial {tri['mean']:.3f} +- {tri['std']:.3f}"
+            f"   chance {s['chance'][m]:.3f}",
+        ]
+        if s.get("group_p_value") is not None:
+            lines.append(f"  permutation p (group, {c['n_permutations']} perms): {s['group_p_value']:.3g}")
+        lk = self.leakage
+        lines.append(
+            f"  test windows whose trial was in training: {lk['leaked_test_fraction']:.1%}"
+            f" (overlapping a training window: {lk['overlapping_test_fraction']:.1%})"
+        )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.format_summary()
+
+    def save_predictions(self, path) -> Path:
+        """Write the out-of-fold predictions to ``path`` (``.npz``, atomically)."""
+        path = Path(path)
+        _save_npz_atomic(path, self.predictions)
+        return path
+
+
+def cross_validate_subjects(
+    tokens,
+    estimator,
+    *,
+    target="valence",
+    task="binary",
+    protocol="within-subject-kfold",
+    n_splits=5,
+    metric=None,
+    n_permutations=0,
+    n_jobs=1,
+    results_dir=None,
+    random_state=0,
+    progress=True,
+) -> CVResult:
+    """Cross-validate ``estimator`` on window tokens under a named protocol.
+
+    Parameters
+    ----------
+    tokens : WindowTokens
+        Windows of all subjects (``X`` shape (n_windows, n_electrodes, n_bands)).
+    estimator : scikit-learn estimator
+        Takes ``X`` as 3-D tokens. A clone is fitted per fold. If its ``fit`` accepts ``groups``
+        (e.g. a ``GridSearchCV`` from :func:`nested`), the training windows' trial keys are passed,
+        so hyper-parameters are chosen on inner splits of the training trials only. Parameters named
+        ``*random_state`` that are None are set to ``random_state`` so runs are reproducible.
+    target : str, default="valence"
+        The rating to decode (one of ``tokens.rating_names``).
+    task : {"binary", "classes", "regression"}, default="binary"
+        See :func:`~neuroaffect.evaluation.make_target`.
+    protocol : str, default="within-subject-kfold"
+        One of :data:`~neuroaffect.evaluation.PROTOCOLS`. ``"leaky-segment-kfold"`` is leaky and
+        labelled so in every output.
+    n_splits : int, default=5
+        Folds for the k-fold protocols.
+    metric : str, optional
+        Primary metric (permutation test, summary line). Default ``"balanced_accuracy"`` for
+        classification, ``"ccc"`` for regression.
+    n_permutations : int, default=0
+        Label permutations for chance level and p-values. Each permutation shuffles whole trials'
+        labels within each subject and re-runs the full cross-validation (re-fitting), so it costs
+        ``n_permutations`` times the main run.
+    n_jobs : int or None, default=1
+        Parallel (subject, fold) jobs, through joblib (respects ``joblib.parallel_config``).
+    results_dir : path-like, optional
+        Where each finished job is stored (``<results_dir>/folds/``). Re-running with the same
+        estimator, protocol, data and seed reuses stored jobs, so interrupted runs resume.
+    random_state : int, default=0
+        Seed of fold assignment, permutations and unseeded estimators.
+    progress : bool, default=True
+        Show a tqdm progress bar.
+
+    Returns
+    -------
+    CVResult
+    """
+    prot = get_protocol(protocol)
+    tgt = make_target(tokens, target, task)
+    metric = metric or ("balanced_accuracy" if tgt.is_classification else "ccc")
+    check_option("metric", metric, CLASSIFICATION_METRICS if tgt.is_classification else REGRESSION_METRICS)
+    if not isinstance(n_permutations, int | np.integer) or n_permutations < 0:
+        raise ValueError(f"Invalid value for the 'n_permutations' parameter: expected an integer >= 0, got {n_permutations!r}.")
+    estimator = _seeded(clone(estimator), random_state)
+    timings = {"splits": 0.0, "fit": 0.0, "score": 0.0}
+    t0 = time.perf_counter()
+
+    keys = np.asarray(tokens.trial_key).astype(str)
+    subject = np.asarray(tokens.subject).astype(str)
+    subjects = np.unique(subject)
+    if prot.scope == "subject":
+        scopes = [(s, np.flatnonzero(subject == s)) for s in subjects]
+    else:
+        scopes = [("all", np.arange(len(keys)))]
+
+    config = {
+        "protocol": prot.name, "leakage_free": prot.leakage_free, "protocol_description": prot.description,
+        "scope": prot.scope, "n_splits": n_splits if "kfold" in prot.name else None,
+        "dataset": tokens.dataset, "target": target, "task": task, "metric": metric,
+        "class_names": list(tgt.class_names), "estimator": _ADDRESS.sub("", repr(estimator)),
+        "n_permutations": int(n_permutations), "random_state": random_state,
+        "n_subjects": len(subjects), "n_windows": len(keys), "n_trials": len(np.unique(keys)),
+        "ch_names": list(tokens.ch_names), "band_names": list(tokens.band_names), "sfreq": float(tokens.sfreq),
+        "neuroaffect_version": __version__,
+    }
+    run_hash = _hash(_params_repr(estimator), prot.name, n_splits, random_state, target, task, __version__)
+    config["run_id"] = run_hash[:16]
+    data_hash = {name: _data_hash(tokens, idx) for name, idx in scopes}
+    fold_dir = Path(results_dir) / "folds" if results_dir is not None else None
+    if fold_dir is not None:
+        fold_dir.mkdir(parents=True, exist_ok=True)
+
+    jobs, audits = [], []
+    labels = [tgt.y] + [_permute_trial_labels(tgt.y, keys, subject, (random_state, p)) for p in range(1, n_permutations + 1)]
+    for perm, y in enumerate(labels):
+        for name, idx in scopes:
+            splitter = prot.splitter(n_splits, random_state)
+            for fold, (tr, te) in enumerate(splitter.split(tokens.X[idx], y[idx], keys[idx])):
+                train, test = idx[tr], idx[te]
+                where = f"protocol {prot.name!r}, {'subject ' + name if prot.scope == 'subject' else 'pooled'}, fold {fold}"
+                if prot.leakage_free:
+                    audit = check_split(keys, tokens.start, tokens.stop, train, test, leakage_free=True, where=where)
+                elif perm == 0:
+                    audit = audit_split(keys, tokens.start, tokens.stop, train, test)
+                if perm == 0:
+                    audits.append((name, fold, audit))
+                key = _hash(run_hash, data_hash[name], perm, fold, hashlib.sha256(test.tobytes()).hexdigest())
+                path = None if fold_dir is None else fold_dir / f"{_safe(name)}-p{perm:04d}-f{fold:03d}-{key[:16]}.npz"
+                jobs.append({"perm": perm, "scope": name, "fold": fold, "train": train, "test": test, "path": path})
+    timings["splits"] = time.perf_counter() - t0
+
+    outputs = _run_jobs(estimator, tokens.X, labels, keys, jobs, tgt.n_classes, n_jobs, progress)
+    timings["fit"] = float(sum(o["fit_time"] for o in outputs))
+    t1 = time.perf_counter()
+
+    result = _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects, jobs, outputs, audits)
+    result.timings = {**timings, "score": time.perf_counter() - t1, "total": time.perf_counter() - t0}
+    return result
+
+
+def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress):
+    from tqdm.auto import tqdm
+
+    outputs = [None] * len(jobs)
+    pending = []
+    for i, job in enumerate(jobs):
+        if job["path"] is not None and job["path"].exists():
+            try:
+                outputs[i] = _load_npz(job["path"])
+                continue
+            except Exception:  # a corrupt or foreign file: recompute it
+                pass
+        pending.append(i)
+    if not pending:
+        return outputs
+    tasks = (
+        delayed(_fit_predict)(
+            estimator, X[jobs[i]["train"]], labels[jobs[i]["perm"]][jobs[i]["train"]], keys[jobs[i]["train"]],
+            X[jobs[i]["test"]], n_classes, jobs[i]["path"],
+        )
+        for i in pending
+    )
+    bar = tqdm(total=len(pending), desc="CV jobs", unit="fit", disable=not progress, leave=False)
+    for i, out in zip(pending, Parallel(n_jobs=n_jobs, return_as="generator")(tasks), strict=True):
+        outputs[i] = out
+        bar.update()
+    bar.close()
+    return outputs
+
+
+def _fit_predict(estimator, X_train, y_train, groups_train, X_test, n_classes, path):
+    """Fit a clone on one training set, predict its test set, store the result atomically."""
+    est = clone(estimator)
+    single_class = bool(n_classes) and len(np.unique(y_train)) < 2
+    if single_class:  # e.g. a subject who rated every training trial "high": predict that class
+        est = DummyClassifier(strategy="most_frequent")
+    fit_params = {"groups": groups_train} if _accepts_groups(est) else {}
+    # numpy/scipy BLAS single-threaded inside a job: parallelism comes from n_jobs, and threaded BLAS
+    # on the small matrices of one fold mostly spins (6x slower on a busy 2-core machine).
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        t0 = time.perf_counter()
+        est.fit(X_train, y_train, **fit_params)
+        fit_time = time.perf_counter() - t0
+        out = {"pred": np.asarray(est.predict(X_test)), "proba": np.zeros((0,)), "importance": np.zeros((0,)),
+               "fit_time": np.float64(fit_time), "single_class": np.bool_(single_class)}
+        if n_classes and hasattr(est, "predict_proba"):
+            proba = np.asarray(est.predict_proba(X_test), dtype=float)
+            classes = getattr(est, "classes_", np.arange(proba.shape[1]))
+            aligned = np.zeros((len(X_test), n_classes))
+            aligned[:, np.asarray(classes, dtype=int)] = proba
+            out["proba"] = aligned
+        importance = _electrode_importance(est, X_test)
+    if importance is not None:
+        out["importance"] = importance
+    if path is not None:
+        _save_npz_atomic(path, out)
+    return out
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    # Scanning the loaded libraries costs milliseconds: do it once per process.
+    return ThreadpoolController()
+
+
+def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects, jobs, outputs, audits):
+    n = len(keys)
+    classification = tgt.is_classification
+    n_perm = len(labels) - 1
+    preds = [np.full(n, np.nan) for _ in labels]
+    proba = np.full((n, tgt.n_classes), np.nan) if classification else None
+    fold_of = np.full(n, -1)
+    importances = {}
+    fold_rows = []
+    audit_of = {(name, fold): a for name, fold, a in audits}
+    for job, out in zip(jobs, outputs, strict=True):
+        preds[job["perm"]][job["test"]] = out["pred"]
+        if job["perm"] != 0:
+            continue
+        fold_of[job["test"]] = job["fold"]
+        if classification and out["proba"].size:
+            proba[job["test"]] = out["proba"]
+        if out["importance"].size:
+            importances.setdefault(job["scope"], []).append(out["importance"])
+        y_t, y_p = tgt.y[job["test"]], out["pred"]
+        p = out["proba"] if out["proba"].size else None
+        scores = score(y_t, y_p, p, task=tgt.task, n_classes=tgt.n_classes)
+        scores.pop("confusion_matrix", None)
+        fold_rows.append({"scope": job["scope"], "fold": job["fold"],
+                          "single_class_training": bool(out.get("single_class", False)),
+                          "audit": audit_of[(job["scope"], job["fold"])].to_dict(), "window": scores})
+    if classification and np.isnan(proba).any():
+        proba = None if np.isnan(proba[fold_of >= 0]).any() else proba
+
+    subject_rows, null = [], np.full((n_perm, len(subjects)), np.nan)
+    for j, s in enumerate(subjects):
+        mine = subject == s
+        tested = mine & (fold_of >= 0)
+        row = {"subject": str(s), "n_trials": int(len(np.unique(keys[mine]))), "n_windows": int(mine.sum()),
+               "n_test_trials": int(len(np.unique(keys[tested]))), "n_test_windows": int(tested.sum())}
+        for level in ("window", "trial"):
+            row[level] = _level_scores(level, keys[tested], tgt, tgt.y[tested], preds[0][tested],
+                                       None if proba is None else proba[tested])
+            cm = row[level].pop("confusion_matrix", None)
+            if cm is not None:
+                row[f"confusion_{level}"] = cm
+        for p in range(1, n_perm + 1):
+            y_p, pred_p = labels[p][tested], preds[p][tested]
+            null[p - 1, j] = _level_scores("window", keys[tested], tgt, y_p, pred_p, None)[metric] \
+                if metric != "roc_auc" else np.nan
+        if n_perm:
+            row["p_value"] = permutation_p_value(row["window"][metric], null[:, j])
+            row["null_mean"] = float(np.nanmean(null[:, j])) if np.isfinite(null[:, j]).any() else float("nan")
+        row["chance"] = _chance(metric, tgt, tgt.y[tested], row.get("null_mean"))
+        subject_rows.append(row)
+
+    summary = {}
+    for level in ("window", "trial"):
+        names = [m for m in subject_rows[0][level]]
+        summary[level] = {m: _mean_std([r[level][m] for r in subject_rows]) for m in names}
+    summary["chance"] = {metric: float(np.mean([r["chance"] for r in subject_rows]))}
+    summary["chance_source"] = "permutation" if n_perm else "theoretical"
+    summary["group_p_value"] = group_permutation_p_value([r["window"][metric] for r in subject_rows], null) if n_perm else None
+    if classification:
+        summary["confusion_window"] = np.sum([r["confusion_window"] for r in subject_rows], axis=0).tolist()
+        summary["confusion_trial"] = np.sum([r["confusion_trial"] for r in subject_rows], axis=0).tolist()
+
+    n_test = sum(a.n_test_windows for _, _, a in audits) or 1
+    leakage = {
+        "leakage_free": prot.leakage_free,
+        "protocol": prot.label,
+        "n_splits_audited": len(audits),
+        "leaked_test_fraction": sum(a.leaked_test_fraction * a.n_test_windows for _, _, a in audits) / n_test,
+        "overlapping_test_fraction": sum(a.overlapping_test_fraction * a.n_test_windows for _, _, a in audits) / n_test,
+        "max_shared_trials_per_split": max((a.shared_trials for _, _, a in audits), default=0),
+    }
+    permutation = None
+    if n_perm:
+        permutation = {"metric": metric, "level": "window", "n_permutations": n_perm,
+                       "scheme": "whole-trial labels permuted within each subject; full CV re-fitted per permutation",
+                       "subjects": [str(s) for s in subjects], "null": null.tolist()}
+    importance = None
+    if importances:
+        per_scope = {k: np.mean(v, axis=0) for k, v in sorted(importances.items())}
+        importance = {"ch_names": list(tokens.ch_names),
+                      "positions": np.asarray(tokens.positions, dtype=float).tolist(),
+                      "mean": np.mean(list(per_scope.values()), axis=0).tolist(),
+                      "per_scope": {k: v.tolist() for k, v in per_scope.items()}}
+    predictions = {"trial_key": keys, "subject": subject, "y_true": tgt.y, "y_pred": preds[0], "fold": fold_of}
+    if proba is not None:
+        predictions["proba"] = proba
+    return CVResult(config=config, subjects=subject_rows, folds=fold_rows, summary=summary, leakage=leakage,
+                    permutation=permutation, importance=importance, predictions=predictions)
+
+
+def _level_scores(level, keys, tgt, y_true, y_pred, proba):
+    if tgt.is_classification:
+        y_pred = np.asarray(y_pred).astype(int)
+    if level == "trial":
+        _, y_true, y_pred, proba = trial_level(keys, y_true, y_pred, proba, task=tgt.task)
+    return score(y_true, y_pred, proba, task=tgt.task, n_classes=tgt.n_classes)
+
+
+def _chance(metric, tgt, y_true, null_mean):
+    """Chance level of ``metric``: the permutation null mean when available, else its theoretical value."""
+    if null_mean is not None and np.isfinite(null_mean):
+        return float(null_mean)
+    if metric == "balanced_accuracy":
+        return 1.0 / max(len(np.unique(y_true)), 1)
+    if metric == "accuracy":
+        return float(np.bincount(np.asarray(y_true, dtype=int)).max() / max(len(y_true), 1))
+    if metric == "roc_auc":
+        return 0.5
+    return 0.0 if metric in ("pearson_r", "ccc") else float("nan")
+
+
+def _mean_std(values) -> dict:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if not len(v):
+        return {"mean": float("nan"), "std": float("nan")}
+    return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0}
+
+
+def _permute_trial_labels(y, keys, subject, seed):
+    """Shuffle whole trials' labels within each subject (every window keeps its trial's new label)."""
+    rng = np.random.default_rng(list(seed))
+    y_perm = np.array(y, copy=True)
+    for s in np.unique(subject):
+        idx = np.flatnonzero(subject == s)
+        trials, first, codes = np.unique(keys[idx], return_index=True, return_inverse=True)
+        trial_y = y[idx][first]
+        y_perm[idx] = rng.permutation(trial_y)[codes]
+    return y_perm
+
+
+def _seeded(estimator, random_state):
+    unset = {k: random_state for k, v in estimator.get_params(deep=True).items()
+             if k.split("__")[-1] == "random_state" and v is None}
+    return estimator.set_params(**unset) if unset else estimator
+
+
+def _accepts_groups(estimator) -> bool:
+    from sklearn.model_selection._search import BaseSearchCV
+
+    if isinstance(estimator, BaseSearchCV):  # fit(X, y, **params) forwards groups to its splitter
+        return True
+    try:
+        return "groups" in inspect.signature(estimator.fit).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _electrode_importance(estimator, X_test):
+    """Electrode importance if the fitted model offers one (``electrode_importance_``, or attention
+    rollout on the test windows for the electrode-attention estimators), else None."""
+    final = estimator
+    if hasattr(final, "best_estimator_"):
+        final = final.best_estimator_
+    if hasattr(final, "steps"):
+        final = final.steps[-1][1]
+    value = getattr(final, "electrode_importance_", None)
+    if value is None and type(final).__name__.startswith("ElectrodeAttention") and final is estimator:
+        try:
+            from ..estimators.interpret import electrode_importance
+
+            value = electrode_importance(final, X_test)
+        except Exception:  # importance is a report extra: never fail a fold for it
+            value = None
+    return None if value is None else np.asarray(value, dtype=float).ravel()
+
+
+def _params_repr(estimator) -> str:
+    params = estimator.get_params(deep=True)
+    return _ADDRESS.sub("", repr(sorted((k, repr(v)) for k, v in params.items())) + type(estimator).__qualname__)
+
+
+def _hash(*parts) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(repr(part).encode())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def _data_hash(tokens, idx) -> str:
+    h = hashlib.sha256()
+    for arr in (tokens.X[idx], tokens.ratings[idx], tokens.start[idx], tokens.stop[idx]):
+        arr = np.ascontiguousarray(arr)
+        h.update(str((arr.dtype.str, arr.shape)).encode())
+        h.update(arr.tobytes())
+    h.update("\n".join(np.asarray(tokens.trial_key)[idx].astype(str).tolist()).encode())
+    h.update(repr((tokens.rating_names, list(tokens.ch_names), tokens.band_names, float(tokens.sfreq))).encode())
+    return h.hexdigest()
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", str(name))
+
+
+def _save_npz_atomic(path: Path, arrays: dict) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        os.fchmod(fd, file_mode())
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+@functools.cache
+def file_mode() -> int:
+    """Permissions of a new file under the process umask (mkstemp's own default is 0o600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def _load_npz(path) -> dict:
+    with np.load(path, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.bool_):
+        return bool(obj)
+    return obj

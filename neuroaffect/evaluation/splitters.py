@@ -1,0 +1,382 @@
+"""Cross-validation splitters that keep whole trials out of training, and the leakage audit.
+
+Every splitter follows the scikit-learn protocol (``split(X, y, groups)``, ``get_n_splits``) and
+takes ``groups`` = the windows' trial keys ``"subject/session/trial"``
+(:attr:`~neuroaffect.features.tokens.WindowTokens.trial_key`), so it can be passed as ``cv=`` to
+``cross_validate`` or ``GridSearchCV`` together with ``groups=tokens.trial_key``. Subject and session
+ids are read from the keys, so one ``groups`` array drives every protocol.
+
+The within-subject splitters (:class:`TrialKFold`, :class:`LeaveOneTrialOut`,
+:class:`FirstTrialsSplit`, :class:`LeaveOneSessionOut`) are meant to be applied to one subject's
+windows at a time (the runner does this); applied to the training windows of an outer split they
+give the inner splits of nested cross-validation. Each leakage-free splitter checks its own output
+and raises :class:`LeakageError` if a trial lands on both sides.
+
+:class:`LeakySegmentKFold` is the pooled, random segment-level k-fold behind the field's ~99%
+results. It is here to measure that leakage, never as a default.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn.model_selection import (
+    BaseCrossValidator,
+    KFold,
+    LeaveOneGroupOut,
+    StratifiedKFold,
+)
+
+
+class LeakageError(RuntimeError):
+    """A split put windows of one trial (or overlapping windows) in both train and test."""
+
+
+def parse_trial_keys(groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Split trial keys ``"subject/session/trial"`` into subject, session and trial id arrays.
+
+    Parameters
+    ----------
+    groups : array-like of str, shape (n_windows,)
+
+    Returns
+    -------
+    subject, session, trial : ndarray of str, shape (n_windows,)
+    """
+    keys = _check_keys(groups)
+    parts = [key.rsplit("/", 2) for key in keys.tolist()]
+    if any(len(p) != 3 for p in parts):
+        bad = next(k for k, p in zip(keys.tolist(), parts, strict=True) if len(p) != 3)
+        raise ValueError(
+            f"groups must be trial keys 'subject/session/trial' (WindowTokens.trial_key), got {bad!r}."
+        )
+    subject, session, trial = (np.array(col, dtype=str) for col in zip(*parts, strict=True))
+    return subject, session, trial
+
+
+def _check_keys(groups, n_samples: int | None = None) -> np.ndarray:
+    if groups is None:
+        raise ValueError(
+            "The 'groups' parameter is required: pass the windows' trial keys "
+            "(groups=tokens.trial_key) so whole trials stay on one side of every split."
+        )
+    keys = np.asarray(groups).astype(str)
+    if keys.ndim != 1:
+        raise ValueError(f"groups must be 1-D (one trial key per window), got shape {keys.shape}.")
+    if n_samples is not None and len(keys) != n_samples:
+        raise ValueError(f"groups has {len(keys)} entries but X has {n_samples} windows.")
+    return keys
+
+
+def _codes_in_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique values in order of first appearance, and each element's code into them."""
+    uniq, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return uniq[order], rank[inverse]
+
+
+def _natural_key(value: str):
+    return (0, int(value), "") if value.isdigit() else (1, 0, value)
+
+
+def _check_no_shared_trials(keys: np.ndarray, train: np.ndarray, test: np.ndarray, who: str):
+    shared = np.intersect1d(keys[train], keys[test])
+    if len(shared):
+        raise LeakageError(
+            f"{who} produced a split with {len(shared)} trial(s) in both train and test "
+            f"(first: {shared[0]!r}); this must never happen for a leakage-free protocol."
+        )
+
+
+class _TrialSplitter(BaseCrossValidator):
+    """Base of the leakage-free splitters: groups are required and outputs are self-checked."""
+
+    leakage_free = True
+    __metadata_request__split = {"groups": True}
+
+    def split(self, X, y=None, groups=None):
+        n_samples = len(X) if X is not None else None
+        keys = _check_keys(groups, n_samples)
+        for train, test in self._split(keys, None if y is None else np.asarray(y)):
+            train, test = np.sort(train), np.sort(test)
+            _check_no_shared_trials(keys, train, test, type(self).__name__)
+            yield train, test
+
+    def _split(self, keys, y):
+        raise NotImplementedError
+
+
+class TrialKFold(_TrialSplitter):
+    """K folds of whole trials (within one subject), stratified by trial label where possible.
+
+    Trials are the unique ``groups`` values. When ``y`` is discrete (and constant within each trial)
+    and some class has at least ``n_splits`` trials, folds are stratified by the trials' labels
+    (``StratifiedKFold`` over trials: rarer classes are spread over as many folds as they have
+    trials); otherwise they are plain ``KFold`` over trials. All windows of a trial go to the same
+    fold.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+    shuffle : bool, default=True
+        Shuffle trials before folding (trials are otherwise taken in order of first appearance).
+    random_state : int or None, default=None
+        Seed of the shuffle (only used when ``shuffle=True``).
+    stratify : bool, default=True
+    """
+
+    def __init__(self, n_splits=5, *, shuffle=True, random_state=None, stratify=True):
+        self.n_splits = n_splits
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.stratify = stratify
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return self.n_splits
+
+    def _split(self, keys, y):
+        if not isinstance(self.n_splits, int | np.integer) or self.n_splits < 2:
+            raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2, got {self.n_splits!r}.")
+        trials, codes = _codes_in_order(keys)
+        if len(trials) < self.n_splits:
+            raise ValueError(
+                f"Cannot make n_splits={self.n_splits} folds of whole trials from {len(trials)} trial(s); "
+                "lower n_splits or use LeaveOneTrialOut."
+            )
+        trial_y = _trial_labels(y, codes, len(trials)) if self.stratify else None
+        seed = self.random_state if self.shuffle else None
+        if trial_y is not None and np.unique(trial_y, return_counts=True)[1].max() >= self.n_splits:
+            folds = StratifiedKFold(self.n_splits, shuffle=self.shuffle, random_state=seed)
+        else:
+            folds = KFold(self.n_splits, shuffle=self.shuffle, random_state=seed)
+            trial_y = None
+        with warnings.catch_warnings():
+            # "The least populated class has only k members": minority trials are spread over k folds.
+            warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
+            splits = list(folds.split(np.zeros(len(trials)), trial_y))
+        for train_trials, test_trials in splits:
+            yield np.flatnonzero(np.isin(codes, train_trials)), np.flatnonzero(np.isin(codes, test_trials))
+
+
+def _trial_labels(y, codes, n_trials):
+    """One label per trial if ``y`` is discrete and constant within trials, else None."""
+    if y is None or len(y) != len(codes):
+        return None
+    y = np.asarray(y)
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+            return None
+    elif y.dtype.kind not in "iubUSO":
+        return None
+    first = np.zeros(n_trials, dtype=int)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    trial_y = y[first]
+    if np.any(trial_y[codes] != y):
+        return None
+    return trial_y
+
+
+class LeaveOneTrialOut(_TrialSplitter):
+    """Each trial is the test set once; all other trials in ``groups`` train."""
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return len(np.unique(_check_keys(groups)))
+
+    def _split(self, keys, y):
+        trials, codes = _codes_in_order(keys)
+        if len(trials) < 2:
+            raise ValueError("LeaveOneTrialOut needs at least 2 trials.")
+        for t in range(len(trials)):
+            yield np.flatnonzero(codes != t), np.flatnonzero(codes == t)
+
+
+class FirstTrialsSplit(_TrialSplitter):
+    """Per subject and session: the first ``n_train`` trials train, the remaining ones test.
+
+    This is SEED's standard subject-dependent protocol (``n_train=9``: trials 1-9 train, 10-15
+    test) and SEED-IV's (``n_train=16``). Trial ids are ordered numerically when they are integers.
+    One split is produced per (subject, session), and its training set holds only that session's
+    first trials.
+
+    Parameters
+    ----------
+    n_train : int, default=9
+    """
+
+    def __init__(self, n_train=9):
+        self.n_train = n_train
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        subject, session, _ = parse_trial_keys(groups)
+        return len(np.unique(np.char.add(np.char.add(subject, "/"), session)))
+
+    def _split(self, keys, y):
+        if not isinstance(self.n_train, int | np.integer) or self.n_train < 1:
+            raise ValueError(f"Invalid value for the 'n_train' parameter: expected an integer >= 1, got {self.n_train!r}.")
+        subject, session, trial = parse_trial_keys(keys)
+        runs, run_codes = _codes_in_order(np.char.add(np.char.add(subject, "/"), session))
+        for r, run in enumerate(runs):
+            in_run = run_codes == r
+            trial_ids = sorted(set(trial[in_run].tolist()), key=_natural_key)
+            if len(trial_ids) <= self.n_train:
+                raise ValueError(
+                    f"Session {run!r} has {len(trial_ids)} trial(s); FirstTrialsSplit(n_train={self.n_train}) "
+                    "needs more than n_train trials per session."
+                )
+            first = np.isin(trial, trial_ids[: self.n_train])
+            yield np.flatnonzero(in_run & first), np.flatnonzero(in_run & ~first)
+
+
+class LeaveOneSessionOut(_TrialSplitter):
+    """Each (subject, session) is the test set once; that subject's other sessions train."""
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        subject, session, _ = parse_trial_keys(groups)
+        return len(np.unique(np.char.add(np.char.add(subject, "/"), session)))
+
+    def _split(self, keys, y):
+        subject, session, _ = parse_trial_keys(keys)
+        runs, run_codes = _codes_in_order(np.char.add(np.char.add(subject, "/"), session))
+        for r, run in enumerate(runs):
+            test = run_codes == r
+            train = (subject == subject[test][0]) & ~test
+            if not train.any():
+                raise ValueError(
+                    f"Subject {subject[test][0]!r} has a single session ({run!r}); "
+                    "leave-one-session-out needs at least 2 sessions per subject."
+                )
+            yield np.flatnonzero(train), np.flatnonzero(test)
+
+
+class LeaveOneSubjectOut(_TrialSplitter):
+    """Cross-subject: each subject is the test set once; all other subjects train."""
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return len(np.unique(parse_trial_keys(groups)[0]))
+
+    def _split(self, keys, y):
+        subject = parse_trial_keys(keys)[0]
+        if len(np.unique(subject)) < 2:
+            raise ValueError("LeaveOneSubjectOut needs windows from at least 2 subjects.")
+        yield from LeaveOneGroupOut().split(keys, groups=subject)
+
+
+class LeakySegmentKFold(BaseCrossValidator):
+    """LEAKY: random k-fold over windows, ignoring which trial a window comes from.
+
+    This is the pooled segment-level split used by the papers that report ~99% on DEAP, SEED and
+    DREAMER: windows of one trial (and overlapping windows) land in both train and test, so the
+    score measures trial identification. Use it only to measure that effect.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+    shuffle : bool, default=True
+    random_state : int or None, default=None
+    """
+
+    leakage_free = False
+
+    def __init__(self, n_splits=5, *, shuffle=True, random_state=None):
+        self.n_splits = n_splits
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return self.n_splits
+
+    def split(self, X, y=None, groups=None):
+        folds = KFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state if self.shuffle else None)
+        yield from folds.split(np.zeros(len(X)))
+
+
+@dataclass(frozen=True)
+class SplitAudit:
+    """What a train/test split shares.
+
+    Attributes
+    ----------
+    n_train_windows, n_test_windows : int
+    n_train_trials, n_test_trials : int
+    shared_trials : int
+        Trials with windows on both sides.
+    leaked_test_fraction : float
+        Fraction of test windows whose trial also has windows in train.
+    overlapping_test_fraction : float
+        Fraction of test windows whose sample span ``[start, stop)`` overlaps a training window of
+        the same trial.
+    """
+
+    n_train_windows: int
+    n_test_windows: int
+    n_train_trials: int
+    n_test_trials: int
+    shared_trials: int
+    leaked_test_fraction: float
+    overlapping_test_fraction: float
+
+    @property
+    def clean(self) -> bool:
+        return self.shared_trials == 0 and self.overlapping_test_fraction == 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def audit_split(trial_key, start, stop, train, test) -> SplitAudit:
+    """Measure how much a split's test windows share with its training windows.
+
+    Parameters
+    ----------
+    trial_key : array-like of str, shape (n_windows,)
+    start, stop : array-like of int, shape (n_windows,)
+        Window spans in samples within their trial (``stop`` exclusive).
+    train, test : array-like of int
+        Indices of the training and test windows.
+
+    Returns
+    -------
+    SplitAudit
+    """
+    keys = np.asarray(trial_key).astype(str)
+    start, stop = np.asarray(start), np.asarray(stop)
+    train, test = np.asarray(train, dtype=int), np.asarray(test, dtype=int)
+    train_trials, test_trials = np.unique(keys[train]), np.unique(keys[test])
+    shared = np.intersect1d(train_trials, test_trials)
+    leaked = np.isin(keys[test], shared)
+    overlapping = np.zeros(len(test), dtype=bool)
+    for trial in shared:
+        tr = train[keys[train] == trial]
+        te_pos = np.flatnonzero(keys[test] == trial)
+        order = np.argsort(start[tr], kind="stable")
+        tr_start, tr_stop_max = start[tr][order], np.maximum.accumulate(stop[tr][order])
+        # A training window overlaps [s, e) iff some train start < e has its stop > s.
+        n_before = np.searchsorted(tr_start, stop[test[te_pos]], side="left")
+        has = n_before > 0
+        overlapping[te_pos[has]] = tr_stop_max[n_before[has] - 1] > start[test[te_pos[has]]]
+    n_test = max(len(test), 1)
+    return SplitAudit(
+        n_train_windows=len(train), n_test_windows=len(test),
+        n_train_trials=len(train_trials), n_test_trials=len(test_trials),
+        shared_trials=len(shared), leaked_test_fraction=float(leaked.sum() / n_test),
+        overlapping_test_fraction=float(overlapping.sum() / n_test),
+    )
+
+
+def check_split(trial_key, start, stop, train, test, *, leakage_free=True, where="split") -> SplitAudit:
+    """Audit a split; raise :class:`LeakageError` if it leaks and ``leakage_free`` is claimed."""
+    audit = audit_split(trial_key, start, stop, train, test)
+    if leakage_free and not audit.clean:
+        keys = np.asarray(trial_key).astype(str)
+        shared = np.intersect1d(keys[np.asarray(train, dtype=int)], keys[np.asarray(test, dtype=int)])
+        raise LeakageError(
+            f"{where}: {audit.shared_trials} trial(s) have windows in both train and test "
+            f"({audit.leaked_test_fraction:.1%} of test windows, {audit.overlapping_test_fraction:.1%} "
+            f"overlapping a training window; first trial {shared[0]!r}). A leakage-free protocol "
+            "must keep whole trials on one side."
+        )
+    return audit

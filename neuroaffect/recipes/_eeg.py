@@ -1,0 +1,186 @@
+"""What every EEG recipe shares: arguments, data (real or simulated), tokens, CV run, report."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+#: Per dataset: the conventional target, task and protocol, the reader's options and the size of
+#: the simulated stand-in used when no --data-dir is given (``quick``: for tests).
+DATASETS = {
+    "deap": {
+        "target": "valence", "task": "binary", "protocol": "within-subject-kfold", "reader": {},
+        "simulate": {"n_subjects": 4, "n_trials": 20, "trial_duration": 20.0},
+        "quick": {"n_subjects": 3, "n_trials": 10, "trial_duration": 10.0},
+    },
+    "dreamer": {
+        "target": "valence", "task": "binary", "protocol": "within-subject-kfold", "reader": {},
+        "simulate": {"n_subjects": 4, "n_trials": 18, "trial_duration": 20.0},
+        "quick": {"n_subjects": 2, "n_trials": 18, "trial_duration": 4.0},
+    },
+    "seed": {
+        "target": "emotion", "task": "classes", "protocol": "seed-9-6", "reader": {},
+        "simulate": {"n_subjects": 3, "n_trials": 15, "trial_duration": 10.0},
+        "quick": {"n_subjects": 1, "n_trials": 15, "trial_duration": 3.0},
+    },
+    "seed_iv": {
+        "target": "emotion", "task": "classes", "protocol": "seed-iv-16-8", "reader": {"sfreq": 200.0},
+        "simulate": {"n_subjects": 3, "n_trials": 24, "trial_duration": 8.0},
+        "quick": {"n_subjects": 1, "n_trials": 24, "trial_duration": 3.0},
+    },
+}
+
+
+def cache_root() -> Path:
+    """Folder for simulated data and feature caches (``$NEUROAFFECT_CACHE`` or ``~/.cache/neuroaffect``)."""
+    return Path(os.environ.get("NEUROAFFECT_CACHE", Path.home() / ".cache" / "neuroaffect"))
+
+
+def build_parser(dataset: str, *, prog: str, description: str) -> argparse.ArgumentParser:
+    """The arguments every EEG recipe takes, with the dataset's conventional defaults."""
+    from ..evaluation import PROTOCOLS
+
+    d = DATASETS[dataset]
+    p = argparse.ArgumentParser(prog=prog, description=description,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="the dataset's folder; without it a small SIMULATED dataset in the same format is used")
+    p.add_argument("--target", default=d["target"], help="rating to decode")
+    p.add_argument("--task", default=d["task"], choices=("binary", "classes", "regression"))
+    p.add_argument("--protocol", default=d["protocol"], choices=tuple(PROTOCOLS))
+    p.add_argument("--model", default="de-logreg", help="estimator name (neuroaffect.estimators.make_estimator)")
+    p.add_argument("--model-param", action="append", default=[], metavar="KEY=VALUE",
+                   help="estimator parameter, repeatable (e.g. max_epochs=20)")
+    p.add_argument("--n-splits", type=int, default=5, help="folds of the k-fold protocols")
+    p.add_argument("--n-permutations", type=int, default=0,
+                   help="whole-trial label permutations (each re-runs the full CV) for chance level and p-values")
+    p.add_argument("--n-jobs", type=int, default=1, help="parallel (subject, fold) jobs")
+    p.add_argument("--out", type=Path, default=None, help="report folder (default ./neuroaffect-results/<recipe>)")
+    p.add_argument("--subjects", nargs="+", default=None,
+                   help="subject ids to use (real data) or, with one number and no --data-dir, how many to simulate")
+    p.add_argument("--window", type=float, default=1.0, help="window length in seconds")
+    p.add_argument("--hop", type=float, default=None, help="window hop in seconds (default: the window)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (folds, permutations, model, simulation)")
+    p.add_argument("--no-feature-cache", action="store_true", help="do not cache BDE tokens on disk")
+    if dataset == "seed_iv":
+        p.add_argument("--sfreq", type=float, default=None,
+                       help="sampling rate of eeg_raw_data in Hz (required with --data-dir: sources disagree, 200 vs 1000)")
+    p.add_argument("--quick", action="store_true", help="tiny simulated data (smoke tests)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    return p
+
+
+def prepare_data(dataset: str, args, *, progress: bool, log=print) -> tuple[Path, bool, dict]:
+    """The data folder to read: ``--data-dir``, or simulated data (written once, then reused)."""
+    if args.data_dir is not None:
+        return args.data_dir, False, {}
+    import neuroaffect.simulate as simulate
+
+    sim = dict(DATASETS[dataset]["quick" if args.quick else "simulate"])
+    if args.subjects and len(args.subjects) == 1 and str(args.subjects[0]).isdigit():
+        sim["n_subjects"] = int(args.subjects[0])
+    sim["seed"] = args.seed
+    key = hashlib.sha256(json.dumps([dataset, sim], sort_keys=True).encode()).hexdigest()[:12]
+    root = cache_root() / "simulated" / f"{dataset}-{key}"
+    marker = root / "complete.json"
+    if marker.is_file():
+        return root / json.loads(marker.read_text())["data_dir"], True, sim
+    log(f"Simulating {sim['n_subjects']} subjects of {dataset.upper()}-format data into {root} ...")
+    data_dir = getattr(simulate, f"write_{dataset}")(root, **sim, progress=progress)
+    tmp = marker.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"data_dir": str(Path(data_dir).relative_to(root)), **sim}))
+    os.replace(tmp, marker)
+    return Path(data_dir), True, sim
+
+
+def load_tokens(dataset: str, data_dir: Path, args, *, simulated: bool, progress: bool):
+    """BDE tokens of every selected subject, read and computed subject by subject.
+
+    Returns the tokens and the seconds spent in loading and feature computation.
+    """
+    from ..io import list_subjects
+
+    subjects = None if (simulated or not args.subjects) else list(args.subjects)
+    reader = dict(DATASETS[dataset]["reader"])
+    if dataset == "seed_iv":
+        if getattr(args, "sfreq", None) is not None:
+            reader["sfreq"] = args.sfreq
+        elif not simulated:
+            raise SystemExit("SEED-IV: pass --sfreq (the sampling rate of your eeg_raw_data files, in Hz).")
+    sources = list_subjects(dataset, data_dir, subjects, **reader)
+    from ..features import Tokenizer, tokens_for_dataset
+
+    tokenizer = Tokenizer(window=args.window, hop=args.hop)
+    cache = None if args.no_feature_cache else cache_root() / "features" / f"{dataset}-tokens.h5"
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    tokens = tokens_for_dataset(sources, tokenizer, cache=cache, progress=progress)
+    return tokens, {"load_and_features": time.perf_counter() - t0}
+
+
+def make_model(name: str, task: str, params: list[str], tokens, seed: int):
+    """The estimator ``name`` for ``task``, with ``KEY=VALUE`` parameters and the tokens' electrodes."""
+    from ..estimators import make_estimator
+
+    kwargs = {}
+    for item in params:
+        if "=" not in item:
+            raise SystemExit(f"--model-param expects KEY=VALUE, got {item!r}.")
+        k, v = item.split("=", 1)
+        try:
+            kwargs[k] = ast.literal_eval(v)
+        except (ValueError, SyntaxError):
+            kwargs[k] = v
+    est = make_estimator(name, task="regression" if task == "regression" else "classification", **kwargs)
+    if "ch_names" in est.get_params() and est.get_params()["ch_names"] is None:
+        est.set_params(ch_names=list(tokens.ch_names))
+    if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
+        est.set_params(random_state=seed)
+    return est
+
+
+def simulated_note(dataset: str, sim: dict) -> str:
+    return (f"SIMULATED {dataset.upper()}-format data ({sim['n_subjects']} subjects, {sim['n_trials']} trials of "
+            f"{sim['trial_duration']:g} s, seed {sim['seed']}; neuroaffect.simulate): a demonstration of the "
+            "pipeline, not a result about real brains. Pass --data-dir to use the real dataset.")
+
+
+def run(dataset: str, argv=None, *, prog: str, description: str) -> int:
+    """Entry point of the per-dataset recipes: one protocol, one model, one report."""
+    from ..evaluation import cross_validate_subjects, write_report
+    from ..evaluation.report import load_results, summary_text
+
+    args = build_parser(dataset, prog=prog, description=description).parse_args(argv)
+    progress = not args.quiet
+    out = args.out or Path("neuroaffect-results") / prog.split()[-1]
+    timings = {}
+    t0 = time.perf_counter()
+    data_dir, simulated, sim = prepare_data(dataset, args, progress=progress)
+    timings["simulate"] = time.perf_counter() - t0
+    tokens, t = load_tokens(dataset, data_dir, args, simulated=simulated, progress=progress)
+    timings.update(t)
+    est = make_model(args.model, args.task, args.model_param, tokens, args.seed)
+    t1 = time.perf_counter()
+    result = cross_validate_subjects(
+        tokens, est, target=args.target, task=args.task, protocol=args.protocol, n_splits=args.n_splits,
+        n_permutations=args.n_permutations, n_jobs=args.n_jobs, results_dir=out, random_state=args.seed,
+        progress=progress,
+    )
+    timings["cross_validation"] = time.perf_counter() - t1
+    notes = [simulated_note(dataset, sim)] if simulated else [f"Data: {data_dir}"]
+    t2 = time.perf_counter()
+    write_report([result], out, title=f"neuroaffect {dataset.upper()}: {args.target} ({args.task}), {args.model}",
+                 notes=notes)
+    timings["report"] = time.perf_counter() - t2
+    print(summary_text(load_results(out)))
+    if simulated:
+        print("(simulated data: pass --data-dir for the real dataset)")
+    print(f"Report: {(out / 'report.html').resolve()}  (also report.md, results.json)")
+    print("Time (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
+    return 0

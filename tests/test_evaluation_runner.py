@@ -1,0 +1,187 @@
+"""The CV runner: leaky vs leakage-free, resume, determinism, Dask, permutation nulls, nested CV."""
+
+import json
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from neuroaffect.evaluation import LeakageError, cross_validate_subjects, nested, write_report
+from neuroaffect.evaluation import protocols as protocols_module
+from neuroaffect.evaluation._synthetic import Flatten, make_tokens
+
+
+def _logreg():
+    return make_pipeline(Flatten(), StandardScaler(), LogisticRegression())
+
+
+def _same(a, b):
+    assert json.dumps(a.to_dict(), sort_keys=True) == json.dumps(b.to_dict(), sort_keys=True)
+    np.testing.assert_array_equal(a.predictions["y_pred"], b.predictions["y_pred"])
+
+
+def test_leaky_protocol_scores_clearly_above_leakage_free():
+    tok = make_tokens(n_subjects=3, n_trials=16, n_windows=8, fingerprint=2.0, effect=0.0)
+    knn = make_pipeline(Flatten(), KNeighborsClassifier(3))
+    clean = cross_validate_subjects(tok, knn, progress=False)
+    leaky = cross_validate_subjects(tok, knn, protocol="leaky-segment-kfold", progress=False)
+    assert leaky.summary["window"]["balanced_accuracy"]["mean"] > 0.85
+    assert clean.summary["window"]["balanced_accuracy"]["mean"] < 0.65
+    assert clean.leakage["leaked_test_fraction"] == 0 and clean.leakage_free
+    assert leaky.leakage["leaked_test_fraction"] > 0.9 and not leaky.leakage_free
+    assert "LEAKY" in leaky.format_summary() and "leakage-free" in clean.format_summary()
+    assert [s["n_test_windows"] for s in clean.subjects] == [128] * 3
+
+
+def test_result_contents_and_trial_level():
+    tok = make_tokens(n_subjects=2, n_trials=10, n_windows=4, effect=1.5)
+    res = cross_validate_subjects(tok, _logreg(), n_splits=5, progress=False)
+    assert res.config["protocol"] == "within-subject-kfold" and res.config["n_subjects"] == 2
+    row = res.subjects[0]
+    assert row["n_trials"] == 10 and row["n_windows"] == 40 and row["n_test_trials"] == 10
+    assert set(row["window"]) == {"accuracy", "balanced_accuracy", "f1_macro", "roc_auc"}
+    assert np.sum(row["confusion_window"]) == 40 and np.sum(row["confusion_trial"]) == 10
+    assert len(res.folds) == 10 and all(f["audit"]["shared_trials"] == 0 for f in res.folds)
+    assert res.summary["window"]["balanced_accuracy"]["mean"] > 0.7
+    reg = cross_validate_subjects(tok, make_pipeline(Flatten(), Ridge()), task="regression", progress=False)
+    assert reg.config["metric"] == "ccc" and set(reg.subjects[0]["window"]) == {"rmse", "pearson_r", "ccc"}
+
+
+def test_runner_raises_on_planted_leak(monkeypatch):
+    from neuroaffect.evaluation.splitters import LeakySegmentKFold
+
+    class Planted(LeakySegmentKFold):
+        leakage_free = True  # a buggy splitter claiming to be clean
+
+    monkeypatch.setitem(protocols_module._FACTORIES, "within-subject-kfold",
+                        lambda k, rs: Planted(k, random_state=rs))
+    with pytest.raises(LeakageError, match="subject s01, fold 0"):
+        cross_validate_subjects(make_tokens(n_subjects=1), _logreg(), progress=False)
+
+
+def test_resume_after_deleted_folds_gives_identical_results(tmp_path):
+    tok = make_tokens(n_subjects=2, n_trials=10, n_windows=4, effect=0.8)
+    full = cross_validate_subjects(tok, _logreg(), n_permutations=2, results_dir=tmp_path, progress=False)
+    files = sorted((tmp_path / "folds").glob("*.npz"))
+    assert len(files) == 2 * 5 * 3
+    for f in files[::3]:
+        f.unlink()
+    files[1].write_bytes(b"truncated")  # a corrupt file is recomputed, not trusted
+    again = cross_validate_subjects(tok, _logreg(), n_permutations=2, results_dir=tmp_path, progress=False)
+    _same(full, again)
+    # another estimator never reuses these files
+    other = cross_validate_subjects(tok, make_pipeline(Flatten(), LogisticRegression(C=0.01)),
+                                    results_dir=tmp_path, progress=False)
+    assert len(list((tmp_path / "folds").glob("*.npz"))) == 2 * 5 * 3 + 10
+    assert other.config["run_id"] != full.config["run_id"]
+
+
+class Flaky(ClassifierMixin, BaseEstimator):
+    """Logistic regression that raises on the n-th fit of this process when armed (not a parameter)."""
+
+    armed_after = None
+    calls = 0
+
+    def fit(self, X, y):
+        Flaky.calls += 1
+        if Flaky.armed_after is not None and Flaky.calls > Flaky.armed_after:
+            raise KeyboardInterrupt("killed mid-run")
+        self.model_ = LogisticRegression().fit(np.asarray(X).reshape(len(X), -1), y)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(np.asarray(X).reshape(len(X), -1))
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(np.asarray(X).reshape(len(X), -1))
+
+
+def test_interrupted_run_resumes_to_identical_results(tmp_path):
+    tok = make_tokens(n_subjects=3, n_trials=10, n_windows=4, effect=0.8)
+    reference = cross_validate_subjects(tok, Flaky(), progress=False)
+    Flaky.calls, Flaky.armed_after = 0, 7
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            cross_validate_subjects(tok, Flaky(), results_dir=tmp_path, progress=False)
+    finally:
+        Flaky.armed_after = None
+    assert len(list((tmp_path / "folds").glob("*.npz"))) == 7
+    assert not list((tmp_path / "folds").glob("*.tmp"))
+    Flaky.calls = 0
+    resumed = cross_validate_subjects(tok, Flaky(), results_dir=tmp_path, progress=False)
+    assert Flaky.calls == 15 - 7  # only the missing jobs were fitted
+    _same(reference, resumed)
+
+
+def test_same_seed_gives_byte_identical_json(tmp_path):
+    tok = make_tokens(n_subjects=2, n_trials=10, n_windows=4, effect=0.8)
+    runs = []
+    for name in ("a", "b"):
+        res = [cross_validate_subjects(tok, _logreg(), protocol=p, n_permutations=3, progress=False)
+               for p in ("within-subject-kfold", "leaky-segment-kfold")]
+        write_report(res, tmp_path / name)
+        runs.append((tmp_path / name / "results.json").read_bytes())
+    assert runs[0] == runs[1]
+
+
+def test_dask_backend_matches_sequential():
+    distributed = pytest.importorskip("distributed")
+    tok = make_tokens(n_subjects=2, n_trials=10, n_windows=4, effect=0.8)
+    sequential = cross_validate_subjects(tok, _logreg(), progress=False)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster):
+        with joblib.parallel_config(backend="dask"):
+            on_dask = cross_validate_subjects(tok, _logreg(), n_jobs=2, progress=False)
+    _same(sequential, on_dask)
+
+
+class Centroids(ClassifierMixin, BaseEstimator):
+    """Nearest class mean in plain numpy (fast, no thread pools): the cheap re-fit for null checks."""
+
+    def fit(self, X, y):
+        X = np.asarray(X).reshape(len(X), -1)
+        self.classes_ = np.unique(y)
+        self.means_ = np.stack([X[y == c].mean(0) for c in self.classes_])
+        return self
+
+    def predict(self, X):
+        X = np.asarray(X).reshape(len(X), -1)
+        return self.classes_[((X[:, None, :] - self.means_[None]) ** 2).sum(-1).argmin(1)]
+
+
+def test_permutation_p_values_roughly_uniform_under_null():
+    # 30 subjects with no label effect, 19 re-fitted permutations each: p in {1/20, ..., 1}.
+    tok = make_tokens(n_subjects=30, n_trials=10, n_windows=6, n_electrodes=2, n_bands=2,
+                      fingerprint=0.5, effect=0.0, seed=11)
+    res = cross_validate_subjects(tok, Centroids(), n_permutations=19, progress=False)
+    p = np.array([s["p_value"] for s in res.subjects])
+    grid = np.arange(1, 21) / 20
+    ecdf = (p[:, None] <= grid + 1e-9).mean(axis=0)
+    assert np.max(np.abs(ecdf - grid)) < 0.25  # KS-like distance to the discrete uniform
+    assert 0.35 < p.mean() < 0.7
+    assert 0.05 < res.summary["group_p_value"] <= 1
+    assert len(res.permutation["null"]) == 19
+
+
+def test_nested_search_sees_only_training_trials():
+    tok = make_tokens(n_subjects=2, n_trials=12, n_windows=3, effect=1.0)
+    search = nested(_logreg(), {"logisticregression__C": [0.01, 1.0]}, n_inner_splits=3)
+    res = cross_validate_subjects(tok, search, n_splits=4, progress=False)
+    assert res.summary["window"]["balanced_accuracy"]["mean"] > 0.6
+    assert "GridSearchCV" in res.config["estimator"]
+
+
+def test_parameter_errors():
+    tok = make_tokens(n_subjects=1)
+    with pytest.raises(ValueError, match="protocol"):
+        cross_validate_subjects(tok, _logreg(), protocol="kfold")
+    with pytest.raises(ValueError, match="metric"):
+        cross_validate_subjects(tok, _logreg(), metric="rmse")
+    with pytest.raises(ValueError, match="n_permutations"):
+        cross_validate_subjects(tok, _logreg(), n_permutations=-1)

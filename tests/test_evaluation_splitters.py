@@ -1,0 +1,190 @@
+"""Splitters never put a trial on both sides; the audit catches leaks; sklearn compatibility."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_validate
+from sklearn.pipeline import make_pipeline
+
+from neuroaffect.evaluation import (
+    FirstTrialsSplit,
+    LeakageError,
+    LeakySegmentKFold,
+    LeaveOneSessionOut,
+    LeaveOneSubjectOut,
+    LeaveOneTrialOut,
+    TrialKFold,
+    audit_split,
+    check_split,
+    get_protocol,
+    nested,
+    parse_trial_keys,
+)
+from neuroaffect.evaluation._synthetic import Flatten, make_tokens
+
+
+@st.composite
+def layouts(draw):
+    """Random subjects / sessions / trials / windows per trial, overlapping window spans, shuffled order."""
+    n_subjects = draw(st.integers(1, 3))
+    n_sessions = draw(st.integers(1, 3))
+    keys, starts, stops, labels = [], [], [], []
+    for s in range(n_subjects):
+        for se in range(n_sessions):
+            n_trials = draw(st.integers(6, 9))
+            for t in range(n_trials):
+                n_win = draw(st.integers(1, 5))
+                hop = draw(st.integers(1, 4))
+                width = draw(st.integers(1, 8))
+                label = t % 2
+                for w in range(n_win):
+                    keys.append(f"sub{s}/{se}/{t + 1}")
+                    starts.append(w * hop)
+                    stops.append(w * hop + width)
+                    labels.append(label)
+    order = np.random.default_rng(draw(st.integers(0, 2**16))).permutation(len(keys))
+    return (np.array(keys)[order], np.array(starts)[order], np.array(stops)[order],
+            np.array(labels)[order])
+
+
+def _assert_clean(splitter, keys, start, stop, y, *, partition):
+    X = np.zeros((len(keys), 2))
+    tested = np.zeros(len(keys), dtype=int)
+    for train, test in splitter.split(X, y, keys):
+        assert len(test) > 0 and len(np.intersect1d(train, test)) == 0
+        audit = audit_split(keys, start, stop, train, test)
+        assert audit.shared_trials == 0 and audit.leaked_test_fraction == 0
+        assert audit.overlapping_test_fraction == 0
+        tested[test] += 1
+    if partition:
+        assert np.all(tested == 1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(layouts(), st.integers(2, 5), st.integers(0, 100))
+def test_within_subject_splitters_never_leak(layout, n_splits, seed):
+    keys, start, stop, y = layout
+    subject = parse_trial_keys(keys)[0]
+    for s in np.unique(subject):
+        idx = np.flatnonzero(subject == s)
+        k, a, b, lab = keys[idx], start[idx], stop[idx], y[idx]
+        _assert_clean(TrialKFold(n_splits, random_state=seed), k, a, b, lab, partition=True)
+        _assert_clean(TrialKFold(n_splits, shuffle=False), k, a, b, None, partition=True)
+        _assert_clean(LeaveOneTrialOut(), k, a, b, lab, partition=True)
+        _assert_clean(FirstTrialsSplit(n_train=5), k, a, b, lab, partition=False)
+        if len(np.unique(parse_trial_keys(k)[1])) > 1:
+            _assert_clean(LeaveOneSessionOut(), k, a, b, lab, partition=True)
+
+
+@settings(max_examples=25, deadline=None)
+@given(layouts())
+def test_cross_subject_splitters_never_leak(layout):
+    keys, start, stop, y = layout
+    if len(np.unique(parse_trial_keys(keys)[0])) > 1:
+        _assert_clean(LeaveOneSubjectOut(), keys, start, stop, y, partition=True)
+    if len(np.unique(parse_trial_keys(keys)[1])) > 1:
+        _assert_clean(LeaveOneSessionOut(), keys, start, stop, y, partition=True)
+
+
+def test_trial_kfold_stratifies_whole_trials():
+    keys = np.repeat([f"s/1/{t}" for t in range(1, 21)], 3)
+    y = np.repeat(np.r_[np.zeros(10), np.ones(10)].astype(int), 3)
+    for _, test in TrialKFold(5, random_state=0).split(np.zeros(60), y, keys):
+        test_trials_y = y[test][::3]
+        assert np.bincount(test_trials_y).tolist() == [2, 2]
+
+
+def test_seed_first_9_last_6_exact():
+    keys = []
+    for se in ("1", "2", "3"):
+        for t in range(15, 0, -1):  # reversed and string-unsorted on purpose (10 < 2 as strings)
+            keys += [f"5/{se}/{t}"] * 2
+    keys = np.array(keys)
+    splits = list(FirstTrialsSplit(9).split(np.zeros(len(keys)), None, keys))
+    assert len(splits) == 3 == FirstTrialsSplit(9).get_n_splits(groups=keys)
+    for (train, test), se in zip(splits, ("1", "2", "3"), strict=True):
+        _, sess_tr, trial_tr = parse_trial_keys(keys[train])
+        _, sess_te, trial_te = parse_trial_keys(keys[test])
+        assert set(sess_tr) == set(sess_te) == {se}
+        assert sorted(set(trial_tr.astype(int))) == list(range(1, 10))
+        assert sorted(set(trial_te.astype(int))) == list(range(10, 16))
+    assert isinstance(get_protocol("seed-9-6").splitter(), FirstTrialsSplit)
+
+
+def test_audit_catches_planted_leak_and_overlap():
+    keys = np.array(["a/1/1"] * 4 + ["a/1/2"] * 4)
+    start = np.array([0, 64, 128, 192] * 2)
+    stop = start + 128
+    train, test = np.array([0, 1, 4, 5, 6, 7]), np.array([2, 3])  # windows 2,3 of trial 1 leak
+    audit = audit_split(keys, start, stop, train, test)
+    assert audit.shared_trials == 1 and audit.leaked_test_fraction == 1.0
+    assert audit.overlapping_test_fraction == 0.5  # window [128,256) overlaps [64,192); [192,320) does not
+    with pytest.raises(LeakageError, match="1 trial"):
+        check_split(keys, start, stop, train, test, leakage_free=True)
+    assert check_split(keys, start, stop, train, test, leakage_free=False).shared_trials == 1
+    clean = audit_split(keys, start, stop, np.arange(4), np.arange(4, 8))
+    assert clean.clean
+
+
+def test_leakage_free_splitter_refuses_to_emit_leaky_split(monkeypatch):
+    class Broken(TrialKFold):
+        def _split(self, keys, y):
+            yield np.arange(len(keys) - 1), np.array([len(keys) - 1])
+
+    keys = np.repeat(["s/1/1", "s/1/2"], 3)
+    with pytest.raises(LeakageError):
+        list(Broken(2).split(np.zeros(6), None, keys))
+
+
+def test_leaky_segment_kfold_is_leaky():
+    tok = make_tokens(n_subjects=2, n_trials=6, n_windows=6)
+    splitter = LeakySegmentKFold(3, random_state=0)
+    assert not splitter.leakage_free and TrialKFold.leakage_free
+    fractions = [audit_split(tok.trial_key, tok.start, tok.stop, tr, te).leaked_test_fraction
+                 for tr, te in splitter.split(tok.X)]
+    assert min(fractions) > 0.9
+
+
+def test_splitter_errors():
+    keys = np.repeat(["s/1/1", "s/1/2", "s/1/3"], 2)
+    with pytest.raises(ValueError, match="groups"):
+        list(TrialKFold(2).split(np.zeros(6)))
+    with pytest.raises(ValueError, match="trial keys"):
+        list(FirstTrialsSplit(2).split(np.zeros(6), None, np.arange(6)))
+    with pytest.raises(ValueError, match="3 trial"):
+        list(TrialKFold(5).split(np.zeros(6), None, keys))
+    with pytest.raises(ValueError, match="n_splits"):
+        list(TrialKFold(1).split(np.zeros(6), None, keys))
+    with pytest.raises(ValueError, match="single session"):
+        list(LeaveOneSessionOut().split(np.zeros(6), None, keys))
+    with pytest.raises(ValueError, match="more than n_train"):
+        list(FirstTrialsSplit(3).split(np.zeros(6), None, keys))
+    with pytest.raises(ValueError, match="6 windows"):
+        list(TrialKFold(2).split(np.zeros(6), None, keys[:4]))
+    with pytest.raises(ValueError, match="protocol"):
+        get_protocol("random-kfold")
+
+
+def test_sklearn_cross_validate_and_nested_search_with_groups():
+    tok = make_tokens(n_subjects=1, n_trials=12, n_windows=4, effect=1.0)
+    y = (tok.rating("valence") >= 5).astype(int)
+    pipe = make_pipeline(Flatten(), LogisticRegression())
+    res = cross_validate(pipe, tok.X, y, groups=tok.trial_key, cv=TrialKFold(3, random_state=0))
+    assert len(res["test_score"]) == 3
+
+    seen = []
+
+    class Spy(TrialKFold):
+        def split(self, X, y=None, groups=None):
+            seen.append(set(np.asarray(groups)))
+            yield from super().split(X, y, groups)
+
+    search = nested(pipe, {"logisticregression__C": [0.1, 1.0]}, n_inner_splits=2)
+    search.cv = Spy(2, random_state=0)
+    outer_train, outer_test = next(TrialKFold(3, random_state=0).split(tok.X, y, tok.trial_key))
+    search.fit(tok.X[outer_train], y[outer_train], groups=tok.trial_key[outer_train])
+    assert seen and seen[0].isdisjoint(set(tok.trial_key[outer_test]))
+    with pytest.raises(ValueError, match="groups"):
+        nested(pipe, {"logisticregression__C": [1.0]}).fit(tok.X, y)
