@@ -1,0 +1,28 @@
+"""Torch models (torch and numpy only; no MNE / braindecode imports here).
+
+- :mod:`.attention`: ``attention.attention``, the one dispatch point for self-attention (fused Triton
+  kernel on CUDA when ``neuroaffect.kernels`` supports the call, else PyTorch SDPA).
+- :mod:`.transformer`: :class:`ElectrodeAttentionTransformer`, :class:`TransformerConfig`,
+  :data:`CONFIGS` ("reference", "default"), :func:`make_config`.
+- :mod:`.dropout`: dropout with a cheaper CPU mask.
+
+(``attention`` is not re-exported here, so ``neuroaffect.models.attention`` stays the module.)
+"""
+
+from . import attention
+from .transformer import (
+    CONFIGS,
+    ElectrodeAttentionTransformer,
+    TransformerConfig,
+    count_parameters,
+    make_config,
+)
+
+__all__ = [
+    "attention",
+    "CONFIGS",
+    "ElectrodeAttentionTransformer",
+    "TransformerConfig",
+    "count_parameters",
+    "make_config",
+]

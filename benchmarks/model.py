@@ -1,0 +1,174 @@
+"""Training and inference throughput of the electrode-attention transformer on CPU.
+
+Compares the package's reference configuration (packed bias-free q/k/v projection, attention through
+``neuroaffect.models.attention``: SDPA for inference, explicit attention with the cheap CPU dropout
+mask of ``neuroaffect.models.dropout`` for training; no transpose copies) with a plain PyTorch
+implementation of the same architecture written here (separate q/k/v projections, explicit
+matmul-softmax-matmul attention with head transposes, ``nn.Dropout``), and the package's model under
+bfloat16 autocast (``autocast_dtype=torch.bfloat16``; other numerics, so reported apart),
+optionally also ``torch.compile``-d.
+
+Training step = forward + cross-entropy + backward + AdamW step, batch 256, 32 electrodes, 4 bands,
+2 classes, dropout 0.1 (training mode). Inference = forward in eval mode under ``torch.no_grad``.
+Variants run interleaved (round-robin, ``--repeats`` rounds) and medians are reported, because the
+machine may be shared.
+
+Usage::
+
+    python benchmarks/model.py [--threads 2] [--repeats 7] [--steps 10] [--compile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+from torch import nn
+
+from neuroaffect.models.transformer import (
+    ElectrodeAttentionTransformer,
+    count_parameters,
+    make_config,
+)
+
+BATCH, N_ELECTRODES, N_BANDS, N_CLASSES = 256, 32, 4, 2
+
+
+class PlainAttention(nn.Module):
+    def __init__(self, dim=128, heads=6, head_dim=32, dropout=0.1):
+        super().__init__()
+        self.heads, self.head_dim = heads, head_dim
+        inner = heads * head_dim
+        self.q = nn.Linear(dim, inner, bias=False)
+        self.k = nn.Linear(dim, inner, bias=False)
+        self.v = nn.Linear(dim, inner, bias=False)
+        self.drop = nn.Dropout(dropout)
+        self.out = nn.Linear(inner, dim)
+        self.out_drop = nn.Dropout(dropout)
+
+    def split(self, t):  # (B, S, H*D) -> (B, H, S, D)
+        b, s, _ = t.shape
+        return t.view(b, s, self.heads, self.head_dim).transpose(1, 2).contiguous()
+
+    def forward(self, x):
+        q, k, v = self.split(self.q(x)), self.split(self.k(x)), self.split(self.v(x))
+        weights = self.drop(torch.softmax(q @ k.transpose(-1, -2) * self.head_dim**-0.5, dim=-1))
+        out = (weights @ v).transpose(1, 2).contiguous().view(x.shape[0], x.shape[1], -1)
+        return self.out_drop(self.out(out))
+
+
+class PlainBlock(nn.Module):
+    def __init__(self, dim=128, ffn=128, dropout=0.1):
+        super().__init__()
+        self.norm1, self.attn = nn.LayerNorm(dim), PlainAttention(dim, dropout=dropout)
+        self.norm2 = nn.LayerNorm(dim)
+        self.ffn = nn.Sequential(nn.Linear(dim, ffn), nn.GELU(), nn.Dropout(dropout), nn.Linear(ffn, dim), nn.Dropout(dropout))
+
+    def forward(self, x):
+        x = x + self.attn(self.norm1(x))
+        return x + self.ffn(self.norm2(x))
+
+
+class PlainTransformer(nn.Module):
+    """The reference architecture written the obvious way."""
+
+    def __init__(self, n_electrodes=N_ELECTRODES, n_bands=N_BANDS, n_classes=N_CLASSES, dim=128, depth=4, dropout=0.1):
+        super().__init__()
+        self.token = nn.Linear(n_bands, dim)
+        self.table = nn.Parameter(torch.randn(n_electrodes, dim))
+        self.drop = nn.Dropout(dropout)
+        self.blocks = nn.ModuleList(PlainBlock(dim, dropout=dropout) for _ in range(depth))
+        self.norm = nn.LayerNorm(dim)
+        self.head = nn.Sequential(
+            nn.Linear(dim, 2 * dim), nn.GELU(), nn.Dropout(dropout),
+            nn.Linear(2 * dim, 2 * dim), nn.GELU(), nn.Dropout(dropout),
+            nn.Linear(2 * dim, dim), nn.GELU(), nn.Dropout(dropout),
+            nn.Linear(dim, n_classes),
+        )
+
+    def forward(self, x):
+        x = self.drop(self.token(x) + self.table)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x.mean(1)))
+
+
+def make_step(model, compiled=False):
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-3)
+    loss_fn = nn.CrossEntropyLoss(label_smoothing=0.12)
+    forward = torch.compile(model) if compiled else model
+
+    def train_step(x, y):
+        model.train()
+        opt.zero_grad(set_to_none=True)
+        loss_fn(forward(x), y).backward()
+        opt.step()
+
+    def infer_step(x, y):
+        model.eval()
+        with torch.no_grad():
+            forward(x)
+
+    return train_step, infer_step
+
+
+def time_steps(step, x, y, n_steps):
+    start = time.perf_counter()
+    for _ in range(n_steps):
+        step(x, y)
+    return n_steps * len(x) / (time.perf_counter() - start)  # windows / s
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--compile", action="store_true", help="also time torch.compile'd variants")
+    parser.add_argument("--no-bf16", action="store_true", help="skip the bfloat16-autocast variant")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    x, y = torch.randn(BATCH, N_ELECTRODES, N_BANDS), torch.randint(0, N_CLASSES, (BATCH,))
+
+    ours = ElectrodeAttentionTransformer(make_config("reference", n_electrodes=N_ELECTRODES, n_outputs=N_CLASSES))
+    plain = PlainTransformer()
+    print(f"parameters: ours {count_parameters(ours):,}, plain {count_parameters(plain):,}")
+    variants = {"plain": make_step(plain), "ours": make_step(ours)}
+    if not args.no_bf16:
+        ours_bf16 = ElectrodeAttentionTransformer(
+            make_config("reference", n_electrodes=N_ELECTRODES, n_outputs=N_CLASSES), autocast_dtype=torch.bfloat16
+        )
+        variants["ours (bf16 autocast)"] = make_step(ours_bf16)
+    if args.compile:
+        for name, model in (("plain+compile", PlainTransformer()), ("ours+compile", ElectrodeAttentionTransformer(make_config("reference", n_electrodes=N_ELECTRODES, n_outputs=N_CLASSES)))):
+            steps = make_step(model, compiled=True)
+            start = time.perf_counter()
+            for step in steps:
+                step(x, y)
+                step(x, y)
+            print(f"{name}: compile + warm-up {time.perf_counter() - start:.1f} s")
+            variants[name] = steps
+    for train_step, infer_step in variants.values():  # warm-up
+        train_step(x, y)
+        infer_step(x, y)
+
+    results = {name: {"train": [], "infer": []} for name in variants}
+    for _ in range(args.repeats):  # interleaved rounds
+        for name, (train_step, infer_step) in variants.items():
+            results[name]["train"].append(time_steps(train_step, x, y, args.steps))
+            results[name]["infer"].append(time_steps(infer_step, x, y, args.steps))
+
+    base = {kind: statistics.median(results["plain"][kind]) for kind in ("train", "infer")}
+    print(f"\nthreads={args.threads} batch={BATCH} electrodes={N_ELECTRODES} bands={N_BANDS} "
+          f"repeats={args.repeats} x {args.steps} steps (medians; windows/s)")
+    print(f"{'variant':<22}{'train w/s':>12}{'x plain':>9}{'infer w/s':>12}{'x plain':>9}")
+    for name, r in results.items():
+        train, infer = statistics.median(r["train"]), statistics.median(r["infer"])
+        print(f"{name:<22}{train:>12.0f}{train / base['train']:>9.2f}{infer:>12.0f}{infer / base['infer']:>9.2f}")
+
+
+if __name__ == "__main__":
+    main()

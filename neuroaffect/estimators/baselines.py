@@ -1,0 +1,320 @@
+"""The field's baselines in the same scikit-learn API as the transformer.
+
+* DE features + logistic regression / SVM: :func:`de_logistic_regression`, :func:`de_svm`
+  (Pipelines of :class:`FlattenTokens`, ``StandardScaler`` and the linear model).
+* braindecode networks trained by braindecode's ``EEGClassifier`` / ``EEGRegressor`` (skorch):
+  DGCNN (Song et al. 2018) on DE tokens (n_windows, n_electrodes, n_bands), EEGNet (Lawhern et al.
+  2018) and TSception (Ding et al. 2020) on raw windows (n_windows, n_channels, n_times) in volts.
+  braindecode is imported only when one of these is fitted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC, SVR
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._validation import check_finite, check_option, check_positive
+from .transformer import (
+    check_groups,
+    concordance_correlation,
+    cosine_schedule,
+    inner_split,
+    mean_per_trial,
+    trial_order,
+)
+
+__all__ = [
+    "BraindecodeClassifier",
+    "BraindecodeRegressor",
+    "FlattenTokens",
+    "de_logistic_regression",
+    "de_ridge",
+    "de_svm",
+    "de_svr",
+]
+
+
+class FlattenTokens(TransformerMixin, BaseEstimator):
+    """Flatten tokens (n_windows, n_electrodes, n_bands) into features (n_windows, n_electrodes * n_bands).
+
+    Features are ordered electrode-major (all bands of the first electrode first). 2-D input passes
+    through unchanged.
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        return tags
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, allow_nd=True, ensure_all_finite=False)
+        check_finite(X, "X (tokens)")
+        self.n_tokens_shape_ = X.shape[1:]
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, allow_nd=True, ensure_all_finite=False)
+        check_finite(X, "X (tokens)")
+        if X.shape[1:] != self.n_tokens_shape_:
+            raise ValueError(f"X has token shape {X.shape[1:]}, but FlattenTokens was fitted on {self.n_tokens_shape_}.")
+        return X.reshape(len(X), -1)
+
+
+def de_logistic_regression(**params):
+    """Pipeline(FlattenTokens, StandardScaler, LogisticRegression(**params)); ``C=1, max_iter=1000`` by default."""
+    params = {"C": 1.0, "max_iter": 1000, **params}
+    return make_pipeline(FlattenTokens(), StandardScaler(), LogisticRegression(**params))
+
+
+def de_svm(**params):
+    """Pipeline(FlattenTokens, StandardScaler, SVC(**params)); RBF kernel, ``probability=True`` by default."""
+    params = {"C": 1.0, "kernel": "rbf", "probability": True, **params}
+    return make_pipeline(FlattenTokens(), StandardScaler(), SVC(**params))
+
+
+def de_ridge(**params):
+    """Regression counterpart of :func:`de_logistic_regression` (ridge regression)."""
+    return make_pipeline(FlattenTokens(), StandardScaler(), Ridge(**{"alpha": 1.0, **params}))
+
+
+def de_svr(**params):
+    """Regression counterpart of :func:`de_svm` (RBF support-vector regression)."""
+    return make_pipeline(FlattenTokens(), StandardScaler(), SVR(**params))
+
+
+_MODELS = {"dgcnn": "DGCNN", "eegnet": "EEGNet", "tsception": "TSception"}
+
+
+def _chs_info(ch_names):
+    """``mne.Info['chs']`` with montage positions for ``ch_names`` (what braindecode models read)."""
+    import mne
+
+    from ..channels import make_montage, normalize_ch_names
+
+    names = normalize_ch_names(ch_names, source="the 'ch_names' parameter")
+    info = mne.create_info(names, sfreq=100.0, ch_types="eeg")
+    info.set_montage(make_montage(names))
+    return info["chs"]
+
+
+class _BraindecodeBase(BaseEstimator):
+    _regression = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.input_tags.two_d_array = False
+        return tags
+
+    def _check_X(self, X, *, reset):
+        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=np.float32, ensure_all_finite=False)
+        what = "(n_windows, n_electrodes, n_bands)" if self.model == "dgcnn" else "(n_windows, n_channels, n_times)"
+        if X.ndim != 3:
+            raise ValueError(f"X must have shape {what} (3 dimensions), got shape {X.shape}.")
+        check_finite(X, "X")
+        if not reset and X.shape[2] != self.n_times_:
+            raise ValueError(f"X has {X.shape[2]} values per channel, but the model was fitted on {self.n_times_}.")
+        return X
+
+    def fit(self, X, y, groups=None):
+        """Train the network.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n_windows, n_electrodes, n_bands) for "dgcnn", else (n_windows, n_channels, n_times)
+            DE tokens, or raw windows in volts.
+        y : ndarray, shape (n_windows,)
+            Class labels (classifier) or ratings (regressor).
+        groups : ndarray, shape (n_windows,), optional
+            Trial id per window; enables early stopping on held-out trials.
+        """
+        check_option("model", self.model, tuple(_MODELS))
+        for name in ("lr", "max_epochs", "batch_size"):
+            check_positive(name, getattr(self, name))
+        X = self._check_X(X, reset=True)
+        y = np.asarray(y)
+        if y.ndim != 1 or len(y) != len(X):
+            raise ValueError(f"y must have one label per window ({len(X)},), got shape {y.shape}.")
+        if self.model == "tsception" and self.sfreq is None:
+            raise ValueError("TSception needs the sampling frequency: pass sfreq (Hz).")
+        if self.model == "dgcnn" and self.ch_names is None:
+            raise ValueError("DGCNN builds its initial graph from electrode positions: pass ch_names.")
+        if self.ch_names is not None and len(self.ch_names) != X.shape[1]:
+            raise ValueError(f"ch_names has {len(self.ch_names)} names but X has {X.shape[1]} channels.")
+        targets, n_outputs = self._encode_targets(y)
+        self.n_times_ = X.shape[2]
+        # DE tokens: per-band z-scores; raw windows: one scale (volts -> about unit variance).
+        axes = (0, 1) if self.model == "dgcnn" else None
+        self.mean_ = X.mean(axis=axes) if axes else np.float32(0.0)
+        self.scale_ = X.std(axis=axes) + 1e-12
+        Xs = ((X - self.mean_) / self.scale_).astype(np.float32)
+
+        import braindecode
+        from skorch.callbacks import EarlyStopping
+        from skorch.dataset import Dataset
+        from skorch.helper import predefined_split
+
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        train, valid = inner_split(self, len(X), groups, seed)
+        callbacks = [("lr_schedule", cosine_schedule(self.lr, self.max_epochs))]
+        if valid is not None:
+            callbacks.append(("early_stopping", EarlyStopping(patience=self.patience, load_best=True)))
+        module_params = dict(
+            n_chans=X.shape[1], n_outputs=n_outputs, n_times=X.shape[2], sfreq=self.sfreq,
+            chs_info=None if self.ch_names is None else _chs_info(self.ch_names),
+        )
+        module_params.update(self.model_params or {})
+        Net = braindecode.EEGRegressor if self._regression else braindecode.EEGClassifier
+        extra = {} if self._regression else {"criterion__label_smoothing": self.label_smoothing}
+        self.net_ = Net(
+            getattr(braindecode.models, _MODELS[self.model]),
+            **{f"module__{k}": v for k, v in module_params.items()},
+            **extra,
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train__drop_last=False,
+            train_split=None if valid is None else predefined_split(Dataset(Xs[valid], targets[valid])),
+            callbacks=callbacks,
+            device=("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device,
+            verbose=int(bool(self.verbose)),
+        )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.net_.fit(Xs[train], targets[train])
+        return self
+
+    def _forward(self, X):
+        check_is_fitted(self, "net_")
+        X = self._check_X(X, reset=False)
+        with torch.no_grad():
+            out = self.net_.forward(((X - self.mean_) / self.scale_).astype(np.float32), training=False)
+        return out.double().numpy()
+
+
+class BraindecodeClassifier(ClassifierMixin, _BraindecodeBase):
+    """A braindecode network (DGCNN, EEGNet, TSception) as a classifier with grouped early stopping.
+
+    Parameters
+    ----------
+    model : {"dgcnn", "eegnet", "tsception"}
+        Network. "dgcnn" takes DE tokens (n_windows, n_electrodes, n_bands); the others take raw
+        windows (n_windows, n_channels, n_times) in volts.
+    ch_names : list of str or None
+        Channel names (required by "dgcnn", whose initial graph comes from electrode positions).
+    sfreq : float or None
+        Sampling frequency in Hz of raw windows (required by "tsception").
+    model_params : dict or None
+        Extra keyword arguments of the braindecode model (e.g. ``{"drop_prob": 0.25}``).
+    lr, weight_decay, max_epochs, batch_size, label_smoothing, patience, validation_fraction, device, random_state, verbose
+        As in :class:`~neuroaffect.estimators.ElectrodeAttentionClassifier`.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        Class labels.
+    net_ : braindecode.EEGClassifier
+        The trained network.
+    """
+
+    def __init__(
+        self, model="dgcnn", ch_names=None, sfreq=None, model_params=None, lr=1e-3, max_epochs=100,
+        batch_size=64, weight_decay=1e-3, label_smoothing=0.0, patience=15, validation_fraction=0.2,
+        device="auto", random_state=None, verbose=0,
+    ):
+        self.model = model
+        self.ch_names = ch_names
+        self.sfreq = sfreq
+        self.model_params = model_params
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.label_smoothing = label_smoothing
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _encode_targets(self, y):
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            raise ValueError("Classifier can't train when only one class is present.")
+        return codes.astype(np.int64), len(self.classes_)
+
+    def predict_proba(self, X):
+        """Class probabilities per window, shape (n_windows, n_classes)."""
+        z = self._forward(X)
+        z = np.exp(z - z.max(axis=1, keepdims=True))
+        return z / z.sum(axis=1, keepdims=True)
+
+    def predict(self, X):
+        """Class label per window, shape (n_windows,)."""
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+    def predict_proba_trials(self, X, groups):
+        """Mean window probability per trial; returns ``(proba, trial_ids)``."""
+        ids, index = trial_order(check_groups(groups, len(X)))
+        return mean_per_trial(self.predict_proba(X), index, len(ids)), ids
+
+    def predict_trials(self, X, groups):
+        """Class per trial from its mean window probability; returns ``(y_pred, trial_ids)``."""
+        proba, ids = self.predict_proba_trials(X, groups)
+        return self.classes_[proba.argmax(axis=1)], ids
+
+
+class BraindecodeRegressor(RegressorMixin, _BraindecodeBase):
+    """A braindecode network as a regressor of one continuous rating; ``score`` is the CCC.
+
+    Parameters are those of :class:`BraindecodeClassifier` except ``label_smoothing``.
+    """
+
+    _regression = True
+
+    def __init__(
+        self, model="dgcnn", ch_names=None, sfreq=None, model_params=None, lr=1e-3, max_epochs=100,
+        batch_size=64, weight_decay=1e-3, patience=15, validation_fraction=0.2, device="auto",
+        random_state=None, verbose=0,
+    ):
+        self.model = model
+        self.ch_names = ch_names
+        self.sfreq = sfreq
+        self.model_params = model_params
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _encode_targets(self, y):
+        y = check_finite(np.asarray(y, dtype=float), "y")
+        self.y_mean_, self.y_scale_ = y.mean(), y.std() + 1e-12
+        return ((y - self.y_mean_) / self.y_scale_).astype(np.float32)[:, None], 1
+
+    def predict(self, X):
+        """Predicted rating per window, shape (n_windows,)."""
+        return self._forward(X)[:, 0] * self.y_scale_ + self.y_mean_
+
+    def predict_trials(self, X, groups):
+        """Mean window prediction per trial; returns ``(y_pred, trial_ids)``."""
+        ids, index = trial_order(check_groups(groups, len(X)))
+        return mean_per_trial(self.predict(X), index, len(ids)), ids
+
+    def score(self, X, y, sample_weight=None):
+        """Concordance correlation coefficient."""
+        return concordance_correlation(y, self.predict(X))

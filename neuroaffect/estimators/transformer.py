@@ -1,0 +1,514 @@
+"""scikit-learn estimators around :class:`~neuroaffect.models.transformer.ElectrodeAttentionTransformer`.
+
+Training runs in skorch (AdamW, cosine learning-rate schedule, label smoothing, early stopping on an
+inner validation split). The inner split is grouped by trial: pass ``groups`` (one trial id per
+window) to ``fit``; without them there is no early stopping, because a split of windows would put
+windows of one trial on both sides and stop on a leaky, optimistic validation score.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.model_selection import GroupShuffleSplit
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+
+from .._validation import check_finite, check_option, check_positive
+from ..models.transformer import ElectrodeAttentionTransformer, make_config
+
+__all__ = ["ElectrodeAttentionClassifier", "ElectrodeAttentionRegressor", "concordance_correlation"]
+
+
+def concordance_correlation(y_true, y_pred) -> float:
+    """Lin's concordance correlation coefficient, averaged over output columns.
+
+    ``2 cov(t, p) / (var(t) + var(p) + (mean(t) - mean(p))^2)`` (population moments).
+    """
+    t = np.asarray(y_true, dtype=float).reshape(len(y_true), -1)
+    p = np.asarray(y_pred, dtype=float).reshape(len(y_pred), -1)
+    cov = ((t - t.mean(0)) * (p - p.mean(0))).mean(0)
+    denom = t.var(0) + p.var(0) + (t.mean(0) - p.mean(0)) ** 2
+    return float(np.mean(np.where(denom > 0, 2 * cov / np.where(denom > 0, denom, 1), 0.0)))
+
+
+def inner_split(estimator, n, groups, seed):
+    """Indices ``(train, valid)`` of the early-stopping split of ``n`` windows.
+
+    ``valid`` is None (no early stopping) when ``estimator.patience`` is None,
+    ``estimator.validation_fraction`` is 0, or ``groups`` is None (then a warning says why: a split
+    of windows would leak trials into the validation set).
+    """
+    everything = np.arange(n)
+    if estimator.patience is None or estimator.validation_fraction == 0:
+        return everything, None
+    if groups is None:
+        warnings.warn(
+            f"{type(estimator).__name__}.fit got no groups (trial ids), so its validation split could "
+            "not hold out whole trials; early stopping is off and training runs for max_epochs. "
+            "Pass groups=<trial id per window> to enable it.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return everything, None
+    groups = check_groups(groups, n)
+    if len(np.unique(groups)) < 2:
+        raise ValueError("Early stopping needs windows from at least 2 trials in groups.")
+    splitter = GroupShuffleSplit(n_splits=1, test_size=estimator.validation_fraction, random_state=seed)
+    return next(splitter.split(everything, groups=groups))
+
+
+def check_groups(groups, n):
+    """``groups`` as an array with one trial id per window, or ``ValueError``."""
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or len(groups) != n:
+        raise ValueError(f"groups must have one trial id per window ({n}), got shape {groups.shape}.")
+    return groups
+
+
+def trial_order(groups):
+    """Trial ids in order of first appearance, and each window's trial index into them."""
+    groups = np.asarray(groups)
+    ids, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return ids[order], rank[inverse.ravel()]
+
+
+def mean_per_trial(values, index, n_trials):
+    """Average rows of ``values`` (n_windows, ...) per trial index -> (n_trials, ...)."""
+    values = np.asarray(values, dtype=float)
+    sums = np.zeros((n_trials,) + values.shape[1:])
+    np.add.at(sums, index, values)
+    return sums / np.bincount(index, minlength=n_trials).reshape((-1,) + (1,) * (values.ndim - 1))
+
+
+def cosine_schedule(lr, max_epochs):
+    """skorch callback: cosine annealing of the learning rate from ``lr`` to ``lr / 1000``."""
+    from skorch.callbacks import LRScheduler
+
+    return LRScheduler(policy="CosineAnnealingLR", T_max=max_epochs, eta_min=lr * 1e-3)
+
+
+class _TaskLoss(nn.Module):
+    """Sum over tasks of cross-entropy (``task_sizes`` logits each) or of mean squared error."""
+
+    def __init__(self, task_sizes, class_weights=None, label_smoothing=0.0, regression=False):
+        super().__init__()
+        self.task_sizes, self.label_smoothing, self.regression = list(task_sizes), label_smoothing, regression
+        for i, w in enumerate(class_weights or []):
+            self.register_buffer(f"weight{i}", torch.as_tensor(w, dtype=torch.float32))
+
+    def forward(self, y_pred, y_true):
+        if self.regression:
+            return ((y_pred - y_true) ** 2).mean(0).sum()
+        loss, start = 0.0, 0
+        for i, size in enumerate(self.task_sizes):
+            loss = loss + nn.functional.cross_entropy(
+                y_pred[:, start:start + size], y_true[:, i],
+                weight=getattr(self, f"weight{i}", None), label_smoothing=self.label_smoothing,
+            )
+            start += size
+        return loss
+
+
+class _ElectrodeAttentionBase(BaseEstimator):
+    _regression = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.target_tags.multi_output = True
+        return tags
+
+    # ---- input checks -------------------------------------------------------------------------
+    def _check_X(self, X, *, reset):
+        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=np.float32, ensure_all_finite=False)
+        if X.ndim == 2:
+            n_bands = self.n_bands or 1
+            if X.shape[1] % n_bands:
+                raise ValueError(
+                    f"2-D X of shape {X.shape} cannot be read as (n_windows, n_electrodes * n_bands) "
+                    f"with n_bands={n_bands}."
+                )
+            X = X.reshape(len(X), -1, n_bands)
+        elif X.ndim != 3:
+            raise ValueError(
+                f"X must have shape (n_windows, n_electrodes, n_bands) (3 dimensions), got shape {X.shape}."
+            )
+        check_finite(X, "X (tokens)")
+        if reset:
+            self.n_bands_ = X.shape[2]
+        elif X.shape[2] != self.n_bands_:
+            raise ValueError(f"X has {X.shape[2]} bands, but {type(self).__name__} was fitted with {self.n_bands_}.")
+        return X
+
+    def _electrodes(self, n_electrodes):
+        if self.ch_names is None:
+            return None, None
+        from ..channels import ch_positions, normalize_ch_names
+
+        names = normalize_ch_names(self.ch_names, source="the 'ch_names' parameter")
+        if len(names) != n_electrodes:
+            raise ValueError(
+                f"ch_names has {len(names)} names but X has {n_electrodes} electrodes; give one name "
+                "per electrode token, in the order of X's second axis."
+            )
+        return names, ch_positions(names)
+
+    # ---- fitting ------------------------------------------------------------------------------
+    def fit(self, X, y, groups=None):
+        """Train on tokens.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n_windows, n_electrodes, n_bands)
+            Band features per electrode (e.g. differential entropy). 2-D input is read as
+            (n_windows, n_electrodes * n_bands) with ``n_bands`` from the parameter (default 1).
+        y : ndarray, shape (n_windows,) or (n_windows, n_targets)
+            One target per window, or several (e.g. valence, arousal, dominance).
+        groups : ndarray, shape (n_windows,), optional
+            Trial id of each window; the early-stopping validation split holds out whole trials.
+
+        Returns
+        -------
+        self
+        """
+        if y is None:
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        X = self._check_X(X, reset=True)
+        y = np.asarray(y)
+        if y.ndim not in (1, 2) or len(y) != len(X):
+            raise ValueError(
+                f"y must have shape (n_windows,) or (n_windows, n_targets) with n_windows={len(X)}, "
+                f"got shape {y.shape}; expected one label (or one row of labels) per window."
+            )
+        for name in ("lr", "max_epochs", "batch_size"):
+            check_positive(name, getattr(self, name))
+        check_positive("weight_decay", self.weight_decay, strict=False)
+        if not 0 <= self.validation_fraction < 1:
+            raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}.")
+        check_option("device", self.device, ("auto", "cpu", "cuda") + tuple(f"cuda:{i}" for i in range(16)))
+        check_option("precision", self.precision, ("float32", "bfloat16"))
+        targets, task_sizes = self._encode_targets(y)
+        self.ch_names_, positions = self._electrodes(X.shape[1])
+
+        # Per-band standardisation (over windows and electrodes), so models never see raw log-powers.
+        self.mean_ = X.mean(axis=(0, 1))
+        self.scale_ = X.std(axis=(0, 1)) + 1e-6
+        Xs = ((X - self.mean_) / self.scale_).astype(np.float32)
+
+        fields = dict(n_bands=X.shape[2], n_outputs=int(sum(task_sizes)), n_electrodes=X.shape[1])
+        config = make_config(self.config, **fields)
+        if config.electrodes == "positions" and positions is None:
+            config = make_config(self.config, **fields, electrodes="learned")
+        self.config_ = config
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        train, valid = inner_split(self, len(X), groups, seed)
+        device = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
+
+        from skorch import NeuralNet
+        from skorch.callbacks import EarlyStopping, ProgressBar
+        from skorch.dataset import Dataset
+        from skorch.helper import predefined_split
+
+        callbacks = [("lr_schedule", cosine_schedule(self.lr, self.max_epochs))]
+        if valid is not None:
+            callbacks.append(("early_stopping", EarlyStopping(patience=self.patience, load_best=True)))
+        if self.verbose and self.verbose > 1:
+            callbacks.append(("progress", ProgressBar()))
+        self.net_ = NeuralNet(
+            ElectrodeAttentionTransformer,
+            module__config=config,
+            module__positions=positions,
+            module__autocast_dtype=None if self.precision == "float32" else torch.bfloat16,
+            criterion=_TaskLoss,
+            criterion__task_sizes=task_sizes,
+            criterion__class_weights=self._class_weights(targets[train], task_sizes),
+            criterion__label_smoothing=getattr(self, "label_smoothing", 0.0),
+            criterion__regression=self._regression,
+            optimizer=torch.optim.AdamW,
+            optimizer__weight_decay=self.weight_decay,
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            iterator_train__shuffle=True,
+            train_split=None if valid is None else predefined_split(Dataset(Xs[valid], targets[valid])),
+            callbacks=callbacks,
+            device=device,
+            verbose=int(bool(self.verbose)),
+        )
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.net_.fit(Xs[train], targets[train])
+        self.n_epochs_ = len(self.net_.history)
+        return self
+
+    # ---- prediction ---------------------------------------------------------------------------
+    def _forward(self, X):
+        """Network outputs (n_windows, n_outputs) as float64 numpy."""
+        check_is_fitted(self, "net_")
+        X = self._check_X(X, reset=False)
+        Xs = ((X - self.mean_) / self.scale_).astype(np.float32)
+        with torch.no_grad():
+            out = self.net_.forward(Xs, training=False, device="cpu")
+        return out.double().numpy()
+
+
+class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
+    """Electrode-attention transformer classifier over band-feature tokens.
+
+    Parameters
+    ----------
+    config : {"default", "reference"} or dict
+        Model sizes: a name from :data:`neuroaffect.models.transformer.CONFIGS` or a dict of
+        :class:`~neuroaffect.models.transformer.TransformerConfig` fields (on top of "default").
+        ``"reference"`` is the published model (learned electrode table, about 0.66 M parameters).
+    ch_names : list of str or None
+        Electrode names in the order of X's second axis. With names, "default" embeds electrode
+        identity from the 3-D montage positions; without, a learned table sized from X is used.
+    n_bands : int or None
+        Bands per electrode when X is 2-D (n_windows, n_electrodes * n_bands); None means 1.
+    threshold : float, sequence of float or None
+        Binarise continuous ratings: class 1 where ``y >= threshold`` (per column if a sequence),
+        e.g. 5 for DEAP's 1-9 scales. None: y holds class labels already.
+    lr, weight_decay : float
+        AdamW learning rate (cosine-annealed to ``lr / 1000`` over ``max_epochs``) and weight decay.
+    max_epochs, batch_size : int
+        Training length and mini-batch size.
+    label_smoothing : float
+        Cross-entropy label smoothing.
+    patience : int or None
+        Early-stopping patience in epochs on the validation loss (None: no early stopping).
+    validation_fraction : float
+        Fraction of training *trials* held out for early stopping (needs ``groups`` in ``fit``).
+    class_weight : "balanced", dict, list of dict or None
+        "balanced" weights classes inversely to their frequency in the inner training split (the
+        validation trials never count); a dict maps class label to weight (a list: one per column).
+    device : {"auto", "cpu", "cuda"}
+        Where to train; "auto" picks CUDA when available.
+    precision : {"float32", "bfloat16"}
+        "bfloat16" runs the network under ``torch.autocast`` (bfloat16 matrix products, float32
+        weights and losses): about 2x faster training on CPUs with AVX512-BF16 / AMX and on GPUs.
+    random_state : int, RandomState or None
+        Seeds weights, shuffling, dropout and the validation split. Same seed, same predictions (CPU).
+    verbose : int
+        0 silent, 1 per-epoch table, 2 also a progress bar per epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray
+        Class labels (a list with one array per target column for 2-D y).
+    net_ : skorch.NeuralNet
+        The trained network (``net_.module_`` is the torch module, ``net_.history`` the log).
+    config_ : TransformerConfig
+        The configuration used.
+    n_epochs_ : int
+        Epochs run (fewer than ``max_epochs`` after early stopping).
+    n_features_in_ : int
+        Number of electrodes (X's second axis).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(40, 4, 3)); y = (X[:, 0, 0] > 0).astype(int)
+    >>> clf = ElectrodeAttentionClassifier(config=dict(embed_dim=8, depth=1, n_heads=2, head_dim=4),
+    ...                                    max_epochs=2, patience=None, random_state=0).fit(X, y)
+    >>> clf.predict_proba(X).shape
+    (40, 2)
+    """
+
+    def __init__(
+        self, config="default", ch_names=None, n_bands=None, threshold=None, lr=1e-3, max_epochs=100,
+        batch_size=256, weight_decay=1e-3, label_smoothing=0.1, patience=15, validation_fraction=0.2,
+        class_weight="balanced", device="auto", precision="float32", random_state=None, verbose=0,
+    ):
+        self.config = config
+        self.ch_names = ch_names
+        self.n_bands = n_bands
+        self.threshold = threshold
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.label_smoothing = label_smoothing
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.class_weight = class_weight
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _encode_targets(self, y):
+        if not isinstance(self.class_weight, dict | list):
+            check_option("class_weight", self.class_weight, ("balanced", None))
+        self._multi = y.ndim == 2
+        y2 = y.reshape(len(y), -1)
+        if self.threshold is not None:
+            threshold = np.broadcast_to(np.asarray(self.threshold, dtype=float), (y2.shape[1],))
+            y2 = (y2.astype(float) >= threshold).astype(int)
+        classes, codes = [], []
+        for column in y2.T:
+            check_classification_targets(column)
+            values, code = np.unique(column, return_inverse=True)
+            if len(values) < 2:
+                raise ValueError("Classifier can't train when only one class is present.")
+            classes.append(values)
+            codes.append(code.ravel())
+        self.classes_ = classes if self._multi else classes[0]
+        return np.stack(codes, axis=1).astype(np.int64), [len(c) for c in classes]
+
+    def _class_weights(self, codes, task_sizes):
+        """Per-task class weights from the inner training split only (never the validation trials)."""
+        if self.class_weight is None:
+            return None
+        classes = self.classes_ if self._multi else [self.classes_]
+        given = self.class_weight
+        if isinstance(given, dict):
+            given = [given] * len(classes)
+        if isinstance(given, list) and len(given) != len(classes):
+            raise ValueError(f"class_weight has {len(given)} dicts for {len(classes)} target columns.")
+        weights = []
+        for t, (column, size) in enumerate(zip(codes.T, task_sizes, strict=True)):
+            if given == "balanced":
+                counts = np.bincount(column, minlength=size).astype(float)
+                weights.append(np.where(counts > 0, len(column) / (size * np.maximum(counts, 1)), 0.0))
+            else:
+                weights.append(np.array([float(given[t].get(c, 1.0)) for c in classes[t]]))
+        return weights
+
+    def _split_probabilities(self, logits):
+        classes = self.classes_ if self._multi else [self.classes_]
+        out, start = [], 0
+        for values in classes:
+            z = logits[:, start:start + len(values)]
+            z = np.exp(z - z.max(axis=1, keepdims=True))
+            out.append(z / z.sum(axis=1, keepdims=True))
+            start += len(values)
+        return out
+
+    def predict_proba(self, X):
+        """Class probabilities per window: (n_windows, n_classes), or a list of those for 2-D y."""
+        probas = self._split_probabilities(self._forward(X))
+        return probas if self._multi else probas[0]
+
+    def _labels(self, probas):
+        classes = self.classes_ if self._multi else [self.classes_]
+        labels = [c[p.argmax(axis=1)] for c, p in zip(classes, probas, strict=True)]
+        return np.stack(labels, axis=1) if self._multi else labels[0]
+
+    def predict(self, X):
+        """Class label per window: (n_windows,), or (n_windows, n_targets) for 2-D y."""
+        return self._labels(self._split_probabilities(self._forward(X)))
+
+    def predict_proba_trials(self, X, groups):
+        """Mean window probability per trial.
+
+        Returns
+        -------
+        proba : ndarray, shape (n_trials, n_classes), or a list of those for 2-D y
+        trial_ids : ndarray, shape (n_trials,)
+            Trial ids in order of first appearance in ``groups``.
+        """
+        groups = check_groups(groups, len(X))
+        ids, index = trial_order(groups)
+        probas = [mean_per_trial(p, index, len(ids)) for p in self._split_probabilities(self._forward(X))]
+        return (probas if self._multi else probas[0]), ids
+
+    def predict_trials(self, X, groups):
+        """Class per trial from its mean window probability; returns ``(y_pred, trial_ids)``."""
+        probas, ids = self.predict_proba_trials(X, groups)
+        return self._labels(probas if self._multi else [probas]), ids
+
+    def score(self, X, y, sample_weight=None):
+        """Window accuracy (mean over target columns for 2-D y)."""
+        y_pred, y = self.predict(X), np.asarray(y)
+        if self.threshold is not None:
+            y = (y.astype(float) >= np.asarray(self.threshold, dtype=float)).astype(int)
+        correct = (y_pred == y).reshape(len(y), -1).mean(axis=1)
+        return float(np.average(correct, weights=sample_weight))
+
+
+class ElectrodeAttentionRegressor(RegressorMixin, _ElectrodeAttentionBase):
+    """Electrode-attention transformer regressor of continuous ratings (e.g. valence, arousal, dominance).
+
+    Targets are standardised per column for training (mean squared error on z-scores, one loss
+    term per column) and predictions are returned in the original units. ``score`` is Lin's
+    concordance correlation coefficient (CCC, the field's metric for continuous affect, averaged
+    over columns), not R^2.
+
+    Parameters
+    ----------
+    config, ch_names, n_bands, lr, max_epochs, batch_size, weight_decay, patience, validation_fraction, device, precision, random_state, verbose
+        As in :class:`ElectrodeAttentionClassifier`.
+
+    Attributes
+    ----------
+    net_, config_, n_epochs_, n_features_in_
+        As in :class:`ElectrodeAttentionClassifier`.
+    y_mean_, y_scale_ : ndarray, shape (n_targets,)
+        Target standardisation.
+    """
+
+    _regression = True
+
+    def __init__(
+        self, config="default", ch_names=None, n_bands=None, lr=1e-3, max_epochs=100, batch_size=256,
+        weight_decay=1e-3, patience=15, validation_fraction=0.2, device="auto", precision="float32",
+        random_state=None, verbose=0,
+    ):
+        self.config = config
+        self.ch_names = ch_names
+        self.n_bands = n_bands
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _encode_targets(self, y):
+        self._multi = y.ndim == 2
+        y2 = np.asarray(y, dtype=float).reshape(len(y), -1)
+        check_finite(y2, "y")
+        self.y_mean_, self.y_scale_ = y2.mean(axis=0), y2.std(axis=0) + 1e-12
+        return ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32), [1] * y2.shape[1]
+
+    def _class_weights(self, targets, task_sizes):
+        return None
+
+    @property
+    def predict_proba(self):
+        raise AttributeError(
+            "ElectrodeAttentionRegressor has no predict_proba: it predicts continuous ratings. Use "
+            "ElectrodeAttentionClassifier (e.g. threshold=5 for DEAP) for class probabilities."
+        )
+
+    def predict(self, X):
+        """Predicted ratings: (n_windows,), or (n_windows, n_targets) for 2-D y."""
+        y = self._forward(X) * self.y_scale_ + self.y_mean_
+        return y if self._multi else y[:, 0]
+
+    def predict_trials(self, X, groups):
+        """Mean window prediction per trial; returns ``(y_pred, trial_ids)`` (ids in order of appearance)."""
+        groups = check_groups(groups, len(X))
+        ids, index = trial_order(groups)
+        return mean_per_trial(self.predict(X), index, len(ids)), ids
+
+    def score(self, X, y, sample_weight=None):
+        """Concordance correlation coefficient (mean over target columns); ``sample_weight`` unsupported."""
+        if sample_weight is not None:
+            raise ValueError("ElectrodeAttentionRegressor.score does not support sample_weight.")
+        return concordance_correlation(y, self.predict(X))

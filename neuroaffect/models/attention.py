@@ -1,0 +1,90 @@
+"""The one place where attention is computed.
+
+Every attention layer of the package calls :func:`attention` with a *view* of its packed
+``q, k, v`` projection, so that a fused GPU kernel (``neuroaffect.kernels``) can be swapped in
+without touching the models. Otherwise the work goes to
+:func:`torch.nn.functional.scaled_dot_product_attention`, except where an explicit
+matmul-softmax-matmul is needed or faster: when the attention weights are asked for, and for CPU
+training with attention dropout (there SDPA falls back to its math path, which draws a Bernoulli
+variate per weight and checks for fully masked rows; the explicit path uses the cheaper mask of
+:func:`neuroaffect.models.dropout.dropout`, see ``benchmarks/model.py``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+
+import torch
+import torch.nn.functional as F
+
+from .dropout import dropout
+
+_KERNELS = None  # the ``neuroaffect.kernels`` module once looked up, or False if unusable
+
+
+def _kernels():
+    """``neuroaffect.kernels`` if it offers ``supports`` and ``fused_attention``, else ``None``."""
+    global _KERNELS
+    if _KERNELS is None:
+        try:
+            module = importlib.import_module("neuroaffect.kernels")
+            _KERNELS = module if hasattr(module, "supports") and hasattr(module, "fused_attention") else False
+        except Exception as error:  # a broken optional backend must not break the models
+            warnings.warn(
+                f"neuroaffect.kernels could not be imported ({error!r}); attention falls back to "
+                "torch.nn.functional.scaled_dot_product_attention.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            _KERNELS = False
+    return _KERNELS or None
+
+
+def attention(qkv: torch.Tensor, *, dropout_p: float = 0.0, need_weights: bool = False):
+    """Scaled dot-product self-attention over the sequence axis.
+
+    Parameters
+    ----------
+    qkv : Tensor, shape (batch, seq, 3, heads, head_dim)
+        Queries, keys and values, typically ``linear(x).view(batch, seq, 3, heads, head_dim)``
+        (a view of the packed projection; no copy needed).
+    dropout_p : float
+        Dropout probability on the attention weights (pass 0 in evaluation mode).
+    need_weights : bool
+        Also return the attention weights (before dropout), e.g. for interpretation.
+
+    Returns
+    -------
+    out : Tensor, shape (batch, seq, heads, head_dim)
+        Attention output; ``out.reshape(batch, seq, heads * head_dim)`` feeds the output projection.
+    weights : Tensor, shape (batch, heads, seq, seq) or None
+        Softmax weights (each row sums to 1) if ``need_weights``, else ``None``.
+
+    Notes
+    -----
+    The scale is ``head_dim ** -0.5``; there is no mask (every electrode sees every electrode).
+    CUDA tensors go to ``neuroaffect.kernels.fused_attention`` when
+    ``neuroaffect.kernels.supports(qkv, dropout_p=..., need_weights=...)`` is true.
+    """
+    if qkv.ndim != 5 or qkv.shape[2] != 3:
+        raise ValueError(
+            f"qkv must have shape (batch, seq, 3, heads, head_dim), got {tuple(qkv.shape)}."
+        )
+    if qkv.is_cuda:
+        kernels = _kernels()
+        if kernels is not None and kernels.supports(qkv, dropout_p=dropout_p, need_weights=need_weights):
+            if dropout_p > 0:  # only kernels that accept dropout say they support it
+                return kernels.fused_attention(qkv, need_weights=need_weights, dropout_p=dropout_p)
+            return kernels.fused_attention(qkv, need_weights=need_weights)
+
+    # (batch, heads, seq, head_dim) views of the packed tensor
+    q, k, v = (t.transpose(1, 2) for t in qkv.unbind(2))
+    if not need_weights and (dropout_p == 0 or qkv.is_cuda):
+        out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+        return out.transpose(1, 2), None
+    # Explicit path: weights wanted, or CPU training with dropout, where SDPA runs its math path
+    # anyway and draws the dropout mask element by element (see neuroaffect.models.dropout).
+    weights = torch.softmax((q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5, dim=-1)
+    out = dropout(weights, dropout_p) @ v if dropout_p > 0 else weights @ v
+    return out.transpose(1, 2), (weights if need_weights else None)

@@ -1,0 +1,152 @@
+"""DE + linear baselines, braindecode networks, the registry and the electrode-importance topomap."""
+
+import warnings
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.pipeline import Pipeline
+
+from neuroaffect.estimators import (
+    ESTIMATORS,
+    BraindecodeClassifier,
+    BraindecodeRegressor,
+    ElectrodeAttentionClassifier,
+    FlattenTokens,
+    de_logistic_regression,
+    de_svm,
+    make_estimator,
+)
+from neuroaffect.estimators.interpret import (
+    attention_rollout,
+    electrode_importance,
+    plot_electrode_importance,
+)
+
+NAMES = ["Fp1", "Fp2", "F3", "F4", "C3", "C4", "O1", "O2"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def tokens():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, len(NAMES), 4)).astype(np.float32)
+    y = (X[:, 6, 1] + X[:, 7, 1] > 0).astype(int)
+    return X, y, np.repeat(np.arange(16), 5)
+
+
+def test_flatten_tokens_is_electrode_major(tokens):
+    X, _, _ = tokens
+    flat = FlattenTokens().fit_transform(X)
+    assert flat.shape == (80, 32)
+    np.testing.assert_array_equal(flat[:, 4:8], X[:, 1, :])
+    with pytest.raises(ValueError, match="token shape"):
+        FlattenTokens().fit(X).transform(X[:, :, :3])
+    bad = X.copy()
+    bad[0, 0, 0] = np.inf
+    with pytest.raises(ValueError, match="inf"):
+        FlattenTokens().fit(bad)
+
+
+@pytest.mark.parametrize("factory", [de_logistic_regression, de_svm])
+def test_de_pipelines_learn_and_give_probabilities(tokens, factory):
+    X, y, _ = tokens
+    model = factory(C=10.0)
+    assert isinstance(model, Pipeline) and model[-1].C == 10.0
+    model.fit(X[:60], y[:60])
+    assert model.score(X[60:], y[60:]) > 0.7
+    assert model.predict_proba(X[60:]).shape == (20, 2)
+
+
+def test_registry_covers_every_name_and_task():
+    assert {"de-logreg", "de-svm", "transformer", "transformer-reference", "dgcnn", "eegnet", "tsception"} <= set(ESTIMATORS)
+    for name in ESTIMATORS:
+        for task in ("classification", "regression"):
+            est = make_estimator(name, task=task)
+            assert clone(est).get_params().keys() == est.get_params().keys()
+            assert (est._estimator_type if hasattr(est, "_estimator_type") else None) in (None, "classifier", "regressor")
+    assert make_estimator("dgcnn").model == "dgcnn"
+    assert isinstance(make_estimator("eegnet", task="regression"), BraindecodeRegressor)
+    with pytest.raises(ValueError, match="'task' parameter"):
+        make_estimator("de-svm", task="ranking")
+
+
+def test_dgcnn_on_de_tokens(tokens):
+    X, y, groups = tokens
+    clf = BraindecodeClassifier("dgcnn", ch_names=NAMES, max_epochs=20, lr=1e-2, batch_size=16, random_state=0)
+    clf.fit(X, y, groups=groups)
+    assert clf.predict_proba(X).shape == (80, 2)
+    assert clf.score(X, y) > 0.7
+    proba, ids = clf.predict_proba_trials(X, groups)
+    assert proba.shape == (16, 2) and list(ids) == list(range(16))
+    with pytest.raises(ValueError, match="pass ch_names"):
+        BraindecodeClassifier("dgcnn").fit(X, y)
+    reg = BraindecodeRegressor("dgcnn", ch_names=NAMES, max_epochs=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        assert reg.fit(X, X[:, 6, 1]).predict(X).shape == (80,)
+
+
+@pytest.mark.parametrize("model", ["eegnet", "tsception"])
+def test_raw_window_networks(model):
+    rng = np.random.default_rng(1)
+    X = (1e-5 * rng.normal(size=(24, len(NAMES), 256))).astype(np.float32)  # volts
+    y = np.arange(24) % 2
+    clf = BraindecodeClassifier(model, ch_names=NAMES, sfreq=128.0, max_epochs=1, batch_size=8, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        clf.fit(X, y)
+    assert clf.predict(X).shape == (24,)
+    with pytest.raises(ValueError, match="256"):
+        clf.predict(X[:, :, :200])
+    with pytest.raises(ValueError, match=r"\(n_windows, n_channels, n_times\)"):
+        clone(clf).fit(X[:, 0], y)
+
+
+def test_tsception_needs_sfreq():
+    with pytest.raises(ValueError, match="sfreq"):
+        BraindecodeClassifier("tsception").fit(np.zeros((4, 2, 64)), [0, 1, 0, 1])
+
+
+# ---- interpretation -----------------------------------------------------------------------------
+def test_attention_rollout_closed_form():
+    # One layer, uniform attention over 4 tokens: rollout = 0.5 * 1/4 + 0.5 * I.
+    maps = [torch.full((1, 2, 4, 4), 0.25)]
+    expected = 0.125 + 0.5 * torch.eye(4)
+    torch.testing.assert_close(attention_rollout(maps)[0], expected)
+    # Two layers multiply (later layer on the left).
+    a = torch.softmax(torch.randn(1, 1, 3, 3), -1)
+    b = torch.softmax(torch.randn(1, 1, 3, 3), -1)
+    mix = lambda m: 0.5 * m[0, 0] + 0.5 * torch.eye(3)  # noqa: E731
+    torch.testing.assert_close(attention_rollout([a, b])[0], mix(b) @ mix(a))
+
+
+def test_electrode_importance_and_topomap(tokens):
+    X, y, _ = tokens
+    clf = ElectrodeAttentionClassifier(
+        config=dict(embed_dim=8, depth=2, n_heads=2, head_dim=4, head_dims=(8,)), ch_names=NAMES,
+        max_epochs=2, random_state=0, patience=None,
+    ).fit(X, y)
+    importance = electrode_importance(clf, X)
+    assert importance.shape == (len(NAMES),)
+    assert importance.sum() == pytest.approx(1.0) and (importance > 0).all()
+    clf.net_.module_.train()
+    electrode_importance(clf, X[:5])
+    assert clf.net_.module_.training  # the module's mode is restored
+    matplotlib.use("Agg")
+    fig = plot_electrode_importance(importance, NAMES)
+    assert len(fig.axes) == 2  # the topomap and its colour bar
+    fig.canvas.draw()
+    with pytest.raises(ValueError, match="one value per electrode"):
+        plot_electrode_importance(importance[:-1], NAMES)
+    with pytest.raises(ValueError, match="Unknown channel"):
+        plot_electrode_importance(importance, NAMES[:-1] + ["Qq1"])

@@ -1,0 +1,107 @@
+"""The attention dispatch point: correctness against float64 and the CPU fallback."""
+
+import importlib
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from neuroaffect.models import attention as attention_module
+from neuroaffect.models.attention import attention
+
+
+def reference_attention(qkv):
+    """Obvious float64 matmul-softmax-matmul on (B, S, 3, H, D)."""
+    q, k, v = (t.double().permute(0, 2, 1, 3) for t in qkv.unbind(2))  # (B, H, S, D)
+    weights = torch.softmax(q @ k.transpose(-1, -2) / q.shape[-1] ** 0.5, dim=-1)
+    return (weights @ v).permute(0, 2, 1, 3), weights
+
+
+@pytest.mark.parametrize("need_weights", [False, True])
+@pytest.mark.parametrize("shape", [(3, 32, 6, 32), (2, 14, 4, 16), (1, 62, 2, 8)])
+def test_attention_matches_float64_reference(shape, need_weights):
+    batch, seq, heads, dim = shape
+    torch.manual_seed(0)
+    packed = torch.randn(batch, seq, 3 * heads * dim)
+    qkv = packed.view(batch, seq, 3, heads, dim)  # a view, as the models pass it
+    out, weights = attention(qkv, need_weights=need_weights)
+    expected_out, expected_weights = reference_attention(qkv)
+    assert out.shape == (batch, seq, heads, dim)
+    torch.testing.assert_close(out.double(), expected_out, rtol=1e-5, atol=1e-5)
+    if need_weights:
+        assert weights.shape == (batch, heads, seq, seq)
+        torch.testing.assert_close(weights.double(), expected_weights, rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(weights.sum(-1), torch.ones(batch, heads, seq))
+    else:
+        assert weights is None
+
+
+def test_attention_gradients_match_reference():
+    torch.manual_seed(1)
+    qkv = torch.randn(2, 7, 3, 2, 4, dtype=torch.float64, requires_grad=True)
+    out, _ = attention(qkv)
+    grad_out = torch.randn_like(out)
+    (grad,) = torch.autograd.grad(out, qkv, grad_out)
+    ref_out, _ = reference_attention(qkv)
+    (ref_grad,) = torch.autograd.grad(ref_out, qkv, grad_out)
+    torch.testing.assert_close(grad, ref_grad)
+
+
+def test_attention_dropout_is_applied_and_weights_stay_before_dropout():
+    torch.manual_seed(2)
+    qkv = torch.randn(2, 8, 3, 2, 4)
+    plain, _ = attention(qkv)
+    dropped, weights = attention(qkv, dropout_p=0.5, need_weights=True)
+    assert not torch.allclose(plain, dropped)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 2, 8))
+
+
+def test_attention_rejects_unpacked_shape():
+    with pytest.raises(ValueError, match=r"\(batch, seq, 3, heads, head_dim\)"):
+        attention(torch.randn(2, 8, 2, 4))
+
+
+class _FakeKernels:
+    def __init__(self):
+        self.calls = 0
+
+    def supports(self, qkv, *, dropout_p, need_weights):
+        return True
+
+    def fused_attention(self, qkv, *, scale=None, need_weights=False):
+        self.calls += 1
+        raise AssertionError("the fused kernel must not run on CPU tensors")
+
+
+def test_cpu_tensors_go_to_sdpa_even_when_a_kernel_is_available(monkeypatch):
+    fake = _FakeKernels()
+    monkeypatch.setattr(attention_module, "_KERNELS", fake)
+    calls = []
+    real = F.scaled_dot_product_attention
+    monkeypatch.setattr(F, "scaled_dot_product_attention", lambda *a, **k: calls.append(1) or real(*a, **k))
+    out, weights = attention(torch.randn(2, 5, 3, 2, 4))
+    assert calls == [1] and fake.calls == 0 and weights is None and out.shape == (2, 5, 2, 4)
+
+
+def test_broken_kernels_module_falls_back_with_a_warning(monkeypatch):
+    monkeypatch.setattr(attention_module, "_KERNELS", None)
+    real_import = importlib.import_module
+
+    def broken(name, *args):
+        if name == "neuroaffect.kernels":
+            raise ImportError("no triton here")
+        return real_import(name, *args)
+
+    monkeypatch.setattr(attention_module.importlib, "import_module", broken)
+    with pytest.warns(RuntimeWarning, match="falls back"):
+        assert attention_module._kernels() is None
+    assert attention_module._KERNELS is False
+
+
+def test_cpu_training_path_with_dropout_is_unbiased():
+    # E[dropout(P)] = P, so averaged over many independent draws the output approaches the plain one.
+    torch.manual_seed(4)
+    qkv = torch.randn(1, 4, 3, 1, 2).expand(20000, -1, -1, -1, -1)
+    plain, _ = attention(qkv[:1])
+    dropped, _ = attention(qkv, dropout_p=0.3)
+    torch.testing.assert_close(dropped.mean(0, keepdim=True), plain, atol=0.03, rtol=0)
