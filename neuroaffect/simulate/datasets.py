@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .._validation import check_option, check_positive
+from ..affect.categories import categories_to_vad
 from ..affect.scales import get_scale
 from ..io import layouts as L
 from ..trials import EEGTrials
@@ -27,14 +28,18 @@ from .eeg import FLAVOURS, EffectSizes, SubjectModel, blink_trace
 DATASETS = ("deap", "seed", "seed_iv", "dreamer")
 _CODE = {name: i + 1 for i, name in enumerate(DATASETS)}
 
-#: Normalised (valence, arousal, dominance) that drives the effects of each emotion category.
-SEED_AFFECT = {1: (1.0, 0.5, 0.3), 0: (0.0, -0.5, 0.0), -1: (-1.0, 0.5, -0.3)}
-SEED_IV_AFFECT = {
-    0: (0.0, -0.5, 0.0),
-    1: (-1.0, -0.5, -0.5),
-    2: (-1.0, 1.0, -0.5),
-    3: (1.0, 0.5, 0.5),
-}
+
+def _category_affect(dataset: str) -> dict[int, tuple[float, float, float]]:
+    scale = get_scale(dataset)
+    codes = np.arange(int(scale.low), int(scale.high) + 1)
+    vad = categories_to_vad(codes, scale)
+    return {int(c): tuple(float(v) for v in point) for c, point in zip(codes, vad, strict=True)}
+
+
+#: Normalised (valence, arousal, dominance) that drives the effects of each emotion category: the
+#: VAD centres of the matching Russell & Mehrabian (1977) terms (see ``affect.categories_to_vad``).
+SEED_AFFECT = _category_affect("seed")
+SEED_IV_AFFECT = _category_affect("seed_iv")
 
 _DEFAULT_CHANNELS = {
     "deap": L.DEAP_EEG_CHANNELS,
