@@ -1,0 +1,42 @@
+"""fMRI: loaders, parcels, brain -> embedding encoders, decoded semantics and VAD.
+
+Submodules load lazily so that ``import neuroaffect.fmri`` stays cheap (nilearn, torch and
+sentence-transformers are imported only by the functions that use them).
+
+- :mod:`~neuroaffect.fmri.responses`: :class:`StimulusResponses`, the container all loaders return.
+- :mod:`~neuroaffect.fmri.io`: BIDS runs (GLM or lagged mean), NSD-style HDF5 betas, embeddings.
+- :mod:`~neuroaffect.fmri.parcels`: :class:`Parcellate` (shipped coordinate atlases, atlas images,
+  data-driven parcellations).
+- :mod:`~neuroaffect.fmri.contrastive`: :class:`ContrastiveEncoder`, :class:`RidgeEncoder`.
+- :mod:`~neuroaffect.fmri.semantics`: retrieval, two-way identification, text decoding.
+- :mod:`~neuroaffect.fmri.evaluate`: stimulus-grouped cross-validation, VAD decoding.
+"""
+
+import importlib
+
+_EXPORTS = {
+    "StimulusResponses": "responses", "SAM_1_9": "responses", "VAD_NAMES": "responses",
+    "load_image": "io", "read_events": "io", "read_confounds": "io", "responses_from_run": "io",
+    "find_bids_runs": "io", "read_bids_fmri": "io", "NSDBetas": "io", "read_nsd_betas": "io",
+    "write_nsd_betas": "io", "load_embeddings": "io", "write_embeddings": "io",
+    "align_embeddings": "io", "read_fmri_dir": "io",
+    "Parcellate": "parcels", "coordinate_atlas": "parcels",
+    "ContrastiveEncoder": "contrastive", "RidgeEncoder": "contrastive",
+    "retrieval_accuracy": "semantics", "two_way_identification": "semantics",
+    "load_text_model": "semantics", "embed_texts": "semantics", "rank_texts": "semantics",
+    "EMOTION_WORDS": "semantics",
+    "iter_splits": "evaluate", "cross_val_predict": "evaluate", "make_vad_decoder": "evaluate",
+    "evaluate_vad": "evaluate",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,348 @@
+"""Brain -> embedding encoders: a contrastive projector (CLIP / MindEye losses) and a ridge baseline.
+
+Both map brain responses X (n_samples, n_features) into a target embedding space Y (n_samples,
+embed_dim) that the user supplies (precomputed image embeddings, text embeddings, ...), return
+L2-normalised embeddings from ``transform`` and score by top-1 retrieval.
+
+The contrastive loss
+--------------------
+With brain embeddings ``b_i`` and targets ``t_j`` (both unit norm) and a logit scale ``s`` (learnable,
+``s = 1 / temperature``, initialised at 1/0.07 and capped at 100 as in CLIP), logits are
+``L_ij = s * b_i . t_j``.
+
+- ``loss="clip"``: symmetric cross-entropy, ``(CE(L, I) + CE(L^T, I)) / 2``.
+- ``loss="mindeye"``: MindEye's schedule. For the first ``mixco_fraction`` of the epochs, BiMixCo:
+  a random ``mixco_prob`` share of each batch's brain patterns is mixed with a permuted partner,
+  ``x_i <- l_i x_i + (1 - l_i) x_p(i)`` with ``l_i ~ Beta(mixco_beta, mixco_beta)``, and the targets
+  become soft (``l_i`` on ``t_i``, ``1 - l_i`` on ``t_p(i)``), in both directions. Then SoftCLIP:
+  the targets of row ``i`` are ``softmax_j(t_i . t_j / soft_target_tau)`` in both directions.
+"""
+
+from __future__ import annotations
+
+import math
+from contextlib import contextmanager
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_finite, check_ndim, check_option, check_positive
+
+#: Default ridge regularisation grid.
+ALPHAS = tuple(float(a) for a in np.logspace(-1, 5, 13))
+
+
+def _check_pair(X, Y, what_x="X", what_y="Y"):
+    X = check_finite(check_ndim(np.asarray(X, dtype=float), 2, what_x, "(n_samples, n_features)"), what_x)
+    if Y is None:
+        return X, None
+    Y = check_finite(check_ndim(np.asarray(Y, dtype=float), 2, what_y, "(n_samples, embed_dim)"), what_y)
+    if len(X) != len(Y):
+        raise ValueError(f"{what_x} has {len(X)} samples but {what_y} has {len(Y)} embeddings; expected "
+                         "one target embedding per brain sample (align them with align_embeddings).")
+    norms = np.linalg.norm(Y, axis=1)
+    if (norms == 0).any():
+        raise ValueError(f"{what_y} has {(norms == 0).sum()} all-zero embedding(s); cannot normalise them.")
+    return X, Y / norms[:, None]
+
+
+def _normalize(Z):
+    return Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
+
+
+class _RetrievalScore:
+    def score(self, X, Y):
+        """Top-1 retrieval accuracy brain -> embedding among the ``len(X)`` candidates of ``Y``.
+
+        Chance is ``1 / len(X)``. See :func:`neuroaffect.fmri.retrieval_accuracy` for the standard
+        300-candidate protocol.
+        """
+        X, Y = _check_pair(X, Y)
+        pred = self.transform(X)
+        return float(np.mean(np.argmax(pred @ Y.T, axis=1) == np.arange(len(X))))
+
+
+class RidgeEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
+    """Ridge regression from brain responses to target embeddings (the standard baseline).
+
+    Standardises X, fits ``RidgeCV`` (one alpha shared by all embedding dimensions, chosen by
+    efficient leave-one-out) to unit-norm targets.
+
+    Parameters
+    ----------
+    alphas : array-like
+        Candidate regularisation strengths.
+
+    Attributes
+    ----------
+    scaler_ : StandardScaler
+    ridge_ : RidgeCV
+    alpha_ : float
+    n_features_in_ : int
+    """
+
+    def __init__(self, alphas=ALPHAS):
+        self.alphas = alphas
+
+    def fit(self, X, Y):
+        """Fit on X (n_samples, n_features) and Y (n_samples, embed_dim)."""
+        from sklearn.linear_model import RidgeCV
+        from sklearn.preprocessing import StandardScaler
+
+        X, Y = _check_pair(X, Y)
+        self.scaler_ = StandardScaler().fit(X)
+        self.ridge_ = RidgeCV(alphas=np.asarray(self.alphas, float)).fit(self.scaler_.transform(X), Y)
+        self.alpha_ = float(self.ridge_.alpha_)
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def transform(self, X):
+        """L2-normalised predicted embeddings, shape (n_samples, embed_dim)."""
+        check_is_fitted(self, "ridge_")
+        X, _ = _check_pair(X, None)
+        return _normalize(self.ridge_.predict(self.scaler_.transform(X)))
+
+
+class ContrastiveEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
+    """Contrastive brain -> embedding projector (CLIP loss, optional MindEye BiMixCo/SoftCLIP).
+
+    Training is a short plain PyTorch loop rather than skorch: the loss couples all samples of a
+    batch (each brain sample is scored against every target of the batch, and BiMixCo mixes
+    samples within it), which does not fit skorch's per-sample ``(X, y)`` contract.
+
+    Parameters
+    ----------
+    projector : {"mlp", "linear"}
+        ``"mlp"``: Linear -> LayerNorm -> GELU -> Dropout, ``n_blocks`` residual blocks of the same,
+        then Linear to ``embed_dim``. ``"linear"``: a single linear map.
+    hidden_dim : int
+    n_blocks : int
+    dropout : float
+    loss : {"clip", "mindeye"}
+        See the module docstring.
+    mixco_fraction : float
+        Share of the epochs trained with BiMixCo (``loss="mindeye"`` only; MindEye: 1/3).
+    mixco_prob : float
+        Share of each batch that is mixed during BiMixCo.
+    mixco_beta : float
+        Parameter of the symmetric Beta distribution of the mixing weights.
+    soft_target_tau : float
+        Temperature of SoftCLIP's target-target softmax.
+    init_temperature : float
+        Initial temperature (logit scale = 1 / temperature).
+    learn_temperature : bool
+    max_epochs, batch_size : int
+    lr, weight_decay : float
+        AdamW settings; the learning rate follows a cosine schedule to 0 over all steps.
+    device : str
+        ``"cpu"``, ``"cuda"`` or ``"auto"``.
+    n_threads : int, optional
+        CPU threads torch may use during fit/transform (restored afterwards); ``None`` leaves torch's
+        setting. On a busy shared machine 1 thread can be much faster than oversubscribed threads.
+    random_state : int, RandomState or None
+        Fixes initialisation, batches and mixing: results are reproducible on one device.
+    verbose : bool
+        Show a tqdm progress bar over epochs.
+
+    Attributes
+    ----------
+    model_ : torch.nn.Module
+    mean_, scale_ : ndarray, shape (n_features,)
+        Standardisation of X learned in fit.
+    temperature_ : float
+        Final temperature.
+    loss_curve_ : list of float
+        Mean training loss per epoch.
+    n_features_in_, embed_dim_ : int
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> Y = rng.standard_normal((64, 8)); X = Y @ rng.standard_normal((8, 20))
+    >>> enc = ContrastiveEncoder(max_epochs=30, random_state=0).fit(X, Y)
+    >>> enc.transform(X).shape
+    (64, 8)
+    """
+
+    def __init__(self, projector="mlp", hidden_dim=256, n_blocks=2, dropout=0.1, loss="clip",
+                 mixco_fraction=1 / 3, mixco_prob=0.5, mixco_beta=0.15, soft_target_tau=0.0075,
+                 init_temperature=0.07, learn_temperature=True, max_epochs=100, batch_size=128,
+                 lr=1e-3, weight_decay=1e-2, device="cpu", n_threads=None, random_state=None,
+                 verbose=False):
+        self.projector = projector
+        self.hidden_dim = hidden_dim
+        self.n_blocks = n_blocks
+        self.dropout = dropout
+        self.loss = loss
+        self.mixco_fraction = mixco_fraction
+        self.mixco_prob = mixco_prob
+        self.mixco_beta = mixco_beta
+        self.soft_target_tau = soft_target_tau
+        self.init_temperature = init_temperature
+        self.learn_temperature = learn_temperature
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.weight_decay = weight_decay
+        self.device = device
+        self.n_threads = n_threads
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _build(self, n_in, n_out):
+        from torch import nn
+
+        if self.projector == "linear":
+            return nn.Linear(n_in, n_out)
+
+        def layer(a, b):
+            return nn.Sequential(nn.Linear(a, b), nn.LayerNorm(b), nn.GELU(), nn.Dropout(self.dropout))
+
+        class ResidualMLP(nn.Module):
+            def __init__(self, hidden, n_blocks):
+                super().__init__()
+                self.inp = layer(n_in, hidden)
+                self.blocks = nn.ModuleList(layer(hidden, hidden) for _ in range(n_blocks))
+                self.out = nn.Linear(hidden, n_out)
+
+            def forward(self, x):
+                h = self.inp(x)
+                for block in self.blocks:
+                    h = h + block(h)
+                return self.out(h)
+
+        return ResidualMLP(int(self.hidden_dim), int(self.n_blocks))
+
+    def _validate(self):
+        check_option("projector", self.projector, ("mlp", "linear"))
+        check_option("loss", self.loss, ("clip", "mindeye"))
+        check_option("device", self.device, ("cpu", "cuda", "auto"))
+        for name in ("hidden_dim", "max_epochs", "batch_size", "lr", "init_temperature",
+                     "soft_target_tau", "mixco_beta"):
+            check_positive(name, getattr(self, name))
+        for name in ("mixco_fraction", "mixco_prob", "dropout"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise ValueError(f"Invalid value for the {name!r} parameter: expected a number in [0, 1], got {value!r}.")
+
+    def fit(self, X, Y):
+        """Train on brain responses X (n_samples, n_features) and targets Y (n_samples, embed_dim)."""
+        import torch
+
+        self._validate()
+        X, Y = _check_pair(X, Y)
+        if len(X) < 2:
+            raise ValueError(f"A contrastive loss needs at least 2 samples, got {len(X)}.")
+        rng = check_random_state(self.random_state)
+        device = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
+        # initialisation and dropout draw from torch's generator: seed a private copy of it
+        with _threads(self.n_threads), torch.random.fork_rng(devices=[0] if device == "cuda" else []):
+            torch.manual_seed(int(rng.randint(2**31 - 1)))
+            return self._fit(X, Y, rng, device)
+
+    def _fit(self, X, Y, rng, device):
+        import torch
+        import torch.nn.functional as F
+
+        self.mean_ = X.mean(0)
+        self.scale_ = np.where(X.std(0) > 0, X.std(0), 1.0)
+        Xt = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32, device=device)
+        Yt = torch.as_tensor(Y, dtype=torch.float32, device=device)
+        model = self._build(X.shape[1], Y.shape[1]).to(device)
+        log_scale = torch.nn.Parameter(torch.tensor(math.log(1 / self.init_temperature), device=device),
+                                       requires_grad=bool(self.learn_temperature))
+        groups = [{"params": list(model.parameters())}]
+        if self.learn_temperature:
+            groups.append({"params": [log_scale], "weight_decay": 0.0})
+        opt = torch.optim.AdamW(groups, lr=self.lr, weight_decay=self.weight_decay)
+        n_batches = max(1, math.ceil(len(X) / self.batch_size))
+        total = n_batches * int(self.max_epochs)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 * (1 + math.cos(math.pi * step / total)))
+        mixco_epochs = round(self.mixco_fraction * self.max_epochs) if self.loss == "mindeye" else 0
+        epochs = range(int(self.max_epochs))
+        if self.verbose:
+            from tqdm.auto import tqdm
+
+            epochs = tqdm(epochs, desc="ContrastiveEncoder")
+        self.loss_curve_ = []
+        model.train()
+        for epoch in epochs:
+            total_loss = 0.0
+            for batch in np.array_split(rng.permutation(len(X)), n_batches):
+                idx = torch.as_tensor(batch, device=device)
+                xb, yb = Xt[idx], Yt[idx]
+                B = len(batch)
+                if epoch < mixco_epochs:
+                    xb, targets = self._mixco(xb, rng)
+                elif self.loss == "mindeye":
+                    targets = F.softmax(yb @ yb.T / self.soft_target_tau, dim=1)
+                else:
+                    targets = torch.eye(B, device=device)
+                logits = log_scale.exp() * F.normalize(model(xb), dim=1) @ yb.T  # (B, B)
+                loss = (soft_cross_entropy(logits, targets) + soft_cross_entropy(logits.T, targets.T)) / 2
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                with torch.no_grad():
+                    log_scale.clamp_(max=math.log(100.0))
+                total_loss += loss.item() * B
+            self.loss_curve_.append(total_loss / len(X))
+        model.eval()
+        self.model_ = model.cpu()
+        self.temperature_ = 1.0 / log_scale.exp().item()
+        self.n_features_in_ = X.shape[1]
+        self.embed_dim_ = Y.shape[1]
+        return self
+
+    def _mixco(self, xb, rng):
+        """Mix a share of the batch with permuted partners; return mixed X and soft targets (B, B)."""
+        import torch
+
+        B = len(xb)
+        lam = np.ones(B)
+        mixed = rng.rand(B) < self.mixco_prob
+        lam[mixed] = rng.beta(self.mixco_beta, self.mixco_beta, size=mixed.sum())
+        partner = rng.permutation(B)
+        targets = np.zeros((B, B))
+        np.add.at(targets, (np.arange(B), np.arange(B)), lam)
+        np.add.at(targets, (np.arange(B), partner), 1 - lam)
+        lam_t = torch.as_tensor(lam, dtype=xb.dtype, device=xb.device)[:, None]
+        xb = lam_t * xb + (1 - lam_t) * xb[torch.as_tensor(partner, device=xb.device)]
+        return xb, torch.as_tensor(targets, dtype=xb.dtype, device=xb.device)
+
+    def transform(self, X, batch_size=4096):
+        """L2-normalised brain embeddings, shape (n_samples, embed_dim)."""
+        import torch
+
+        check_is_fitted(self, "model_")
+        X, _ = _check_pair(X, None)
+        if X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features; the encoder was fitted on {self.n_features_in_}.")
+        Xt = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
+        with torch.no_grad(), _threads(self.n_threads):
+            out = torch.cat([self.model_(Xt[i:i + batch_size]) for i in range(0, len(Xt), batch_size)])
+        return _normalize(out.numpy().astype(float))
+
+
+@contextmanager
+def _threads(n):
+    import torch
+
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def soft_cross_entropy(logits, targets):
+    """Mean over rows of ``-sum_j targets_ij log softmax(logits)_ij``."""
+    return -(targets * logits.log_softmax(dim=1)).sum(dim=1).mean()

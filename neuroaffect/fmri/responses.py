@@ -1,0 +1,159 @@
+"""A small container for per-stimulus fMRI responses.
+
+Every fMRI loader in :mod:`neuroaffect.fmri` returns a :class:`StimulusResponses`: one row per
+presented stimulus (a trial's beta or lagged-mean response), with the stimulus id, subject and run it
+came from, and optionally the stimulus' valence-arousal-dominance ratings on a declared scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validation import check_finite, check_ndim
+from ..affect.scales import RatingScale
+
+VAD_NAMES = ("valence", "arousal", "dominance")
+
+#: The scale the simulator and the BIDS loader assume when a file does not declare one.
+SAM_1_9 = RatingScale("SAM 1-9", 1.0, 9.0, "continuous")
+
+
+def _ids(values, n: int, name: str, default: str = "") -> np.ndarray:
+    if values is None:
+        return np.full(n, default, dtype=object)
+    if np.isscalar(values):
+        return np.full(n, str(values), dtype=object)
+    values = np.asarray([str(v) for v in np.asarray(values).ravel()], dtype=object)
+    if len(values) != n:
+        raise ValueError(f"{name} has {len(values)} entries but X has {n} rows (one per stimulus).")
+    return values
+
+
+@dataclass
+class StimulusResponses:
+    """Per-stimulus responses of one or more subjects.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n_stimuli, n_features)
+        One response vector per presented stimulus (parcel or voxel betas; units of the source,
+        percent signal change for the GLM loader).
+    stimulus : array of str, shape (n_stimuli,)
+        Stimulus id of each row (repeats of a stimulus share an id).
+    subject : str or array of str, shape (n_stimuli,)
+        Subject of each row.
+    run : str or array of str, shape (n_stimuli,), optional
+        Session/run each row was estimated from (e.g. ``"ses-1_run-2"``).
+    vad : ndarray, shape (n_stimuli, 3), optional
+        Valence, arousal and dominance of each stimulus on ``vad_scale``.
+    vad_scale : RatingScale, optional
+        The scale ``vad`` is on (required when ``vad`` is given).
+    feature_names : tuple of str, optional
+        Name of each feature (parcel labels); defaults to ``"f0", "f1", ...``.
+    dataset : str
+        Free-text origin, e.g. a folder name.
+    info : dict
+        Provenance notes (e.g. ``"parcellation"``: which image was resampled to which grid,
+        ``"method"``: how responses were estimated).
+    """
+
+    X: np.ndarray
+    stimulus: np.ndarray
+    subject: np.ndarray | str = "01"
+    run: np.ndarray | str | None = None
+    vad: np.ndarray | None = None
+    vad_scale: RatingScale | None = None
+    feature_names: tuple[str, ...] = ()
+    dataset: str = ""
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.X = check_ndim(np.asarray(self.X, dtype=float), 2, "X", "(n_stimuli, n_features)")
+        check_finite(self.X, "StimulusResponses.X")
+        n = len(self.X)
+        self.stimulus = _ids(self.stimulus, n, "stimulus")
+        self.subject = _ids(self.subject, n, "subject")
+        self.run = _ids(self.run, n, "run")
+        if not self.feature_names:
+            self.feature_names = tuple(f"f{i}" for i in range(self.X.shape[1]))
+        self.feature_names = tuple(str(f) for f in self.feature_names)
+        if len(self.feature_names) != self.X.shape[1]:
+            raise ValueError(
+                f"feature_names has {len(self.feature_names)} names but X has {self.X.shape[1]} features."
+            )
+        if self.vad is not None:
+            if self.vad_scale is None:
+                raise ValueError("vad was given without vad_scale; declare the scale it is on.")
+            self.vad = check_ndim(np.asarray(self.vad, dtype=float), 2, "vad", "(n_stimuli, 3)")
+            if self.vad.shape != (n, 3):
+                raise ValueError(f"vad must have shape ({n}, 3) (valence, arousal, dominance), got {self.vad.shape}.")
+            self.vad_scale.validate(self.vad, "vad")
+
+    @property
+    def n_stimuli(self) -> int:
+        return len(self.X)
+
+    @property
+    def n_features(self) -> int:
+        return self.X.shape[1]
+
+    @property
+    def subjects(self) -> list[str]:
+        """Distinct subjects, in order of first appearance."""
+        return list(dict.fromkeys(self.subject))
+
+    def __len__(self) -> int:
+        return self.n_stimuli
+
+    def __getitem__(self, index) -> StimulusResponses:
+        index = np.arange(self.n_stimuli)[index]
+        index = np.atleast_1d(index)
+        return StimulusResponses(
+            self.X[index], self.stimulus[index], self.subject[index], self.run[index],
+            None if self.vad is None else self.vad[index], self.vad_scale, self.feature_names,
+            self.dataset, dict(self.info),
+        )
+
+    def average_repeats(self) -> StimulusResponses:
+        """Average rows that share (subject, stimulus): one row per distinct stimulus and subject."""
+        keys = np.array([f"{s}\x00{t}" for s, t in zip(self.subject, self.stimulus, strict=True)], dtype=object)
+        uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+        order = np.argsort(first)  # keep order of first appearance
+        counts = np.bincount(inverse, minlength=len(uniq)).astype(float)
+        X = np.zeros((len(uniq), self.n_features))
+        np.add.at(X, inverse, self.X)
+        X /= counts[:, None]
+        pick = first[order]
+        return StimulusResponses(
+            X[order], self.stimulus[pick], self.subject[pick], np.full(len(pick), "mean", dtype=object),
+            None if self.vad is None else self.vad[pick], self.vad_scale, self.feature_names,
+            self.dataset, dict(self.info),
+        )
+
+    @classmethod
+    def concatenate(cls, parts: list[StimulusResponses]) -> StimulusResponses:
+        """Stack several response sets (same features and VAD scale) row-wise."""
+        if not parts:
+            raise ValueError("concatenate needs at least one StimulusResponses.")
+        first = parts[0]
+        for p in parts[1:]:
+            if p.feature_names != first.feature_names:
+                raise ValueError("Cannot concatenate responses with different feature_names (different parcels).")
+            if (p.vad is None) != (first.vad is None) or p.vad_scale != first.vad_scale:
+                raise ValueError("Cannot concatenate responses with and without VAD, or on different scales.")
+        return cls(
+            np.concatenate([p.X for p in parts]),
+            np.concatenate([p.stimulus for p in parts]),
+            np.concatenate([p.subject for p in parts]),
+            np.concatenate([p.run for p in parts]),
+            None if first.vad is None else np.concatenate([p.vad for p in parts]),
+            first.vad_scale, first.feature_names, first.dataset, dict(first.info),
+        )
+
+    @classmethod
+    def from_arrays(cls, X, stimulus, *, subject="01", run=None, vad=None, vad_scale=None,
+                    feature_names=(), dataset="") -> StimulusResponses:
+        """Wrap plain arrays: ``X`` (n_samples, n_features) and one stimulus id per row."""
+        return cls(X, stimulus, subject, run, vad, vad_scale, tuple(feature_names), dataset)

