@@ -3,6 +3,7 @@
 ``neuroaffect run [recipe] [options]``      run a recipe (no recipe: the leakage demonstration on
                                             simulated DEAP-format data)
 ``neuroaffect simulate <dataset> --out DIR`` write a simulated dataset in a dataset's file format
+                                            (EEG: deap, seed, seed-iv, dreamer; fMRI: fmri-bids, fmri-nsd)
 ``neuroaffect report <results-dir>``        re-render a report from its results.json
 ``neuroaffect recipes``                     list the recipes
 """
@@ -13,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-_SIMULATE_DATASETS = ("deap", "seed", "seed-iv", "dreamer")
+_SIMULATE_DATASETS = ("deap", "seed", "seed-iv", "dreamer", "fmri-bids", "fmri-nsd")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -35,6 +36,7 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--subjects", type=int, default=None, help="number of subjects (default: the real dataset's)")
     sim.add_argument("--trials", type=int, default=None, help="trials per subject and session")
     sim.add_argument("--trial-duration", type=float, default=None, help="seconds per trial")
+    sim.add_argument("--resolution", type=int, default=None, help="fmri-bids: voxel size in mm (default 6)")
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
     rep = sub.add_parser("report", help="re-render report.md, figures and report.html from results.json")
@@ -79,6 +81,10 @@ def _run(rest) -> int:
 def _simulate(args) -> int:
     import neuroaffect.simulate as simulate
 
+    if args.dataset.startswith("fmri-"):
+        return _simulate_fmri(args)
+    if args.resolution is not None:
+        raise SystemExit("neuroaffect simulate: --resolution applies to fmri-bids only.")
     dataset = args.dataset.replace("-", "_")
     kwargs = {"seed": args.seed, "progress": not args.quiet}
     if args.subjects is not None:
@@ -90,6 +96,31 @@ def _simulate(args) -> int:
     data_dir = getattr(simulate, f"write_{dataset}")(args.out, **kwargs)
     print(f"Wrote simulated {args.dataset.upper()} data to {data_dir}")
     print(f"Next: neuroaffect run {args.dataset} --data-dir {data_dir}")
+    return 0
+
+
+def _simulate_fmri(args) -> int:
+    """fmri-bids: BIDS runs (NIfTI, events with VAD, confounds); fmri-nsd: NSD-style HDF5 betas.
+    ``--trials`` is the number of distinct stimuli per subject; ``--trial-duration`` is ignored."""
+    from .simulate.fmri import write_bids_fmri, write_nsd_fmri
+
+    if args.trial_duration is not None:
+        raise SystemExit("neuroaffect simulate: --trial-duration applies to the EEG datasets only.")
+    if args.resolution is not None and args.dataset != "fmri-bids":
+        raise SystemExit("neuroaffect simulate: --resolution applies to fmri-bids only.")
+    kwargs = {"random_state": args.seed}
+    if args.subjects is not None:
+        kwargs["n_subjects"] = args.subjects
+    if args.trials is not None:
+        kwargs["n_stimuli"] = args.trials
+    if args.dataset == "fmri-bids":
+        if args.resolution is not None:
+            kwargs["resolution"] = args.resolution
+        root, _ = write_bids_fmri(args.out, **kwargs)
+    else:
+        root, _ = write_nsd_fmri(args.out, **kwargs)
+    print(f"Wrote simulated {args.dataset} data to {root}")
+    print(f"Next: neuroaffect run fmri-vad --data-dir {root}   (or: neuroaffect run fmri-semantic --data-dir {root})")
     return 0
 
 

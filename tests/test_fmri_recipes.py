@@ -1,4 +1,4 @@
-"""The fmri-semantic and fmri-vad recipes run end to end and write their JSON results."""
+"""The fmri-semantic (JSON + Markdown) and fmri-vad (the EEG report) recipes end to end; simulate fmri-*."""
 
 import json
 
@@ -10,21 +10,59 @@ from neuroaffect.simulate.fmri import write_bids_fmri, write_nsd_fmri
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::FutureWarning")
 
 
-def test_fmri_vad_quick_simulated(tmp_path, capsys):
-    out = tmp_path / "vad.json"
-    assert fmri_vad.main(["--quick", "--out", str(out), "--snr", "1.0"]) == 0
-    doc = json.loads(out.read_text())
-    assert set(doc["results"]) == {"within-subject", "cross-subject"}
-    assert doc["results"]["within-subject"]["mean"]["arousal"]["pearson_r"]["mean"] > 0.3
-    assert "cross-subject" in capsys.readouterr().out
+def _runs(out):
+    doc = json.loads((out / "results.json").read_text())
+    return {(r["config"]["protocol"], r["config"]["target"], "Dummy" in r["config"]["estimator"]): r
+            for r in doc["runs"]}, doc
+
+
+def test_fmri_vad_quick_simulated_writes_the_eeg_report(tmp_path, capsys):
+    out = tmp_path / "vad"
+    assert fmri_vad.main(["--quick", "--out", str(out), "--snr", "1.0", "--quiet"]) == 0
+    for name in ("results.json", "report.md", "report.html", "run-info.json", "figures/run0-scores.png"):
+        assert (out / name).is_file(), name
+    runs, doc = _runs(out)
+    assert len(runs) == 12 and len(doc["comparisons"]) == 6
+    for protocol in ("within-subject-kfold", "leave-one-subject-out-stimulus-kfold"):
+        for dim in ("valence", "arousal", "dominance"):
+            model, base = runs[(protocol, dim, False)], runs[(protocol, dim, True)]
+            assert model["leakage"]["leaked_test_fraction"] == 0
+            assert model["summary"]["window"]["ccc"]["mean"] > 0.3
+            assert model["summary"]["window"]["rmse"]["mean"] < base["summary"]["window"]["rmse"]["mean"]
+    assert not list((out / "figures").glob("*importance*"))  # no electrode topomap for parcels
+    assert "fMRI mapping" in (out / "report.md").read_text()
+    printed = capsys.readouterr().out
+    assert "leave-one-subject-out-stimulus-kfold" in printed and "report.html" in printed
 
 
 def test_fmri_vad_on_nsd_folder(tmp_path):
     root, _ = write_nsd_fmri(tmp_path / "nsd", n_subjects=2, n_stimuli=40, n_repeats=2, n_parcels=20,
                              random_state=0)
-    out = tmp_path / "vad.json"
-    assert fmri_vad.main(["--data-dir", str(root), "--out", str(out), "--n-splits", "4"]) == 0
-    assert json.loads(out.read_text())["n_stimuli"] == 80
+    out = tmp_path / "vad"
+    assert fmri_vad.main(["--data-dir", str(root), "--out", str(out), "--n-splits", "4", "--quiet",
+                          "--protocol", "within-subject", "--keep-repeats"]) == 0
+    runs, _ = _runs(out)
+    assert len(runs) == 6
+    run = runs[("within-subject-kfold", "valence", False)]
+    # 2 subjects x 40 stimuli x 2 repeats kept as windows; the repeats share a trial
+    assert run["config"]["n_windows"] == 160 and run["config"]["n_trials"] == 80
+
+
+def test_simulate_fmri_from_the_cli(tmp_path, capsys):
+    from neuroaffect.cli import main
+
+    assert main(["simulate", "fmri-bids", "--out", str(tmp_path / "bids"), "--subjects", "1", "--trials", "8",
+                 "--resolution", "12", "--seed", "1"]) == 0
+    func = tmp_path / "bids" / "sub-01" / "func"
+    assert sorted(p.name for p in func.glob("*_events.tsv")) == [
+        "sub-01_task-affect_run-1_events.tsv", "sub-01_task-affect_run-2_events.tsv"]
+    assert main(["simulate", "fmri-nsd", "--out", str(tmp_path / "nsd"), "--subjects", "2", "--trials", "10"]) == 0
+    assert sorted(p.name for p in (tmp_path / "nsd").glob("*_betas.h5")) == ["sub-01_betas.h5", "sub-02_betas.h5"]
+    assert "fmri-vad --data-dir" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="fmri-bids only"):
+        main(["simulate", "fmri-nsd", "--out", str(tmp_path / "x"), "--resolution", "6"])
+    with pytest.raises(SystemExit, match="EEG datasets only"):
+        main(["simulate", "fmri-bids", "--out", str(tmp_path / "x"), "--trial-duration", "3"])
 
 
 def test_fmri_semantic_on_bids_folder(tmp_path, capsys):
@@ -40,13 +78,16 @@ def test_fmri_semantic_on_bids_folder(tmp_path, capsys):
     assert ridge["chance"]["top1"] == pytest.approx(1 / 30)
     assert ridge["brain_to_embedding"]["top5"] > 5 / 30  # above chance from 30 real BIDS trials
     assert "top1 b->e" in capsys.readouterr().out
+    md = out.with_suffix(".md").read_text()
+    assert "| ridge | 01 |" in md and "chance@1" in md and "two-way identification = 0.5" in md
 
 
 def test_fmri_vad_on_bids_folder(tmp_path):
     root, _ = write_bids_fmri(tmp_path / "bids", n_subjects=2, n_runs=1, n_stimuli=20, resolution=6,
                               snr=2.0, random_state=0)
-    out = tmp_path / "vad.json"
+    out = tmp_path / "vad"
     assert fmri_vad.main(["--data-dir", str(root), "--atlas", "dosenbach160", "--method", "lagged-mean",
-                          "--out", str(out), "--n-splits", "4"]) == 0
-    doc = json.loads(out.read_text())
-    assert doc["n_stimuli"] == 40 and doc["results"]["within-subject"]["scale"] == "VAD 1-9"
+                          "--out", str(out), "--n-splits", "4", "--quiet"]) == 0
+    runs, _ = _runs(out)
+    assert len(runs) == 12
+    assert all(r["config"]["n_windows"] == 40 for r in runs.values())

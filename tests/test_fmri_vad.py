@@ -1,20 +1,27 @@
-"""fMRI -> VAD decoding and the stimulus-grouped cross-validation behind it."""
+"""fMRI -> VAD decoding through the shared runner, and the stimulus-grouped splits behind it."""
 
 import numpy as np
 import pytest
 
-from neuroaffect.fmri import evaluate_vad, iter_splits
+from neuroaffect.evaluation import (
+    LeaveOneSubjectOutStimulusKFold,
+    audit_split,
+    cross_validate_subjects,
+    parse_trial_keys,
+)
+from neuroaffect.fmri import StimulusResponses, evaluate_vad, iter_splits, make_vad_decoder
 from neuroaffect.simulate.fmri import simulate_responses
 
 
 @pytest.fixture(scope="module")
 def data():
+    # n_repeats=2: every stimulus is presented in two runs ("rep-1", "rep-2") of each subject
     return simulate_responses(n_subjects=3, n_stimuli=60, n_repeats=2, n_parcels=40, embed_dim=12,
                               snr=1.0, random_state=0)
 
 
 @pytest.mark.parametrize("protocol", ["within-subject", "cross-subject"])
-def test_folds_never_share_a_stimulus(data, protocol):
+def test_iter_splits_never_share_a_stimulus(data, protocol):
     r, _ = data
     seen = []
     for subject, train, test in iter_splits(r, protocol, n_splits=4):
@@ -25,40 +32,128 @@ def test_folds_never_share_a_stimulus(data, protocol):
         else:
             assert set(r.subject[train]) == {subject}
         seen.append(test)
-    # every row is tested exactly once
     np.testing.assert_array_equal(np.sort(np.concatenate(seen)), np.arange(r.n_stimuli))
+
+
+def test_to_tokens_shapes_and_keys(data):
+    r, _ = data
+    tok = r.to_tokens()
+    assert tok.X.shape == (r.n_stimuli, r.n_features, 1)
+    np.testing.assert_allclose(tok.X[:, :, 0], r.X, rtol=1e-6)
+    np.testing.assert_array_equal(tok.rating("arousal"), r.vad[:, 1])
+    assert tok.scale("valence") is r.vad_scale and tok.ch_names == list(r.feature_names)
+    assert tok.positions.shape == (r.n_features, 3) and np.isnan(tok.positions).all()
+    np.testing.assert_array_equal(tok.session, r.run)
+    subject, session, stim = parse_trial_keys(tok.trial_key)
+    np.testing.assert_array_equal(subject, r.subject)
+    np.testing.assert_array_equal(stim, r.stimulus)
+    # the two repeats (in two runs) of a stimulus share one key; one key per (subject, stimulus)
+    assert set(session) == {"all-runs"}
+    assert len(np.unique(tok.trial_key)) == 3 * 60
+
+
+def test_trial_keys_keep_runs_when_stimuli_do_not_repeat_across_runs():
+    X = np.zeros((4, 2))
+    r = StimulusResponses.from_arrays(X, ["a", "b", "c/d", "a"], subject=["1", "1", "1", "2"],
+                                      run=["r1", "r1", "r2", "r9"])
+    assert r.trial_keys().tolist() == ["1/r1/a", "1/r1/b", "1/r2/c%2Fd", "2/r9/a"]
+    assert parse_trial_keys(r.trial_keys())[2].tolist() == ["a", "b", "c%2Fd", "a"]
+
+
+def _stimulus_disjoint(r, pred):
+    """Independent check on the runner's folds: per subject, no fold's stimuli are in its training."""
+    for s in r.subjects:
+        own = r.subject == s
+        for f in np.unique(pred["fold"][own]):
+            test = own & (pred["fold"] == f)
+            assert set(r.stimulus[test]).isdisjoint(r.stimulus[own & ~test])
+
+
+def test_runner_keeps_repeats_of_a_stimulus_together(data):
+    r, _ = data
+    tok = r.to_tokens()
+    res = cross_validate_subjects(tok, make_vad_decoder(), target="valence", task="regression",
+                                  protocol="within-subject-kfold", n_splits=4, progress=False)
+    assert res.leakage["leaked_test_fraction"] == 0 and res.leakage["max_shared_trials_per_split"] == 0
+    _stimulus_disjoint(r, res.predictions)
+    # the audit can fail: keys that separate runs would put a stimulus' repeats on both sides
+    naive = np.char.add(np.char.add(r.subject.astype(str), "/"), np.char.add(r.run.astype(str), "/"))
+    naive = np.char.add(naive, r.stimulus.astype(str))
+    own = np.flatnonzero(r.subject == "01")
+    train, test = own[r.run[own] == "rep-1"], own[r.run[own] == "rep-2"]
+    assert audit_split(tok.trial_key, tok.start, tok.stop, train, test).shared_trials == 60
+    assert audit_split(naive, tok.start, tok.stop, train, test).shared_trials == 0
+
+
+def test_stimulus_disjoint_loso_never_shares_subject_or_stimulus(data):
+    r, _ = data
+    keys = r.to_tokens().trial_key
+    splitter = LeaveOneSubjectOutStimulusKFold(4, random_state=0)
+    tested = []
+    for train, test in splitter.split(r.X, groups=keys):
+        assert set(r.subject[train]).isdisjoint(r.subject[test])
+        assert set(r.stimulus[train]).isdisjoint(r.stimulus[test])
+        assert len(set(r.subject[test])) == 1
+        tested.append(test)
+    assert len(tested) == splitter.get_n_splits(groups=keys) == 3 * 4
+    np.testing.assert_array_equal(np.sort(np.concatenate(tested)), np.arange(r.n_stimuli))
+    with pytest.raises(ValueError, match="at least 2 subjects"):
+        next(splitter.split(r.X[:10], groups=keys[:10]))
+    with pytest.raises(ValueError, match="n_splits=100"):
+        next(LeaveOneSubjectOutStimulusKFold(100).split(r.X, groups=keys))
 
 
 @pytest.mark.parametrize("protocol", ["within-subject", "cross-subject"])
 def test_vad_decoded_above_training_mean(data, protocol):
     r, _ = data
     res = evaluate_vad(r, protocol=protocol, n_splits=4)
+    assert res["protocol"] == {"within-subject": "within-subject-kfold",
+                               "cross-subject": "leave-one-subject-out-stimulus-kfold"}[protocol]
     for dim in ("valence", "arousal", "dominance"):
+        run = res["runs"][dim]
+        assert run.config["task"] == "regression" and run.config["metric"] == "ccc" and run.leakage_free
+        assert run.leakage["leaked_test_fraction"] == 0
         assert res["mean"][dim]["pearson_r"]["mean"] > 0.4
         assert res["mean"][dim]["ccc"]["mean"] > 0.3
         assert res["mean"][dim]["rmse"]["mean"] < res["baseline"][dim]["rmse"]["mean"]
-    assert not np.isnan(res["predictions"]).any()
+        _stimulus_disjoint(r, run.predictions)
+    assert res["predictions"].shape == (r.n_stimuli, 3) and not np.isnan(res["predictions"]).any()
     assert res["scale"] == "SAM 1-9"
 
 
 def test_vad_at_chance_without_signal(data):
     r, _ = data
-    shuffled = r[np.arange(r.n_stimuli)]
-    shuffled.X = np.random.RandomState(0).standard_normal(r.X.shape)
-    res = evaluate_vad(shuffled, n_splits=4)
+    noise = r[np.arange(r.n_stimuli)]
+    noise.X = np.random.RandomState(0).standard_normal(r.X.shape)
+    res = evaluate_vad(noise, n_splits=4)
     for dim in ("valence", "arousal", "dominance"):
         # (out-of-fold r of a near-mean predictor is biased negative, never positive)
         assert res["mean"][dim]["pearson_r"]["mean"] < 0.2
+        assert abs(res["mean"][dim]["ccc"]["mean"]) < 0.2
         assert res["mean"][dim]["rmse"]["mean"] > 0.95 * res["baseline"][dim]["rmse"]["mean"]
+
+
+def test_plain_loso_is_available(data):
+    r, _ = data
+    res = evaluate_vad(r, protocol="cross-subject", stimulus_disjoint=False, targets=("valence",),
+                       baseline=False, n_splits=4)
+    assert res["protocol"] == "leave-one-subject-out" and res["baseline_runs"] == {}
+    assert res["predictions"].shape == (r.n_stimuli, 1)
 
 
 def test_vad_errors(data):
     r, _ = data
     with pytest.raises(ValueError, match="no VAD"):
         evaluate_vad(r.__class__.from_arrays(r.X, r.stimulus))
+    with pytest.raises(ValueError, match="no VAD"):
+        r.__class__.from_arrays(r.X, r.stimulus).to_tokens()
+    with pytest.raises(ValueError, match="positions must have shape"):
+        r.to_tokens(positions=np.zeros((3, 3)))
     with pytest.raises(ValueError, match="'protocol'"):
         evaluate_vad(r, protocol="pooled")
+    with pytest.raises(ValueError, match="'targets'"):
+        evaluate_vad(r, targets=("liking",))
     with pytest.raises(ValueError, match="at least 2 subjects"):
         evaluate_vad(r[r.subject == "01"], protocol="cross-subject")
-    with pytest.raises(ValueError, match="cannot be split into n_splits=100"):
+    with pytest.raises(ValueError, match="n_splits=100"):
         evaluate_vad(r, n_splits=100)

@@ -22,6 +22,7 @@ from .splitters import (
     LeakySegmentKFold,
     LeaveOneSessionOut,
     LeaveOneSubjectOut,
+    LeaveOneSubjectOutStimulusKFold,
     LeaveOneTrialOut,
     SplitAudit,
     TrialKFold,
@@ -39,7 +40,8 @@ from .targets import Target, make_target
 
 __all__ = [
     "CVResult", "FirstTrialsSplit", "LeakageError", "LeakySegmentKFold", "LeaveOneSessionOut",
-    "LeaveOneSubjectOut", "LeaveOneTrialOut", "PROTOCOLS", "Protocol", "SplitAudit", "Target",
+    "LeaveOneSubjectOut", "LeaveOneSubjectOutStimulusKFold", "LeaveOneTrialOut", "PROTOCOLS", "Protocol",
+    "SplitAudit", "Target",
     "TrialKFold", "audit_split", "check_split", "classification_scores", "compare_pipelines",
     "concordance_correlation", "cross_validate_subjects", "get_protocol", "group_permutation_p_value",
     "make_target", "nested", "paired_sign_flip_test", "parse_trial_keys", "pearson_r",

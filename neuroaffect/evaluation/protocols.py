@@ -10,6 +10,7 @@ from .splitters import (
     LeakySegmentKFold,
     LeaveOneSessionOut,
     LeaveOneSubjectOut,
+    LeaveOneSubjectOutStimulusKFold,
     LeaveOneTrialOut,
     TrialKFold,
 )
@@ -51,6 +52,8 @@ _FACTORIES = {
     "seed-iv-16-8": lambda k, rs: FirstTrialsSplit(n_train=16),
     "leave-one-session-out": lambda k, rs: LeaveOneSessionOut(),
     "leave-one-subject-out": lambda k, rs: LeaveOneSubjectOut(),
+    "leave-one-subject-out-stimulus-kfold":
+        lambda k, rs: LeaveOneSubjectOutStimulusKFold(k, shuffle=True, random_state=rs),
     "leaky-segment-kfold": lambda k, rs: LeakySegmentKFold(k, shuffle=True, random_state=rs),
 }
 
@@ -69,6 +72,10 @@ PROTOCOLS = {
                  "Cross-session: each session of a subject is tested with a model trained on that subject's other sessions."),
         Protocol("leave-one-subject-out", "pooled", True,
                  "Cross-subject: each subject is tested with a model trained on all other subjects."),
+        Protocol("leave-one-subject-out-stimulus-kfold", "pooled", True,
+                 "Cross-subject and cross-stimulus: the stimuli (trial ids, shared across subjects) are cut into k "
+                 "folds; each subject's trials of one fold are tested with a model trained on the other subjects' "
+                 "trials of the other folds, so neither the test subject nor the test stimuli were seen in training."),
         Protocol("leaky-segment-kfold", "pooled", False,
                  "LEAKY pooled segment-level k-fold: all subjects' windows pooled and split at random, so windows "
                  "of one trial (and overlapping windows) are in both train and test. Measures trial identification; "

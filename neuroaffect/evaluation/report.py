@@ -30,7 +30,8 @@ _METRIC_NAMES = {
 }
 
 
-def write_report(results, out_dir, *, title="neuroaffect cross-validation report", notes=(), predictions=True) -> Path:
+def write_report(results, out_dir, *, title="neuroaffect cross-validation report", notes=(), predictions=True,
+                 compare=None) -> Path:
     """Write ``results.json``, ``run-info.json``, predictions, ``report.md``, figures and ``report.html``.
 
     Parameters
@@ -45,6 +46,9 @@ def write_report(results, out_dir, *, title="neuroaffect cross-validation report
         Lines shown under the title (e.g. "simulated data").
     predictions : bool, default=True
         Also write each run's out-of-fold predictions to ``predictions-<i>.npz``.
+    compare : list of (int, int), optional
+        Which runs to compare, as ``(run, reference)`` indices into ``results`` (e.g. each model run
+        with its baseline run). Default: every run after the first with the first; ``[]``: none.
 
     Returns
     -------
@@ -55,7 +59,7 @@ def write_report(results, out_dir, *, title="neuroaffect cross-validation report
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = [r.to_dict() for r in results]
-    doc = {"title": title, "notes": list(notes), "runs": runs, "comparisons": _comparisons(runs)}
+    doc = {"title": title, "notes": list(notes), "runs": runs, "comparisons": _comparisons(runs, compare)}
     _write_text_atomic(out_dir / RESULTS_FILE, json.dumps(doc, indent=1, allow_nan=False) + "\n")
     info = {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "timings_s": [r.timings for r in results]}
@@ -117,13 +121,13 @@ def summary_text(doc) -> str:
     return "\n".join(lines)
 
 
-def _comparisons(runs):
+def _comparisons(runs, pairs=None):
     out = []
-    if len(runs) < 2:
-        return out
-    ref = runs[0]
-    ref_scores = {s["subject"]: s["window"][ref["config"]["metric"]] for s in ref["subjects"]}
-    for i, run in enumerate(runs[1:], start=1):
+    if pairs is None:
+        pairs = [(i, 0) for i in range(1, len(runs))]
+    for i, j in pairs:
+        run, ref = runs[i], runs[j]
+        ref_scores = {s["subject"]: s["window"][ref["config"]["metric"]] for s in ref["subjects"]}
         m = run["config"]["metric"]
         if m != ref["config"]["metric"]:
             continue
@@ -134,7 +138,7 @@ def _comparisons(runs):
         a = [np.nan if scores[k] is None else scores[k] for k in common]
         b = [np.nan if ref_scores[k] is None else ref_scores[k] for k in common]
         res = compare_pipelines(a, b, random_state=0)
-        out.append({"run": _run_label(run, i), "reference": _run_label(ref, 0), "metric": m, **res})
+        out.append({"run": _run_label(run, i), "reference": _run_label(ref, j), "metric": m, **res})
     return out
 
 

@@ -12,6 +12,10 @@ windows at a time (the runner does this); applied to the training windows of an 
 give the inner splits of nested cross-validation. Each leakage-free splitter checks its own output
 and raises :class:`LeakageError` if a trial lands on both sides.
 
+The cross-subject splitters (:class:`LeaveOneSubjectOut`, and
+:class:`LeaveOneSubjectOutStimulusKFold`, which also holds the test stimuli out of the training
+subjects) take all subjects' windows at once.
+
 :class:`LeakySegmentKFold` is the pooled, random segment-level k-fold behind the field's ~99%
 results. It is here to measure that leakage, never as a default.
 """
@@ -263,6 +267,56 @@ class LeaveOneSubjectOut(_TrialSplitter):
         if len(np.unique(subject)) < 2:
             raise ValueError("LeaveOneSubjectOut needs windows from at least 2 subjects.")
         yield from LeaveOneGroupOut().split(keys, groups=subject)
+
+
+class LeaveOneSubjectOutStimulusKFold(_TrialSplitter):
+    """Cross-subject and cross-stimulus: each subject is tested on stimuli no training subject saw.
+
+    The trial id (last part of each key ``"subject/session/trial"``) names the stimulus, shared
+    across subjects (e.g. an fMRI stimulus id, a film clip). The distinct stimuli are cut into
+    ``n_splits`` folds; for each subject and fold, the test set is that subject's windows of the
+    fold's stimuli and the training set is every *other* subject's windows of the *other* stimuli.
+    So the model has seen neither the test subject nor the test stimuli (plain
+    :class:`LeaveOneSubjectOut` lets it learn the test stimuli from the other subjects). Splits
+    with an empty side are skipped; every window is tested once.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+        Folds of stimuli.
+    shuffle : bool, default=True
+    random_state : int or None, default=None
+    """
+
+    def __init__(self, n_splits=5, *, shuffle=True, random_state=None):
+        self.n_splits = n_splits
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return sum(1 for _ in self._split(_check_keys(groups), None))
+
+    def _split(self, keys, y):
+        if not isinstance(self.n_splits, int | np.integer) or self.n_splits < 2:
+            raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2, got {self.n_splits!r}.")
+        subject, _, stimulus = parse_trial_keys(keys)
+        subjects = _codes_in_order(subject)[0]
+        if len(subjects) < 2:
+            raise ValueError("LeaveOneSubjectOutStimulusKFold needs windows from at least 2 subjects.")
+        stimuli, codes = _codes_in_order(stimulus)
+        if len(stimuli) < self.n_splits:
+            raise ValueError(
+                f"Cannot make n_splits={self.n_splits} folds of stimuli from {len(stimuli)} distinct stimuli; "
+                "lower n_splits."
+            )
+        folds = KFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state if self.shuffle else None)
+        for s in subjects:
+            own = subject == s
+            for _, test_stimuli in folds.split(np.zeros(len(stimuli))):
+                held = np.isin(codes, test_stimuli)
+                train, test = np.flatnonzero(~own & ~held), np.flatnonzero(own & held)
+                if len(train) and len(test):
+                    yield train, test
 
 
 class LeakySegmentKFold(BaseCrossValidator):

@@ -9,7 +9,8 @@ sentence-transformers are imported only by the functions that use them).
   data-driven parcellations).
 - :mod:`~neuroaffect.fmri.contrastive`: :class:`ContrastiveEncoder`, :class:`RidgeEncoder`.
 - :mod:`~neuroaffect.fmri.semantics`: retrieval, two-way identification, text decoding.
-- :mod:`~neuroaffect.fmri.evaluate`: stimulus-grouped cross-validation, VAD decoding.
+- :mod:`~neuroaffect.fmri.evaluate`: stimulus-grouped cross-validation, VAD decoding
+  through the shared runner of :mod:`neuroaffect.evaluation`.
 """
 
 import importlib
@@ -26,7 +27,7 @@ _EXPORTS = {
     "load_text_model": "semantics", "embed_texts": "semantics", "rank_texts": "semantics",
     "EMOTION_WORDS": "semantics",
     "iter_splits": "evaluate", "cross_val_predict": "evaluate", "make_vad_decoder": "evaluate",
-    "evaluate_vad": "evaluate",
+    "evaluate_vad": "evaluate", "runner_protocol": "evaluate", "VAD_PROTOCOLS": "evaluate",
 }
 
 __all__ = sorted(_EXPORTS)

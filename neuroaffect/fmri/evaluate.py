@@ -9,6 +9,12 @@ Protocols
 - ``"cross-subject"``: leave one subject out. With ``stimulus_disjoint=True`` (default) the test
   subject's stimuli are additionally split into k folds and each fold's stimuli are removed from the
   training subjects too, so the test stimuli are new to the model as well as the subject.
+
+VAD decoding (:func:`evaluate_vad`) runs through the EEG side's runner,
+:func:`neuroaffect.evaluation.cross_validate_subjects`, on :meth:`StimulusResponses.to_tokens`, with
+the protocols ``"within-subject-kfold"`` and ``"leave-one-subject-out-stimulus-kfold"`` (the same
+two designs), so it gets the same metrics, leakage audit, resumable storage and reports.
+:func:`iter_splits` and :func:`cross_val_predict` serve the multi-output embedding encoders.
 """
 
 from __future__ import annotations
@@ -17,7 +23,6 @@ import numpy as np
 from sklearn.base import clone
 
 from .._validation import check_option
-from ..evaluation.metrics import regression_scores
 from .contrastive import ALPHAS
 from .responses import VAD_NAMES, StimulusResponses
 
@@ -88,52 +93,105 @@ def cross_val_predict(estimator, responses: StimulusResponses, Y, *, protocol="w
     return out
 
 
+def _flatten(X):
+    X = np.asarray(X)
+    return X.reshape(len(X), -1)
+
+
 def make_vad_decoder(alphas=ALPHAS):
-    """Ridge from parcel responses to (valence, arousal, dominance): StandardScaler -> RidgeCV."""
+    """Ridge from parcel responses to one rating: flatten -> StandardScaler -> RidgeCV.
+
+    Accepts ``X`` of shape (n_stimuli, n_parcels) or the runner's tokens (n_stimuli, n_parcels, 1).
+    """
     from sklearn.linear_model import RidgeCV
     from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-    return make_pipeline(StandardScaler(), RidgeCV(alphas=np.asarray(alphas, float)))
+    return make_pipeline(FunctionTransformer(_flatten), StandardScaler(),
+                         RidgeCV(alphas=np.asarray(alphas, float)))
+
+
+#: The fMRI protocol names and the :mod:`neuroaffect.evaluation` protocols they run.
+VAD_PROTOCOLS = {
+    "within-subject": "within-subject-kfold",
+    "cross-subject": "leave-one-subject-out-stimulus-kfold",
+}
+
+
+def runner_protocol(protocol="within-subject", stimulus_disjoint=True) -> str:
+    """The :data:`~neuroaffect.evaluation.PROTOCOLS` name behind an fMRI protocol.
+
+    ``"within-subject"`` -> ``"within-subject-kfold"`` (k folds of a subject's stimuli);
+    ``"cross-subject"`` -> ``"leave-one-subject-out-stimulus-kfold"``, or plain
+    ``"leave-one-subject-out"`` with ``stimulus_disjoint=False``. Runner protocol names pass through.
+    """
+    from ..evaluation import PROTOCOLS
+
+    check_option("protocol", protocol, (*VAD_PROTOCOLS, *PROTOCOLS))
+    if protocol == "cross-subject" and not stimulus_disjoint:
+        return "leave-one-subject-out"
+    return VAD_PROTOCOLS.get(protocol, protocol)
 
 
 def evaluate_vad(responses: StimulusResponses, estimator=None, *, protocol="within-subject",
-                 n_splits=5, stimulus_disjoint=True, random_state=0) -> dict:
-    """Cross-validated VAD decoding: RMSE, Pearson r and CCC per dimension, per subject.
+                 n_splits=5, stimulus_disjoint=True, targets=VAD_NAMES, baseline=True, random_state=0,
+                 results_dir=None, n_jobs=1, progress=False) -> dict:
+    """Cross-validated VAD decoding through :func:`neuroaffect.evaluation.cross_validate_subjects`.
 
-    Scores are on the responses' own VAD scale. A "training mean" baseline (predicting each fold's
-    training mean) is scored alongside.
+    The responses become :meth:`StimulusResponses.to_tokens` (repeats of a stimulus share a trial
+    key, so the runner's leakage audit checks that no stimulus is on both sides of a split), and
+    each VAD dimension is one regression run: RMSE (in the scale's units), Pearson r and CCC per
+    subject, CCC primary. A training-mean baseline (``DummyRegressor``) is run on the same splits.
+
+    Parameters
+    ----------
+    responses : StimulusResponses
+        With ``vad`` on a declared scale.
+    estimator : estimator, optional
+        Takes ``X`` of shape (n_stimuli, n_parcels, 1). Default :func:`make_vad_decoder`.
+    protocol : str, default="within-subject"
+        ``"within-subject"``, ``"cross-subject"`` (see :func:`runner_protocol`) or any
+        :data:`~neuroaffect.evaluation.PROTOCOLS` name.
+    n_splits : int, default=5
+        Folds of stimuli.
+    stimulus_disjoint : bool, default=True
+        Cross-subject only: hold the test stimuli out of the training subjects too.
+    targets : sequence of str, default=("valence", "arousal", "dominance")
+    baseline : bool, default=True
+        Also run the training-mean baseline.
+    random_state : int, default=0
+    results_dir : path-like, optional
+        Passed to the runner (stores finished folds; re-runs resume).
+    n_jobs : int, default=1
+    progress : bool, default=False
 
     Returns
     -------
     dict
-        ``{"protocol", "n_splits", "scale", "per_subject": {subject: {dim: scores}}, "mean":
-        {dim: {metric: {"mean", "std"}}}, "baseline": {same for the training-mean predictor},
-        "predictions": ndarray (n_stimuli, 3)}``.
+        ``"protocol"`` (the runner's name), ``"scale"``, ``"runs"`` and ``"baseline_runs"``
+        ({dimension: CVResult}), ``"mean"`` and ``"baseline"`` ({dimension: {metric: {"mean",
+        "std"}}}, across subjects), ``"predictions"`` (ndarray (n_stimuli, n_targets), out of fold,
+        rows in the order of ``responses``).
     """
-    if responses.vad is None:
-        raise ValueError("The responses carry no VAD ratings (StimulusResponses.vad is None).")
-    estimator = make_vad_decoder() if estimator is None else estimator
     from sklearn.dummy import DummyRegressor
 
-    kw = dict(protocol=protocol, n_splits=n_splits, stimulus_disjoint=stimulus_disjoint,
-              random_state=random_state)
-    pred = cross_val_predict(estimator, responses, responses.vad, **kw)
-    base = cross_val_predict(DummyRegressor(), responses, responses.vad, **kw)
+    from ..evaluation import cross_validate_subjects
 
-    def summarise(P):
-        per_subject = {}
-        for s in responses.subjects:
-            rows = (responses.subject == s) & ~np.isnan(P[:, 0])
-            per_subject[s] = {name: regression_scores(responses.vad[rows, k], P[rows, k])
-                              for k, name in enumerate(VAD_NAMES)}
-        mean = {name: {m: {"mean": float(np.nanmean([per_subject[s][name][m] for s in per_subject])),
-                           "std": float(np.nanstd([per_subject[s][name][m] for s in per_subject]))}
-                       for m in ("rmse", "pearson_r", "ccc")} for name in VAD_NAMES}
-        return per_subject, mean
+    if responses.vad is None:
+        raise ValueError("The responses carry no VAD ratings (StimulusResponses.vad is None).")
+    name = runner_protocol(protocol, stimulus_disjoint)
+    for t in targets:
+        check_option("targets", t, VAD_NAMES)
+    tokens = responses.to_tokens()
+    estimator = make_vad_decoder() if estimator is None else estimator
+    kw = dict(task="regression", protocol=name, n_splits=n_splits, random_state=random_state,
+              results_dir=results_dir, n_jobs=n_jobs, progress=progress)
+    runs = {t: cross_validate_subjects(tokens, estimator, target=t, **kw) for t in targets}
+    base = {t: cross_validate_subjects(tokens, DummyRegressor(), target=t, **kw) for t in targets} if baseline else {}
 
-    per_subject, mean = summarise(pred)
-    _, baseline = summarise(base)
-    return {"protocol": protocol, "n_splits": n_splits, "stimulus_disjoint": stimulus_disjoint,
-            "scale": responses.vad_scale.name, "per_subject": per_subject, "mean": mean,
-            "baseline": baseline, "predictions": pred}
+    def summary(results):
+        return {t: {m: dict(r.summary["window"][m]) for m in ("rmse", "pearson_r", "ccc")} for t, r in results.items()}
+
+    return {"protocol": name, "n_splits": n_splits, "scale": responses.vad_scale.name, "runs": runs,
+            "baseline_runs": base, "mean": summary(runs), "baseline": summary(base),
+            "predictions": np.column_stack([runs[t].predictions["y_pred"] for t in targets])}

@@ -524,16 +524,25 @@ def read_fmri_dir(data_dir, parcellate=None, *, method: str = "glm", task: str |
     return responses, emb
 
 
-def write_json_atomic(path, doc: dict) -> Path:
-    """Write ``doc`` as indented JSON through a temporary file in the same folder."""
+def write_text_atomic(path, text: str) -> Path:
+    """Write ``text`` through a temporary file in the same folder (usual permissions under the umask)."""
+    from ..evaluation.runner import file_mode
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json.tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(doc, f, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+        os.fchmod(fd, file_mode())
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_json_atomic(path, doc: dict) -> Path:
+    """Write ``doc`` as indented JSON through a temporary file in the same folder."""
+    text = json.dumps(doc, indent=2, default=lambda o: o.tolist() if hasattr(o, "tolist") else str(o))
+    return write_text_atomic(path, text)

@@ -152,6 +152,68 @@ class StimulusResponses:
             first.vad_scale, first.feature_names, first.dataset, dict(first.info),
         )
 
+    def trial_keys(self) -> np.ndarray:
+        """``"subject/run/stimulus"`` per row; the groups that keep a stimulus on one side of a split.
+
+        A subject's repeats of one stimulus must stay together, so when any stimulus of a subject
+        occurs in more than one run, that subject's keys use ``"all-runs"`` in place of the run (the
+        repeats then share a key). ``"/"`` and ``"%"`` inside ids are escaped as ``%2F`` and ``%25``
+        so keys always split into three parts.
+        """
+        run = np.array([str(v) for v in self.run], dtype=object)
+        for s in self.subjects:
+            own = self.subject == s
+            pairs = set(zip(self.stimulus[own].tolist(), run[own].tolist(), strict=True))
+            if len(pairs) > len(set(self.stimulus[own].tolist())):
+                run[own] = "all-runs"
+        esc = lambda v: str(v).replace("%", "%25").replace("/", "%2F")  # noqa: E731
+        return np.array([f"{esc(s)}/{esc(r)}/{esc(t)}" for s, r, t in
+                         zip(self.subject, run, self.stimulus, strict=True)], dtype=str)
+
+    def to_tokens(self, positions=None):
+        """These responses as :class:`~neuroaffect.features.tokens.WindowTokens` for the EEG runner.
+
+        One "window" per row (stimulus presentation), one token per parcel with a single feature:
+        ``X`` has shape (n_stimuli, n_features, 1), so the runner, the leakage audit and the reports
+        of :mod:`neuroaffect.evaluation` apply unchanged (estimators see ``X.reshape(n, -1)`` after
+        :class:`~neuroaffect.estimators.FlattenTokens` or a plain reshape).
+
+        Mapping: ``ch_names`` = :attr:`feature_names` (parcel labels), ``band_names`` =
+        ``("response",)``, ``ratings`` = :attr:`vad` on :attr:`vad_scale` (one scale for the three
+        dimensions), ``session`` = :attr:`run`, ``trial_key`` = :meth:`trial_keys` (repeats of a
+        stimulus share a key), ``start``/``stop`` = 0/1 (rows never overlap), ``sfreq`` = NaN (not
+        a sampled signal).
+
+        Parameters
+        ----------
+        positions : array-like, shape (n_features, 3), optional
+            Parcel centroids in metres (MNI). Default NaN: parcels have no scalp position, and the
+            report then draws no topomap.
+
+        Returns
+        -------
+        WindowTokens
+        """
+        from ..features.tokens import WindowTokens
+
+        if self.vad is None:
+            raise ValueError("The responses carry no VAD ratings (StimulusResponses.vad is None); "
+                             "to_tokens needs ratings to decode.")
+        n, p = self.X.shape
+        if positions is None:
+            positions = np.full((p, 3), np.nan)
+        positions = np.asarray(positions, dtype=float)
+        if positions.shape != (p, 3):
+            raise ValueError(f"positions must have shape ({p}, 3) (one centroid per feature), got {positions.shape}.")
+        return WindowTokens(
+            X=self.X[:, :, None].astype(np.float32), ratings=np.array(self.vad, dtype=float),
+            rating_names=VAD_NAMES, scales={name: self.vad_scale for name in VAD_NAMES},
+            subject=self.subject.astype(str), session=self.run.astype(str), trial_key=self.trial_keys(),
+            start=np.zeros(n, dtype=np.int64), stop=np.ones(n, dtype=np.int64),
+            ch_names=list(self.feature_names), positions=positions, band_names=("response",),
+            sfreq=float("nan"), dataset=self.dataset or "fmri",
+        )
+
     @classmethod
     def from_arrays(cls, X, stimulus, *, subject="01", run=None, vad=None, vad_scale=None,
                     feature_names=(), dataset="") -> StimulusResponses:

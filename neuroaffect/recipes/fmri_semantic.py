@@ -1,6 +1,7 @@
 """Recipe: decode stimulus semantics from fMRI (brain -> embedding retrieval), ridge vs contrastive.
 
-``neuroaffect run fmri-semantic [--data-dir DIR] [--out FILE] [--quick]``
+``neuroaffect run fmri-semantic [--data-dir DIR] [--out FILE] [--quick]``: writes ``FILE`` (JSON,
+everything) and, next to it, a Markdown summary ``FILE`` with suffix ``.md``.
 
 Without ``--data-dir`` the fMRI simulator provides the data (known encoding map; ``--text`` makes
 the stimulus embeddings real all-MiniLM-L6-v2 caption embeddings and adds decoding to emotion
@@ -118,7 +119,7 @@ def _word_decoding(P, rows, words):
 def main(argv=None) -> int:
     """Run the recipe; returns the exit code."""
     from ..fmri import cross_val_predict, retrieval_accuracy, two_way_identification
-    from ..fmri.io import write_json_atomic
+    from ..fmri.io import write_json_atomic, write_text_atomic
 
     args = _parser().parse_args(argv)
     responses, Y, source, words = _data(args)
@@ -152,8 +153,22 @@ def main(argv=None) -> int:
         "n_stimuli": responses.n_stimuli, "n_features": responses.n_features,
         "encoders": {n: e.get_params() for n, e in encoders.items()}, "results": results}
     write_json_atomic(args.out, doc)
-    print(f"wrote {args.out}")
+    md = write_text_atomic(args.out.with_suffix(".md"), _markdown(doc, rows, header))
+    print(f"wrote {args.out} and {md}")
     return 0
+
+
+def _markdown(doc, rows, header) -> str:
+    """A short Markdown summary: the retrieval table with its chance levels, and the protocol."""
+    lines = [f"# neuroaffect fMRI semantics: {doc['source']}", "",
+             f"{doc['n_stimuli']} stimulus responses x {doc['n_features']} features. "
+             f"Protocol: {doc['protocol']['cv']}. Retrieval: {doc['protocol']['retrieval']}. "
+             "Chance: top-1 = 1/candidates, top-5 = 5/candidates, two-way identification = 0.5.", "",
+             "| " + " | ".join(header) + " | chance@5 |", "|" + "---|" * (len(header) + 1)]
+    for r in rows:
+        cells = [v if isinstance(v, str) else ("n/a" if v != v else f"{v:.3f}") for v in r]
+        lines.append("| " + " | ".join(cells) + f" | {5 * r[7]:.3f} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -1,78 +1,116 @@
 """Recipe: decode valence, arousal and dominance from fMRI parcel responses.
 
-``neuroaffect run fmri-vad [--data-dir DIR] [--out FILE] [--quick]``
+``neuroaffect run fmri-vad [--data-dir DIR] [--out DIR] [--quick]``
 
 Without ``--data-dir`` the fMRI simulator provides the data (VAD derived from the stimulus
 embeddings through a known map). With ``--data-dir``: a BIDS folder whose ``events.tsv`` carry
 ``valence``, ``arousal`` and ``dominance`` columns (on ``--scale-low``..``--scale-high``), or an
 NSD-style folder of ``*_betas.h5`` files with a ``vad`` dataset.
 
-Protocols (folds never share a stimulus): subject-dependent k-fold over stimuli, and cross-subject
-leave-one-subject-out whose test stimuli are also held out of the training subjects. Decoder: ridge
-on parcels (standardised; alpha by leave-one-out). Scores per subject: RMSE (scale units), Pearson r,
-CCC, next to a training-mean baseline.
+Evaluation is the EEG side's: :func:`neuroaffect.evaluation.cross_validate_subjects` on
+:meth:`StimulusResponses.to_tokens` (one "window" per stimulus response, one "electrode" per
+parcel), regression, CCC primary with Pearson r and RMSE, and the same report (``results.json``,
+``report.md``, ``figures/``, ``report.html``) as the EEG recipes. Protocols (a stimulus is never on
+both sides of a split; the runner audits every split): ``within-subject-kfold`` (k folds of each
+subject's stimuli) and ``leave-one-subject-out-stimulus-kfold`` (the test subject's stimuli of one
+fold, decoded by a model trained on the other subjects' other stimuli). Decoder: ridge on parcels
+(standardised; alpha by leave-one-out), next to a training-mean baseline on the same splits.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 
 def _parser():
-    p = argparse.ArgumentParser(prog="neuroaffect run fmri-vad", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="neuroaffect run fmri-vad", description=__doc__.split("\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data-dir", type=Path, help="BIDS or NSD-style folder (default: simulated data)")
-    p.add_argument("--out", type=Path, default=Path("fmri_vad.json"), help="JSON result file")
+    p.add_argument("--out", type=Path, default=Path("neuroaffect-results") / "fmri-vad", help="report folder")
     p.add_argument("--quick", action="store_true", help="small simulated data (a smoke run)")
+    p.add_argument("--protocol", default="both", choices=("both", "within-subject", "cross-subject"),
+                   help="cross-subject needs 2+ subjects; 'both' runs it only when there are")
+    p.add_argument("--not-stimulus-disjoint", action="store_true",
+                   help="cross-subject: plain leave-one-subject-out (training subjects keep the test stimuli)")
+    p.add_argument("--keep-repeats", action="store_true",
+                   help="one sample per presentation (repeats share a trial key) instead of averaging repeats")
     p.add_argument("--atlas", default="seitzman300", help="parcellation for BIDS data")
     p.add_argument("--method", default="glm", choices=("glm", "lagged-mean"))
     p.add_argument("--scale-low", type=float, default=1.0)
     p.add_argument("--scale-high", type=float, default=9.0)
-    p.add_argument("--n-splits", type=int, default=5)
+    p.add_argument("--n-splits", type=int, default=5, help="folds of stimuli")
+    p.add_argument("--n-jobs", type=int, default=1, help="parallel (subject, fold) jobs")
     p.add_argument("--snr", type=float, default=0.25, help="simulator signal-to-noise ratio")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
+
+
+def _data(args):
+    from ..affect.scales import RatingScale
+    from ..fmri import Parcellate, read_bids_fmri, read_fmri_dir
+    from ..simulate.fmri import simulate_responses
+
+    if args.data_dir is None:
+        sim = dict(n_subjects=3 if args.quick else 5, n_stimuli=60 if args.quick else 200, n_repeats=2,
+                   n_parcels=100 if args.quick else 300, embed_dim=32, snr=args.snr, random_state=args.seed)
+        responses, _ = simulate_responses(**sim)
+        note = (f"SIMULATED fMRI responses ({sim['n_subjects']} subjects, {sim['n_stimuli']} stimuli x "
+                f"{sim['n_repeats']} repeats, {sim['n_parcels']} parcels, snr {args.snr:g}, seed {args.seed}; "
+                "neuroaffect.simulate.fmri): a demonstration of the pipeline, not a result about real brains. "
+                "Pass --data-dir to use real data.")
+        return responses, note, True
+    scale = RatingScale(f"VAD {args.scale_low:g}-{args.scale_high:g}", args.scale_low, args.scale_high)
+    if sorted(args.data_dir.glob("*_betas.h5")):
+        responses, _ = read_fmri_dir(args.data_dir)
+    else:
+        responses = read_bids_fmri(args.data_dir, Parcellate(args.atlas), method=args.method, vad_scale=scale)
+    return responses, f"Data: {args.data_dir}", False
 
 
 def main(argv=None) -> int:
     """Run the recipe; returns the exit code."""
-    from ..affect.scales import RatingScale
-    from ..fmri import VAD_NAMES, Parcellate, evaluate_vad, read_bids_fmri, read_fmri_dir
-    from ..fmri.io import write_json_atomic
-    from ..simulate.fmri import simulate_responses
+    from ..evaluation import write_report
+    from ..fmri import VAD_NAMES, evaluate_vad
 
     args = _parser().parse_args(argv)
-    if args.data_dir is None:
-        responses, _ = simulate_responses(
-            n_subjects=3 if args.quick else 5, n_stimuli=60 if args.quick else 200, n_repeats=2,
-            n_parcels=100 if args.quick else 300, embed_dim=32, snr=args.snr, random_state=args.seed)
-        source = f"simulated (snr={args.snr})"
-    else:
-        scale = RatingScale(f"VAD {args.scale_low:g}-{args.scale_high:g}", args.scale_low, args.scale_high)
-        if sorted(args.data_dir.glob("*_betas.h5")):
-            responses, _ = read_fmri_dir(args.data_dir)
-        else:
-            responses = read_bids_fmri(args.data_dir, Parcellate(args.atlas), method=args.method,
-                                       vad_scale=scale)
-        source = str(args.data_dir)
-    responses = responses.average_repeats()
-    protocols = ["within-subject"] + (["cross-subject"] if len(responses.subjects) > 1 else [])
-    results = {}
-    print(f"fmri-vad on {source}: {responses.n_stimuli} stimulus responses x {responses.n_features} "
-          f"features, {len(responses.subjects)} subject(s); scale {responses.vad_scale.name}")
-    print(f"{'protocol':>15}  {'dimension':>9}  {'RMSE':>6}  {'r':>6}  {'CCC':>6}  {'RMSE(mean)':>10}")
+    t0 = time.perf_counter()
+    responses, note, simulated = _data(args)
+    if not args.keep_repeats:
+        responses = responses.average_repeats()
+    protocols = ["within-subject", "cross-subject"] if args.protocol == "both" else [args.protocol]
+    if args.protocol == "both" and len(responses.subjects) < 2:
+        protocols = ["within-subject"]
+    print(f"fmri-vad: {responses.n_stimuli} stimulus responses x {responses.n_features} features, "
+          f"{len(responses.subjects)} subject(s); scale {responses.vad_scale.name}"
+          + (" (simulated)" if simulated else ""))
+    runs, pairs, rows = [], [], []
     for protocol in protocols:
-        res = evaluate_vad(responses, protocol=protocol, n_splits=args.n_splits, random_state=args.seed)
-        res.pop("predictions")
-        results[protocol] = res
+        res = evaluate_vad(responses, protocol=protocol, n_splits=args.n_splits,
+                           stimulus_disjoint=not args.not_stimulus_disjoint, random_state=args.seed,
+                           results_dir=args.out, n_jobs=args.n_jobs, progress=not args.quiet)
         for dim in VAD_NAMES:
+            pairs.append((len(runs), len(runs) + 1))
+            runs += [res["runs"][dim], res["baseline_runs"][dim]]
             m, b = res["mean"][dim], res["baseline"][dim]
-            print(f"{protocol:>15}  {dim:>9}  {m['rmse']['mean']:6.3f}  {m['pearson_r']['mean']:6.3f}  "
-                  f"{m['ccc']['mean']:6.3f}  {b['rmse']['mean']:10.3f}")
-    doc = {"recipe": "fmri-vad", "source": source, "decoder": "StandardScaler + RidgeCV on parcels",
-           "n_stimuli": responses.n_stimuli, "n_features": responses.n_features, "results": results}
-    write_json_atomic(args.out, doc)
-    print(f"wrote {args.out}")
+            rows.append((res["protocol"], dim, m["ccc"]["mean"], m["pearson_r"]["mean"], m["rmse"]["mean"],
+                         b["rmse"]["mean"]))
+    notes = [note, "fMRI mapping: a 'window' is one stimulus response (one beta or repeat-averaged beta), a "
+                   "'trial' is one stimulus of one subject (its repeats share a trial key and are averaged at "
+                   "trial level), 'electrodes' are parcels. Runs alternate: ridge decoder, then the "
+                   "training-mean baseline (DummyRegressor) on the same splits; comparisons pair them."]
+    write_report(runs, args.out, title="neuroaffect fMRI: valence, arousal, dominance (regression), ridge on parcels",
+                 notes=notes, compare=pairs)
+    print(f"{'protocol':>38}  {'dimension':>9}  {'CCC':>6}  {'r':>6}  {'RMSE':>6}  {'RMSE(mean)':>10}")
+    for p, dim, ccc, r, rmse, base in rows:
+        print(f"{p:>38}  {dim:>9}  {ccc:6.3f}  {r:6.3f}  {rmse:6.3f}  {base:10.3f}")
+    print("(mean over subjects; RMSE(mean): training-mean baseline, in the scale's units; chance CCC and r: 0)")
+    if simulated:
+        print("(simulated data: pass --data-dir for real data)")
+    print(f"Report: {(args.out / 'report.html').resolve()}  (also report.md, results.json)")
+    print(f"Time (s): {time.perf_counter() - t0:.1f}")
     return 0
 
 
