@@ -59,7 +59,7 @@ def test_report_files_and_content(results, tmp_path):
     with np.load(tmp_path / "predictions-0.npz") as pred:
         assert pred["y_pred"].shape == (80,) and pred["proba"].shape == (80, 2)
     assert "LEAKY" in summary_text(doc)
-    from neuroaffect.evaluation.runner import file_mode
+    from neuroaffect._atomic import file_mode
 
     for name in ("results.json", "report.html", "figures/run0-scores.png", "predictions-0.npz"):
         assert (tmp_path / name).stat().st_mode & 0o777 == file_mode()  # not mkstemp's private 0o600

@@ -11,14 +11,12 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .runner import file_mode
+from .._atomic import atomic_path, write_text_atomic
 from .stats import compare_pipelines
 
 RESULTS_FILE = "results.json"
@@ -60,10 +58,10 @@ def write_report(results, out_dir, *, title="neuroaffect cross-validation report
     out_dir.mkdir(parents=True, exist_ok=True)
     runs = [r.to_dict() for r in results]
     doc = {"title": title, "notes": list(notes), "runs": runs, "comparisons": _comparisons(runs, compare)}
-    _write_text_atomic(out_dir / RESULTS_FILE, json.dumps(doc, indent=1, allow_nan=False) + "\n")
+    write_text_atomic(out_dir / RESULTS_FILE, json.dumps(doc, indent=1, allow_nan=False) + "\n")
     info = {"created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "timings_s": [r.timings for r in results]}
-    _write_text_atomic(out_dir / INFO_FILE, json.dumps(info, indent=1) + "\n")
+    write_text_atomic(out_dir / INFO_FILE, json.dumps(info, indent=1) + "\n")
     if predictions:
         for i, r in enumerate(results):
             r.save_predictions(out_dir / f"predictions-{i}.npz")
@@ -97,8 +95,8 @@ def render_report(results_dir) -> Path:
     fig_dir.mkdir(exist_ok=True)
     figures = [_run_figures(run, i, fig_dir) for i, run in enumerate(doc["runs"])]
     md = _markdown(doc, figures)
-    _write_text_atomic(out_dir / "report.md", md)
-    _write_text_atomic(out_dir / "report.html", _html(doc, figures, out_dir))
+    write_text_atomic(out_dir / "report.md", md)
+    write_text_atomic(out_dir / "report.html", _html(doc, figures, out_dir))
     return out_dir / "report.md"
 
 
@@ -242,16 +240,11 @@ def _plot_importance(imp, path, title) -> bool:
 def _savefig(fig, path) -> Path:
     import matplotlib.pyplot as plt
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    os.fchmod(fd, file_mode())
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=110, format="png", metadata={"Software": None})
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png", metadata={"Software": None})
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
@@ -411,16 +404,3 @@ def _pct(v) -> str:
 def _short(text: str, n: int = 80) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= n else text[: n - 3] + "..."
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        os.fchmod(fd, file_mode())
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

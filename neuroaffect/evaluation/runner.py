@@ -12,9 +12,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
-import os
 import re
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +24,7 @@ from sklearn.dummy import DummyClassifier
 from threadpoolctl import ThreadpoolController
 
 from .. import __version__
+from .._atomic import atomic_path
 from .._validation import check_option
 from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, score, trial_level
 from .protocols import get_protocol
@@ -503,26 +502,8 @@ def _safe(name: str) -> str:
 
 
 def _save_npz_atomic(path: Path, arrays: dict) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        os.fchmod(fd, file_mode())
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-@functools.cache
-def file_mode() -> int:
-    """Permissions of a new file under the process umask (mkstemp's own default is 0o600)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **{k: np.asarray(v) for k, v in arrays.items()})
 
 
 def _load_npz(path) -> dict:

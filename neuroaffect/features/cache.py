@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 import time
 import warnings
 from dataclasses import asdict
@@ -31,6 +29,7 @@ import h5py
 import numpy as np
 from tqdm.auto import tqdm
 
+from .._atomic import atomic_path
 from .._validation import FileFormatError, check_file
 from ..affect.scales import RatingScale
 from .bde import FEATURES_VERSION, resolve_bands
@@ -205,23 +204,14 @@ class _TokenCache:
         """Write the old valid groups plus the new ones to a temporary file, then replace the cache."""
         if not self.pending and not self.dropped:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            os.chmod(tmp, _file_mode(self.path))  # mkstemp makes it private (0600)
-            with h5py.File(tmp, "w") as out:
-                out.attrs["format"] = CACHE_FORMAT
-                out.attrs["features_version"] = FEATURES_VERSION
-                groups = out.create_group("subjects")
-                if self.readable:
-                    self._copy_old_groups(groups)
-                for name, (subject, key, tokens) in self.pending.items():
-                    _write_group(groups, name, subject, key, tokens)
-            os.replace(tmp, self.path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(self.path) as tmp, h5py.File(tmp, "w") as out:
+            out.attrs["format"] = CACHE_FORMAT
+            out.attrs["features_version"] = FEATURES_VERSION
+            groups = out.create_group("subjects")
+            if self.readable:
+                self._copy_old_groups(groups)
+            for name, (subject, key, tokens) in self.pending.items():
+                _write_group(groups, name, subject, key, tokens)
         self.pending.clear()
         self.dropped.clear()
         self.readable = True
@@ -241,15 +231,6 @@ class _TokenCache:
                         self._warn(f"has an unreadable entry {name!r} ({err}); dropping it.")
         except OSError as err:
             self._warn(f"cannot be read while updating it ({err}); keeping only the new subjects.")
-
-
-def _file_mode(path: Path) -> int:
-    """The mode of the file being replaced, or the default mode for new files (0666 minus umask)."""
-    if path.exists():
-        return path.stat().st_mode & 0o777
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def _write_group(parent, name: str, subject: str, key: str, tokens: WindowTokens) -> None:

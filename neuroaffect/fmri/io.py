@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
-import tempfile
 from os import PathLike
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_path, write_text_atomic
 from .._validation import FileFormatError, check_file, check_finite, check_option, check_positive
 from ..affect.scales import RatingScale
 from .responses import SAM_1_9, VAD_NAMES, StimulusResponses
@@ -424,18 +423,9 @@ def read_nsd_betas(path, indices=None, **kwargs) -> StimulusResponses:
 def _atomic_h5(path: Path, write) -> Path:
     import h5py
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".h5.tmp")
-    os.close(fd)
-    try:
-        with h5py.File(tmp, "w") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        write(f)
+    return Path(path)
 
 
 def write_nsd_betas(path, responses: StimulusResponses) -> Path:
@@ -522,24 +512,6 @@ def read_fmri_dir(data_dir, parcellate=None, *, method: str = "glm", task: str |
     path = Path(embeddings) if embeddings is not None else data_dir / "stimuli" / "embeddings.h5"
     emb = load_embeddings(path) if (embeddings is not None or path.is_file()) else None
     return responses, emb
-
-
-def write_text_atomic(path, text: str) -> Path:
-    """Write ``text`` through a temporary file in the same folder (usual permissions under the umask)."""
-    from ..evaluation.runner import file_mode
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        os.fchmod(fd, file_mode())
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_json_atomic(path, doc: dict) -> Path:

@@ -10,6 +10,8 @@ import os
 import time
 from pathlib import Path
 
+from .._atomic import write_text_atomic
+
 #: Per dataset: the conventional target, task and protocol, the reader's options and the size of
 #: the simulated stand-in used when no --data-dir is given (``quick``: for tests).
 DATASETS = {
@@ -92,9 +94,7 @@ def prepare_data(dataset: str, args, *, progress: bool, log=print) -> tuple[Path
         return root / json.loads(marker.read_text())["data_dir"], True, sim
     log(f"Simulating {sim['n_subjects']} subjects of {dataset.upper()}-format data into {root} ...")
     data_dir = getattr(simulate, f"write_{dataset}")(root, **sim, progress=progress)
-    tmp = marker.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"data_dir": str(Path(data_dir).relative_to(root)), **sim}))
-    os.replace(tmp, marker)
+    write_text_atomic(marker, json.dumps({"data_dir": str(Path(data_dir).relative_to(root)), **sim}))
     return Path(data_dir), True, sim
 
 

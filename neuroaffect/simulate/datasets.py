@@ -9,15 +9,14 @@ Files are written one subject at a time, each atomically (temporary file, then `
 from __future__ import annotations
 
 import datetime
-import os
 import pickle
 import struct
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from .._atomic import atomic_path
 from .._validation import check_option, check_positive
 from ..affect.categories import categories_to_vad
 from ..affect.scales import get_scale
@@ -253,15 +252,8 @@ def _to_trials(dataset, signals_uv, baselines_uv, ratings, ch_names, sfreq, subj
 # -- writing ---------------------------------------------------------------------------------
 def _atomic_write(path: Path, write: Callable) -> None:
     """Call ``write(file_object)`` on a temporary file next to ``path``, then rename it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        write(f)
 
 
 class _Py2Pickler(pickle._Pickler):

@@ -22,14 +22,13 @@ per parcel and trial in :func:`simulate_responses`, per voxel and volume in :fun
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import check_random_state
 
+from .._atomic import atomic_path, write_text_atomic
 from .._validation import check_option, check_positive
 from ..fmri.responses import SAM_1_9, VAD_NAMES, StimulusResponses
 
@@ -144,24 +143,11 @@ def simulate_responses(n_subjects=2, n_stimuli=120, n_repeats=1, n_parcels=100, 
 
 
 # --------------------------------------------------------------------------- images
-def _atomic_write_text(path: Path, text: str):
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def _atomic_save_img(img, path: Path):
     import nibabel as nib
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".nii.gz")
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         nib.save(img, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _blob_patterns(mask, seeds, fwhm):
@@ -286,10 +272,10 @@ def write_bids_fmri(out_dir, n_subjects=2, n_runs=2, n_stimuli=40, n_repeats=1, 
     ijk, patterns = _blob_patterns(mask, seeds, blob_fwhm)
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
-    _atomic_write_text(root / "dataset_description.json", json.dumps(
+    write_text_atomic(root / "dataset_description.json", json.dumps(
         {"Name": "neuroaffect simulated fMRI", "BIDSVersion": "1.9.0", "DatasetType": "raw",
          "GeneratedBy": [{"Name": "neuroaffect.simulate.fmri"}]}, indent=2))
-    _atomic_write_text(root / f"task-{task}_bold.json", json.dumps(
+    write_text_atomic(root / f"task-{task}_bold.json", json.dumps(
         {"RepetitionTime": t_r, "TaskName": task}, indent=2))
     write_embeddings(root / "stimuli" / "embeddings.h5", truth.stimulus, truth.embeddings)
     for s, subject in enumerate(truth.subjects):
@@ -303,8 +289,8 @@ def write_bids_fmri(out_dir, n_subjects=2, n_runs=2, n_stimuli=40, n_repeats=1, 
                 random_state=rng)
             stem = f"sub-{subject}_task-{task}_run-{r + 1}"
             _atomic_save_img(img, func / f"{stem}_bold.nii.gz")
-            _atomic_write_text(func / f"{stem}_events.tsv", events.to_csv(sep="\t", index=False))
-            _atomic_write_text(func / f"{stem}_desc-confounds_timeseries.tsv",
+            write_text_atomic(func / f"{stem}_events.tsv", events.to_csv(sep="\t", index=False))
+            write_text_atomic(func / f"{stem}_desc-confounds_timeseries.tsv",
                                confounds.to_csv(sep="\t", index=False))
     return root, truth
 
