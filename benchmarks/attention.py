@@ -527,9 +527,7 @@ def training_step(timer: Timer, batch: int = 4096, n_electrodes: int = 32, devic
             step = make_step(model, opt, x, y, amp)
             times, used = {}, False
             for use_kernel in (True, False):
-                # models.attention caches the kernels module in _KERNELS (False = never use it);
-                # a public switch there would be better (requested from the models helper).
-                dispatch._KERNELS = None if use_kernel else False
+                dispatch.use_fused_kernel(use_kernel)
                 kernels.fused_attention = counting
                 calls.clear()
                 try:
@@ -547,7 +545,7 @@ def training_step(timer: Timer, batch: int = 4096, n_electrodes: int = 32, devic
                 if use_kernel and used and cfg.dropout > 0 and "dropout_p" not in calls[0]:
                     print("  WARNING: the dispatcher does not pass dropout_p to fused_attention: "
                           "the kernel's step runs WITHOUT attention dropout")
-            dispatch._KERNELS = None
+            dispatch.use_fused_kernel(True)
             k, s = times.get(True), times.get(False)
             ratio = f"{s / k:.2f}x" if k and s else "n/a"
             verdict = "-" if not (k and s) else ("ok" if s / k >= TARGET_TRAIN_SPEEDUP else "MISS")

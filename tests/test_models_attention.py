@@ -105,3 +105,57 @@ def test_cpu_training_path_with_dropout_is_unbiased():
     plain, _ = attention(qkv[:1])
     dropped, _ = attention(qkv, dropout_p=0.3)
     torch.testing.assert_close(dropped.mean(0, keepdim=True), plain, atol=0.03, rtol=0)
+
+
+class _LooksLikeCuda(torch.Tensor):
+    """A CPU tensor that says it is on CUDA, to exercise the dispatch without a GPU."""
+
+    @property
+    def is_cuda(self):
+        return True
+
+
+class _RecordingKernels:
+    def __init__(self):
+        self.calls = []
+
+    def supports(self, qkv, *, dropout_p, need_weights):
+        return True
+
+    def fused_attention(self, qkv, *, scale=None, need_weights=False, dropout_p=0.0):
+        self.calls.append(dropout_p)
+        b, s, _, h, d = qkv.shape
+        return torch.zeros(b, s, h, d), None
+
+
+def test_use_fused_kernel_switch_routes_calls(monkeypatch):
+    fake = _RecordingKernels()
+    monkeypatch.setattr(attention_module, "_KERNELS", fake)
+    sdpa_calls = []
+    real = F.scaled_dot_product_attention
+    monkeypatch.setattr(F, "scaled_dot_product_attention", lambda *a, **k: sdpa_calls.append(1) or real(*a, **k))
+    qkv = torch.randn(2, 5, 3, 2, 4).as_subclass(_LooksLikeCuda)
+    assert attention_module.fused_kernel_enabled()
+    out, _ = attention(qkv)
+    assert fake.calls == [0.0] and sdpa_calls == [] and torch.count_nonzero(out) == 0
+    with attention_module.use_fused_kernel(False):
+        assert not attention_module.fused_kernel_enabled()
+        out, _ = attention(qkv)
+        assert fake.calls == [0.0] and sdpa_calls == [1] and torch.count_nonzero(out) > 0
+        with attention_module.use_fused_kernel(True):  # nests
+            attention(qkv, dropout_p=0.1)
+            assert fake.calls == [0.0, 0.1]
+        attention(qkv)
+        assert len(fake.calls) == 2 and sdpa_calls == [1, 1]
+    assert attention_module.fused_kernel_enabled()  # restored on exit
+    with pytest.raises(RuntimeError), attention_module.use_fused_kernel(False):
+        raise RuntimeError("boom")
+    assert attention_module.fused_kernel_enabled()  # ...also after an exception
+    attention_module.use_fused_kernel(False)  # a plain call sets it from then on, like torch.set_grad_enabled
+    try:
+        attention(qkv)
+        assert len(fake.calls) == 2 and len(sdpa_calls) == 3
+    finally:
+        attention_module.use_fused_kernel(True)
+    with pytest.raises(TypeError, match="True or False"):
+        attention_module.use_fused_kernel("no")

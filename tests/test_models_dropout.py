@@ -13,12 +13,13 @@ def test_keep_rate_and_lane_independence(p):
     n = mask.numel()
     # Binomial standard error; 5 sigma bound.
     assert abs(mask.float().mean().item() - (1 - p)) < 5 * ((p * (1 - p) / n) ** 0.5)
-    lanes = mask[: n - n % 3].view(-1, 3).float()
-    for lane in range(3):  # every lane of a random word is fair
+    lanes = mask[: n - n % 4].view(-1, 4).float()
+    for lane in range(4):  # every lane of a random word is fair (the sign lane too)
         assert abs(lanes[:, lane].mean().item() - (1 - p)) < 5 * ((p * (1 - p) / len(lanes)) ** 0.5)
     # Neighbouring elements are uncorrelated.
-    a, b = lanes[:, 0] - (1 - p), lanes[:, 1] - (1 - p)
-    assert abs((a * b).mean().item()) < 5 * p * (1 - p) / len(lanes) ** 0.5
+    for i, j in ((0, 1), (2, 3), (1, 3)):
+        a, b = lanes[:, i] - (1 - p), lanes[:, j] - (1 - p)
+        assert abs((a * b).mean().item()) < 5 * p * (1 - p) / len(lanes) ** 0.5
 
 
 def test_dropout_scales_kept_values_and_masks_gradients():

@@ -5,10 +5,11 @@ prototype (scaled by ``1 / temperature``) against the sample's grid class: it re
 that point at their own class's prototype more than at the others'. Prototypes come from
 :func:`neuroaffect.affect.grid.va_prototypes` on another (teacher) model and are never updated.
 
-Hook for an estimator (see the report of the "affect" helper): parameters ``prototypes=None``
-(a :class:`~neuroaffect.affect.grid.PrototypeGrid`), ``prototype_weight=0.0`` and
-``prototype_temperature=0.1``; during training, with the network's pooled embedding ``z`` (batch,
-E) and the batch's valence-arousal ``va`` in [-1, 1],
+The electrode-attention estimators use it as an optional training term
+(:class:`~neuroaffect.estimators.ElectrodeAttentionClassifier` / ``...Regressor``: parameters
+``prototypes`` (a :class:`~neuroaffect.affect.grid.PrototypeGrid` or an (n_bins**2, E) array),
+``prototype_weight`` and ``prototype_temperature``, and ``fit(X, y, va=...)``): with the network's
+pooled embedding ``z`` (batch, E) (``module.embed``) and the batch's valence-arousal ``va`` in [-1, 1],
 ``loss = task_loss + prototype_weight * prototype_alignment_loss(z, va_bins(va), protos, temperature, present)``.
 """
 

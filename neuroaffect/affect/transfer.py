@@ -5,7 +5,7 @@ from their positions when given ``ch_names``, so a fitted model can read tokens 
 was not trained on. These adapters use that without changing the estimators:
 
 - :func:`pooled_embeddings`: the pooled, layer-normalised token a fitted model feeds to its head
-  (the input of ``head``), for prototypes (:func:`~neuroaffect.affect.prototypes.model_prototypes`).
+  (``module.embed``, the input of ``head``), for prototypes (:func:`~neuroaffect.affect.prototypes.model_prototypes`).
 - :class:`MontageTransfer`: a meta-estimator whose ``ch_names`` may change between ``fit`` and
   ``predict`` (what :func:`~neuroaffect.affect.cross_dataset_evaluate` needs for
   ``channels="all"``).
@@ -22,8 +22,9 @@ from sklearn.utils.validation import check_is_fitted
 from ..channels import ch_positions, normalize_ch_names
 
 
-def _module_pass(estimator, X, ch_names, batch_size: int):
-    """Run the fitted network on ``X`` (optionally with other electrodes); return (outputs, pooled)."""
+def _module_pass(estimator, X, ch_names, batch_size: int, embed: bool = False):
+    """Run the fitted network on ``X`` (optionally with other electrodes): its outputs, or with
+    ``embed`` its pooled embeddings (``module.embed``)."""
     import torch
 
     check_is_fitted(estimator, "net_")
@@ -48,8 +49,8 @@ def _module_pass(estimator, X, ch_names, batch_size: int):
         positions = torch.as_tensor(ch_positions(names), dtype=torch.float32)
     Xs = ((X - estimator.mean_) / estimator.scale_).astype(np.float32)
     device = next(module.parameters()).device
-    pooled, outputs = [], []
-    hook = module.head_norm.register_forward_hook(lambda _m, _i, out: pooled.append(out.detach().cpu()))
+    run = module.embed if embed else module
+    parts = []
     was_training = module.training
     module.eval()
     try:
@@ -57,12 +58,11 @@ def _module_pass(estimator, X, ch_names, batch_size: int):
             for start in range(0, len(Xs), batch_size):
                 xb = torch.from_numpy(Xs[start:start + batch_size]).to(device)
                 pos = None if positions is None else positions.to(device)
-                outputs.append(module(xb, positions=pos).cpu())
+                parts.append(run(xb, positions=pos).cpu())
     finally:
-        hook.remove()
         module.train(was_training)
-    cat = lambda parts, width: torch.cat(parts).double().numpy() if parts else np.zeros((0, width))  # noqa: E731
-    return cat(outputs, module.config.n_outputs), cat(pooled, module.config.embed_dim)
+    width = module.config.embed_dim if embed else module.config.n_outputs
+    return torch.cat(parts).double().numpy() if parts else np.zeros((0, width))
 
 
 def pooled_embeddings(estimator, X, ch_names=None, batch_size: int = 1024) -> np.ndarray:
@@ -83,7 +83,7 @@ def pooled_embeddings(estimator, X, ch_names=None, batch_size: int = 1024) -> np
     -------
     embeddings : ndarray, shape (n_windows, embed_dim), float64
     """
-    return _module_pass(estimator, X, ch_names, batch_size)[1]
+    return _module_pass(estimator, X, ch_names, batch_size, embed=True)
 
 
 class MontageTransfer(MetaEstimatorMixin, BaseEstimator):
@@ -126,7 +126,7 @@ class MontageTransfer(MetaEstimatorMixin, BaseEstimator):
         names = normalize_ch_names(self.ch_names, source="the 'ch_names' parameter")
         if names == self.fit_ch_names_:
             return getattr(self.estimator_, method)(X)
-        outputs, _ = _module_pass(self.estimator_, X, names, batch_size=1024)
+        outputs = _module_pass(self.estimator_, X, names, batch_size=1024)
         # reuse the estimator's own decoding of network outputs (labels, probabilities, rescaling)
         with mock.patch.object(self.estimator_, "_forward", lambda _X: outputs):
             return getattr(self.estimator_, method)(X)

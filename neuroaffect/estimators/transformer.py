@@ -163,7 +163,7 @@ class _ElectrodeAttentionBase(BaseEstimator):
         return names, ch_positions(names)
 
     # ---- fitting ------------------------------------------------------------------------------
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, va=None):
         """Train on tokens.
 
         Parameters
@@ -175,6 +175,12 @@ class _ElectrodeAttentionBase(BaseEstimator):
             One target per window, or several (e.g. valence, arousal, dominance).
         groups : ndarray, shape (n_windows,), optional
             Trial id of each window; the early-stopping validation split holds out whole trials.
+        va : ndarray, shape (n_windows, 2), optional
+            Valence and arousal of each window in the common space [-1, 1]
+            (:func:`neuroaffect.affect.to_common_space`); required when ``prototype_weight > 0``,
+            where it picks each window's valence-arousal grid class. It is never read from ``y``:
+            ``y`` carries no rating names or scales, so which columns are valence and arousal, and
+            how to map them to [-1, 1], would be a guess.
 
         Returns
         -------
@@ -198,6 +204,9 @@ class _ElectrodeAttentionBase(BaseEstimator):
         check_option("precision", self.precision, ("float32", "bfloat16"))
         targets, task_sizes = self._encode_targets(y)
         self.ch_names_, positions = self._electrodes(X.shape[1])
+        check_positive("prototype_weight", self.prototype_weight, strict=False)
+        check_positive("prototype_temperature", self.prototype_temperature)
+        va = None if va is None else self._check_va(va, len(X))
 
         # Per-band standardisation (over windows and electrodes), so models never see raw log-powers.
         self.mean_ = X.mean(axis=(0, 1))
@@ -209,22 +218,25 @@ class _ElectrodeAttentionBase(BaseEstimator):
         if config.electrodes == "positions" and positions is None:
             config = make_config(self.config, **fields, electrodes="learned")
         self.config_ = config
+        alignment = self._alignment(config, va)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         train, valid = inner_split(self, len(X), groups, seed)
         device = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
 
-        from skorch import NeuralNet
         from skorch.callbacks import EarlyStopping, ProgressBar
         from skorch.dataset import Dataset
         from skorch.helper import predefined_split
+
+        from ._net import AlignedNet
 
         callbacks = [("lr_schedule", cosine_schedule(self.lr, self.max_epochs))]
         if valid is not None:
             callbacks.append(("early_stopping", EarlyStopping(patience=self.patience, load_best=True)))
         if self.verbose and self.verbose > 1:
             callbacks.append(("progress", ProgressBar()))
-        self.net_ = NeuralNet(
+        self.net_ = AlignedNet(
             ElectrodeAttentionTransformer,
+            **alignment["net"],
             module__config=config,
             module__positions=positions,
             module__autocast_dtype=None if self.precision == "float32" else torch.bfloat16,
@@ -246,11 +258,80 @@ class _ElectrodeAttentionBase(BaseEstimator):
         )
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.net_.fit(Xs[train], targets[train])
+            if alignment["bins"] is None:
+                self.net_.fit(Xs[train], targets[train])
+            else:  # dict batches: the network adds the alignment term (validation stays task-only)
+                self.net_.fit({"x": Xs[train], "bins": alignment["bins"][train]}, targets[train])
         self.n_epochs_ = len(self.net_.history)
         return self
 
+    def _check_va(self, va, n):
+        """Grid-independent checks of ``va``; returns it as a float array (n, 2)."""
+        from ..affect.grid import _check_va
+
+        va = np.asarray(va, dtype=float)
+        if va.ndim != 2 or va.shape != (n, 2):
+            raise ValueError(
+                f"va must have shape (n_windows, 2) = (valence, arousal) with one row per window "
+                f"(n_windows={n}), got shape {va.shape}."
+            )
+        return _check_va(va)
+
+    def _alignment(self, config, va):
+        """Prototype-alignment settings: skorch net kwargs and the grid class of each window."""
+        off = {"net": {}, "bins": None}
+        if self.prototype_weight == 0:
+            return off
+        if self.prototypes is None:
+            raise ValueError(
+                "prototype_weight > 0 needs prototypes (a PrototypeGrid or an (n_bins**2, embed_dim) array)."
+            )
+        if va is None:
+            raise ValueError(
+                "prototype_weight > 0 needs va=(valence, arousal) per window in [-1, 1] in fit(X, y, va=...)."
+            )
+        from ..affect.grid import va_bins
+        from ._net import as_prototype_tensors
+
+        protos, present, n_bins = as_prototype_tensors(self.prototypes)
+        if protos.shape[1] != config.embed_dim:
+            raise ValueError(
+                f"prototypes have {protos.shape[1]} features but the model's embedding has "
+                f"embed_dim={config.embed_dim}; build them from a model of the same width."
+            )
+        bins = va_bins(va, n_bins)
+        bins = np.where(present.numpy()[bins], bins, -1).astype(np.int64)  # no prototype: no term
+        net = dict(prototypes=protos, prototype_present=present, prototype_weight=float(self.prototype_weight),
+                   prototype_temperature=float(self.prototype_temperature))
+        return {"net": net, "bins": bins}
+
     # ---- prediction ---------------------------------------------------------------------------
+    def embed(self, X, batch_size: int = 1024):
+        """Pooled embedding the head reads (``module.embed``, evaluation mode), e.g. for prototypes.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n_windows, n_electrodes, n_bands)
+        batch_size : int
+            Windows per forward pass.
+
+        Returns
+        -------
+        embeddings : ndarray, shape (n_windows, embed_dim), float64
+        """
+        check_is_fitted(self, "net_")
+        X = self._check_X(X, reset=False)
+        Xs = torch.from_numpy(((X - self.mean_) / self.scale_).astype(np.float32))
+        module = self.net_.module_
+        device, was_training = next(module.parameters()).device, module.training
+        module.eval()
+        try:
+            with torch.no_grad():
+                parts = [module.embed(Xs[i:i + batch_size].to(device)).cpu() for i in range(0, len(Xs), batch_size)]
+        finally:
+            module.train(was_training)
+        return torch.cat(parts).double().numpy() if parts else np.zeros((0, self.config_.embed_dim))
+
     def _forward(self, X):
         """Network outputs (n_windows, n_outputs) as float64 numpy."""
         check_is_fitted(self, "net_")
@@ -296,6 +377,18 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
     precision : {"float32", "bfloat16"}
         "bfloat16" runs the network under ``torch.autocast`` (bfloat16 matrix products, float32
         weights and losses): about 2x faster training on CPUs with AVX512-BF16 / AMX and on GPUs.
+    prototypes : PrototypeGrid, array of shape (n_bins**2, embed_dim), or None
+        Frozen valence-arousal prototypes (:func:`neuroaffect.affect.grid.va_prototypes`, e.g.
+        :func:`neuroaffect.affect.prototypes.model_prototypes` of a fitted teacher). In an array,
+        all-zero rows mark classes without a prototype.
+    prototype_weight : float
+        Weight of the prototype-alignment term added to the training loss (0: off). The term is
+        :func:`neuroaffect.affect.prototypes.prototype_alignment_loss` of the pooled embedding
+        (:meth:`embed`) against the prototypes, with each window's class from ``fit``'s ``va``;
+        windows whose class has no prototype add nothing. The early-stopping validation loss is
+        the task loss only.
+    prototype_temperature : float
+        Softmax temperature of the alignment term.
     random_state : int, RandomState or None
         Seeds weights, shuffling, dropout and the validation split. Same seed, same predictions (CPU).
     verbose : int
@@ -328,7 +421,8 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
     def __init__(
         self, config="default", ch_names=None, n_bands=None, threshold=None, lr=1e-3, max_epochs=100,
         batch_size=256, weight_decay=1e-3, label_smoothing=0.1, patience=15, validation_fraction=0.2,
-        class_weight="balanced", device="auto", precision="float32", random_state=None, verbose=0,
+        class_weight="balanced", device="auto", precision="float32", prototypes=None, prototype_weight=0.0,
+        prototype_temperature=0.1, random_state=None, verbose=0,
     ):
         self.config = config
         self.ch_names = ch_names
@@ -344,6 +438,9 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
         self.class_weight = class_weight
         self.device = device
         self.precision = precision
+        self.prototypes = prototypes
+        self.prototype_weight = prototype_weight
+        self.prototype_temperature = prototype_temperature
         self.random_state = random_state
         self.verbose = verbose
 
@@ -447,7 +544,7 @@ class ElectrodeAttentionRegressor(RegressorMixin, _ElectrodeAttentionBase):
 
     Parameters
     ----------
-    config, ch_names, n_bands, lr, max_epochs, batch_size, weight_decay, patience, validation_fraction, device, precision, random_state, verbose
+    config, ch_names, n_bands, lr, max_epochs, batch_size, weight_decay, patience, validation_fraction, device, precision, prototypes, prototype_weight, prototype_temperature, random_state, verbose
         As in :class:`ElectrodeAttentionClassifier`.
 
     Attributes
@@ -463,7 +560,7 @@ class ElectrodeAttentionRegressor(RegressorMixin, _ElectrodeAttentionBase):
     def __init__(
         self, config="default", ch_names=None, n_bands=None, lr=1e-3, max_epochs=100, batch_size=256,
         weight_decay=1e-3, patience=15, validation_fraction=0.2, device="auto", precision="float32",
-        random_state=None, verbose=0,
+        prototypes=None, prototype_weight=0.0, prototype_temperature=0.1, random_state=None, verbose=0,
     ):
         self.config = config
         self.ch_names = ch_names
@@ -476,6 +573,9 @@ class ElectrodeAttentionRegressor(RegressorMixin, _ElectrodeAttentionBase):
         self.validation_fraction = validation_fraction
         self.device = device
         self.precision = precision
+        self.prototypes = prototypes
+        self.prototype_weight = prototype_weight
+        self.prototype_temperature = prototype_temperature
         self.random_state = random_state
         self.verbose = verbose
 

@@ -1,7 +1,8 @@
 """Torch models (torch and numpy only; no MNE / braindecode imports here).
 
 - :mod:`.attention`: ``attention.attention``, the one dispatch point for self-attention (fused Triton
-  kernel on CUDA when ``neuroaffect.kernels`` supports the call, else PyTorch SDPA).
+  kernel on CUDA when ``neuroaffect.kernels`` supports the call, else PyTorch SDPA);
+  ``attention.use_fused_kernel(False)`` (a call or a context manager) turns the kernel off.
 - :mod:`.transformer`: :class:`ElectrodeAttentionTransformer`, :class:`TransformerConfig`,
   :data:`CONFIGS` ("reference", "default"), :func:`make_config`.
 - :mod:`.dropout`: dropout with a cheaper CPU mask.

@@ -8,6 +8,9 @@ matmul-softmax-matmul is needed or faster: when the attention weights are asked 
 training with attention dropout (there SDPA falls back to its math path, which draws a Bernoulli
 variate per weight and checks for fully masked rows; the explicit path uses the cheaper mask of
 :func:`neuroaffect.models.dropout.dropout`, see ``benchmarks/model.py``).
+
+:class:`use_fused_kernel` switches the fused kernel off (or back on) for CUDA tensors, e.g. to time
+a model with and without it.
 """
 
 from __future__ import annotations
@@ -20,7 +23,50 @@ import torch.nn.functional as F
 
 from .dropout import dropout
 
+__all__ = ["attention", "fused_kernel_enabled", "use_fused_kernel"]
+
 _KERNELS = None  # the ``neuroaffect.kernels`` module once looked up, or False if unusable
+# A plain module global (not a ContextVar): torch.compile guards on it, and it cannot trace ContextVar.get.
+_FUSED_ENABLED = True
+
+
+def fused_kernel_enabled() -> bool:
+    """Whether :func:`attention` may send CUDA tensors to the fused kernel (see :class:`use_fused_kernel`)."""
+    return _FUSED_ENABLED
+
+
+class use_fused_kernel:  # noqa: N801 (lower case like torch.set_grad_enabled, which it mimics)
+    """Allow or forbid the fused attention kernel; a function call or a context manager.
+
+    ``use_fused_kernel(False)`` makes :func:`attention` use PyTorch's SDPA for CUDA tensors too,
+    from the call on; as a context manager (``with use_fused_kernel(False): ...``) the previous
+    setting comes back on exit, also after an exception. ``True`` (the default state) lets the
+    dispatcher use the kernel wherever ``neuroaffect.kernels.supports`` accepts the call.
+
+    Parameters
+    ----------
+    enabled : bool
+
+    Notes
+    -----
+    The setting is process-wide (a module global, which ``torch.compile`` guards on, so compiled
+    models recompile when it flips), not per thread: don't flip it in one thread while another
+    trains. CPU tensors never use the kernel either way.
+    """
+
+    def __init__(self, enabled: bool = True):
+        global _FUSED_ENABLED
+        if not isinstance(enabled, bool):
+            raise TypeError(f"use_fused_kernel expects True or False, got {enabled!r}.")
+        self.previous, _FUSED_ENABLED = _FUSED_ENABLED, enabled
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        global _FUSED_ENABLED
+        _FUSED_ENABLED = self.previous
+        return False
 
 
 def _kernels():
@@ -65,13 +111,14 @@ def attention(qkv: torch.Tensor, *, dropout_p: float = 0.0, need_weights: bool =
     -----
     The scale is ``head_dim ** -0.5``; there is no mask (every electrode sees every electrode).
     CUDA tensors go to ``neuroaffect.kernels.fused_attention`` when
-    ``neuroaffect.kernels.supports(qkv, dropout_p=..., need_weights=...)`` is true.
+    ``neuroaffect.kernels.supports(qkv, dropout_p=..., need_weights=...)`` is true, unless
+    :class:`use_fused_kernel` switched the kernel off.
     """
     if qkv.ndim != 5 or qkv.shape[2] != 3:
         raise ValueError(
             f"qkv must have shape (batch, seq, 3, heads, head_dim), got {tuple(qkv.shape)}."
         )
-    if qkv.is_cuda:
+    if qkv.is_cuda and _FUSED_ENABLED:
         kernels = _kernels()
         if kernels is not None and kernels.supports(qkv, dropout_p=dropout_p, need_weights=need_weights):
             if dropout_p > 0:  # only kernels that accept dropout say they support it

@@ -19,6 +19,7 @@ Only torch is needed here (positions are plain arrays in metres).
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import asdict, dataclass, replace
 
@@ -252,29 +253,47 @@ class ElectrodeAttentionTransformer(nn.Module):
             raise ValueError(f"Got {positions.shape[0]} electrode positions for {n_electrodes} electrode tokens.")
         return self.position_embedding(positions.to(self.token.weight))
 
-    def forward(self, x: torch.Tensor, positions: torch.Tensor | None = None, need_weights: bool = False):
+    def forward(
+        self, x: torch.Tensor, positions: torch.Tensor | None = None, need_weights: bool = False,
+        return_embedding: bool = False,
+    ):
         """Outputs for tokens ``x`` of shape (batch, n_electrodes, n_bands).
 
-        Returns ``(batch, n_outputs)`` logits, plus the list of per-layer attention weights
-        ``(batch, heads, n_electrodes, n_electrodes)`` when ``need_weights``.
+        Returns ``(batch, n_outputs)`` logits; with ``need_weights``, also the list of per-layer
+        attention weights ``(batch, heads, n_electrodes, n_electrodes)``; with
+        ``return_embedding``, also the ``(batch, embed_dim)`` embedding the head read (see
+        :meth:`embed`). Extras come after the logits in that order, e.g. ``(logits, maps, embedding)``.
         """
+        with self._autocast(x):
+            z, maps = self._encode(x, positions, need_weights)
+            out = self.head(z)  # (B, n_outputs)
         if self.autocast_dtype is not None:
-            with torch.autocast(x.device.type, dtype=self.autocast_dtype):
-                out = self._forward(x, positions, need_weights)
-            if need_weights:
-                return out[0].float(), [w.float() for w in out[1]]
-            return out.float()
-        return self._forward(x, positions, need_weights)
+            out, z, maps = out.float(), z.float(), [w.float() for w in maps]
+        extras = ([maps] if need_weights else []) + ([z] if return_embedding else [])
+        return (out, *extras) if extras else out
 
-    def _forward(self, x, positions, need_weights):
+    def embed(self, x: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
+        """The pooled embedding the head reads: ``LN(mean_i x_i)`` after the blocks, shape (batch, E).
+
+        Float32 also under ``autocast_dtype``. Dropout applies in training mode, as in :meth:`forward`.
+        """
+        with self._autocast(x):
+            z, _ = self._encode(x, positions, False)
+        return z.float() if self.autocast_dtype is not None else z
+
+    def _autocast(self, x):
+        if self.autocast_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(x.device.type, dtype=self.autocast_dtype)
+
+    def _encode(self, x, positions, need_weights):
         x = self.token(x) + self.electrode_embedding(x.shape[1], positions)  # (B, S, E)
         x = self.drop(x)
         maps = []
         for block in self.blocks:
             x, weights = block(x, need_weights)
             maps.append(weights)
-        out = self.head(self.head_norm(x.mean(dim=1)))  # (B, n_outputs)
-        return (out, maps) if need_weights else out
+        return self.head_norm(x.mean(dim=1)), (maps if need_weights else [])
 
 
 def count_parameters(module: nn.Module) -> int:
