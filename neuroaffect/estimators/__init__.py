@@ -7,48 +7,47 @@ window) in ``fit``, used only for early stopping on held-out trials.
 
 from __future__ import annotations
 
-from .baselines import (
-    BraindecodeClassifier,
-    BraindecodeRegressor,
-    FlattenTokens,
-    de_logistic_regression,
-    de_ridge,
-    de_svm,
-    de_svr,
-)
-from .transformer import (
-    ElectrodeAttentionClassifier,
-    ElectrodeAttentionRegressor,
-    concordance_correlation,
-)
+import importlib
 
-__all__ = [
-    "ESTIMATORS",
-    "BraindecodeClassifier",
-    "BraindecodeRegressor",
-    "ElectrodeAttentionClassifier",
-    "ElectrodeAttentionRegressor",
-    "FlattenTokens",
-    "concordance_correlation",
-    "de_logistic_regression",
-    "de_ridge",
-    "de_svm",
-    "de_svr",
-    "make_estimator",
-]
-
-#: name -> (classification factory, regression factory, fixed parameters)
-ESTIMATORS = {
-    "de-logreg": (de_logistic_regression, de_ridge, {}),
-    "de-svm": (de_svm, de_svr, {}),
-    "transformer": (ElectrodeAttentionClassifier, ElectrodeAttentionRegressor, {"config": "default"}),
-    "transformer-reference": (
-        ElectrodeAttentionClassifier, ElectrodeAttentionRegressor, {"config": "reference"},
-    ),
-    "dgcnn": (BraindecodeClassifier, BraindecodeRegressor, {"model": "dgcnn"}),
-    "eegnet": (BraindecodeClassifier, BraindecodeRegressor, {"model": "eegnet"}),
-    "tsception": (BraindecodeClassifier, BraindecodeRegressor, {"model": "tsception"}),
+#: public name -> submodule; imported on first use so that the DE baselines never load torch.
+_EXPORTS = {
+    "FlattenTokens": "de",
+    "de_logistic_regression": "de",
+    "de_ridge": "de",
+    "de_svm": "de",
+    "de_svr": "de",
+    "ElectrodeAttentionClassifier": "transformer",
+    "ElectrodeAttentionRegressor": "transformer",
+    "concordance_correlation": "transformer",
+    "BraindecodeClassifier": "networks",
+    "BraindecodeRegressor": "networks",
 }
+
+__all__ = ["ESTIMATORS", "make_estimator", *_EXPORTS]
+
+#: name -> (classification factory, regression factory, fixed parameters); factories are names of
+#: this package's exports.
+ESTIMATORS = {
+    "de-logreg": ("de_logistic_regression", "de_ridge", {}),
+    "de-svm": ("de_svm", "de_svr", {}),
+    "transformer": ("ElectrodeAttentionClassifier", "ElectrodeAttentionRegressor", {"config": "default"}),
+    "transformer-reference": (
+        "ElectrodeAttentionClassifier", "ElectrodeAttentionRegressor", {"config": "reference"},
+    ),
+    "dgcnn": ("BraindecodeClassifier", "BraindecodeRegressor", {"model": "dgcnn"}),
+    "eegnet": ("BraindecodeClassifier", "BraindecodeRegressor", {"model": "eegnet"}),
+    "tsception": ("BraindecodeClassifier", "BraindecodeRegressor", {"model": "tsception"}),
+}
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)
 
 
 def make_estimator(name, task="classification", **params):
@@ -75,4 +74,4 @@ def make_estimator(name, task="classification", **params):
     classify, regress, fixed = ESTIMATORS[name]
     if name == "transformer-reference" and task == "classification":
         params = {"label_smoothing": 0.12, **params}
-    return (classify if task == "classification" else regress)(**fixed, **params)
+    return __getattr__(classify if task == "classification" else regress)(**fixed, **params)

@@ -1,7 +1,5 @@
-"""The field's baselines in the same scikit-learn API as the transformer.
+"""The field's network baselines in the same scikit-learn API as the transformer.
 
-* DE features + logistic regression / SVM: :func:`de_logistic_regression`, :func:`de_svm`
-  (Pipelines of :class:`FlattenTokens`, ``StandardScaler`` and the linear model).
 * braindecode networks trained by braindecode's ``EEGClassifier`` / ``EEGRegressor`` (skorch):
   DGCNN (Song et al. 2018) on DE tokens (n_windows, n_electrodes, n_bands), EEGNet (Lawhern et al.
   2018) and TSception (Ding et al. 2020) on raw windows (n_windows, n_channels, n_times) in volts.
@@ -12,11 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, TransformerMixin
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC, SVR
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -30,64 +24,7 @@ from .transformer import (
     trial_order,
 )
 
-__all__ = [
-    "BraindecodeClassifier",
-    "BraindecodeRegressor",
-    "FlattenTokens",
-    "de_logistic_regression",
-    "de_ridge",
-    "de_svm",
-    "de_svr",
-]
-
-
-class FlattenTokens(TransformerMixin, BaseEstimator):
-    """Flatten tokens (n_windows, n_electrodes, n_bands) into features (n_windows, n_electrodes * n_bands).
-
-    Features are ordered electrode-major (all bands of the first electrode first). 2-D input passes
-    through unchanged.
-    """
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.three_d_array = True
-        return tags
-
-    def fit(self, X, y=None):
-        X = validate_data(self, X, allow_nd=True, ensure_all_finite=False)
-        check_finite(X, "X (tokens)")
-        self.n_tokens_shape_ = X.shape[1:]
-        return self
-
-    def transform(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, reset=False, allow_nd=True, ensure_all_finite=False)
-        check_finite(X, "X (tokens)")
-        if X.shape[1:] != self.n_tokens_shape_:
-            raise ValueError(f"X has token shape {X.shape[1:]}, but FlattenTokens was fitted on {self.n_tokens_shape_}.")
-        return X.reshape(len(X), -1)
-
-
-def de_logistic_regression(**params):
-    """Pipeline(FlattenTokens, StandardScaler, LogisticRegression(**params)); ``C=1, max_iter=1000`` by default."""
-    params = {"C": 1.0, "max_iter": 1000, **params}
-    return make_pipeline(FlattenTokens(), StandardScaler(), LogisticRegression(**params))
-
-
-def de_svm(**params):
-    """Pipeline(FlattenTokens, StandardScaler, SVC(**params)); RBF kernel, ``probability=True`` by default."""
-    params = {"C": 1.0, "kernel": "rbf", "probability": True, **params}
-    return make_pipeline(FlattenTokens(), StandardScaler(), SVC(**params))
-
-
-def de_ridge(**params):
-    """Regression counterpart of :func:`de_logistic_regression` (ridge regression)."""
-    return make_pipeline(FlattenTokens(), StandardScaler(), Ridge(**{"alpha": 1.0, **params}))
-
-
-def de_svr(**params):
-    """Regression counterpart of :func:`de_svm` (RBF support-vector regression)."""
-    return make_pipeline(FlattenTokens(), StandardScaler(), SVR(**params))
+__all__ = ["BraindecodeClassifier", "BraindecodeRegressor"]
 
 
 _MODELS = {"dgcnn": "DGCNN", "eegnet": "EEGNet", "tsception": "TSception"}
