@@ -157,3 +157,157 @@ def test_transformer_across_montages():
     res = cross_dataset_evaluate(train, test, MontageTransfer(est), channels="all")
     assert res["test_ch_names"] == DREAMER_CH
     assert res["metrics"]["balanced_accuracy"] > 0.7, res["metrics"]
+
+
+# ------------------------------------------------------------------ CVResult / report (protocol "cross-dataset")
+
+@pytest.fixture(scope="module")
+def simulated():
+    """DEAP-format (32 electrodes, 1-9) and DREAMER-format (14 electrodes, 1-5) simulated tokens."""
+    from neuroaffect.features import Tokenizer
+    from neuroaffect.simulate import simulate_trials
+
+    tokenizer = Tokenizer(window=1.0)
+    deap = simulate_trials("deap", n_subjects=2, n_trials=8, trial_duration=3.0, baseline_duration=1.0, seed=0)
+    dreamer = simulate_trials("dreamer", n_subjects=2, n_trials=8, trial_duration=3.0, baseline_duration=1.0, seed=1)
+    return tokenizer.transform(deap), tokenizer.transform(dreamer)
+
+
+def test_cross_dataset_cv_is_reported_with_the_test_subjects(simulated, tmp_path):
+    from neuroaffect.affect.cross_dataset import cross_dataset_cv
+    from neuroaffect.estimators import de_logistic_regression
+    from neuroaffect.evaluation import load_results, write_report
+
+    train, test = simulated
+    assert (train.dataset, test.dataset) == ("deap", "dreamer") and len(train.ch_names) == 32
+    res = cross_dataset_cv(train, test, de_logistic_regression(), n_permutations=2, progress=False)
+    c = res.config
+    assert c["protocol"] == "cross-dataset" and c["leakage_free"] and c["dataset"] == "deap -> dreamer"
+    assert (c["train_dataset"], c["test_dataset"], c["channels"]) == ("deap", "dreamer", "common")
+    assert c["ch_names"] == c["test_ch_names"] == [ch for ch in train.ch_names if ch in test.ch_names]
+    test_subjects = sorted(f"dreamer:{s}" for s in np.unique(test.subject.astype(str)))
+    assert [r["subject"] for r in res.subjects] == test_subjects and c["n_subjects"] == len(test_subjects)
+    assert c["untested_subjects"] == sorted(f"deap:{s}" for s in np.unique(train.subject.astype(str)))
+    for row in res.subjects:
+        assert row["n_test_windows"] == row["n_windows"] == np.sum(test.subject.astype(str) == row["subject"][8:])
+        assert "p_value" in row
+    assert len(res.folds) == 1 and res.folds[0]["audit"]["n_train_windows"] == len(train.X)
+    assert res.folds[0]["audit"]["shared_trials"] == 0 and res.leakage["leaked_test_fraction"] == 0
+    assert res.permutation["subjects"] == test_subjects
+
+    md = write_report(res, tmp_path, notes=["simulated data"])
+    for name in ("results.json", "report.md", "report.html", "predictions-0.npz"):
+        assert (tmp_path / name).is_file()
+    assert list((tmp_path / "figures").glob("*.png"))
+    text = md.read_text()
+    assert "cross-dataset" in text and "deap -> dreamer" in text and all(s in text for s in test_subjects)
+    rows = [line.split(" | ")[0][2:] for line in text.splitlines() if line.startswith("| deap:") or line.startswith("| dreamer:")]
+    assert rows == test_subjects  # one row per test subject, none for the training subjects
+    doc = load_results(tmp_path)
+    assert doc["runs"][0]["config"]["test_dataset"] == "dreamer"
+    assert [r["subject"] for r in doc["runs"][0]["subjects"]] == test_subjects
+
+
+def test_cross_dataset_scores_match_an_independent_fit(simulated):
+    from sklearn.base import clone
+    from sklearn.metrics import balanced_accuracy_score
+
+    from neuroaffect.affect import common_vad
+    from neuroaffect.affect.cross_dataset import _pick
+    from neuroaffect.estimators import de_logistic_regression
+
+    train, test = simulated
+    est = de_logistic_regression()
+    out = cross_dataset_evaluate(train, test, est, target="arousal")
+    res = out["result"]
+    # by hand: shared electrodes, per-subject standardisation, common-space labels
+    ch = [c for c in train.ch_names if c in test.ch_names]
+    y_train = (common_vad(train, dims=("arousal",))[:, 0] >= 0).astype(int)
+    y_test = (common_vad(test, dims=("arousal",))[:, 0] >= 0).astype(int)
+    y_hat = clone(est).fit(_pick(train, ch, "subject"), y_train).predict(_pick(test, ch, "subject"))
+    np.testing.assert_array_equal(out["y_true"], y_test)
+    np.testing.assert_array_equal(out["y_pred"], y_hat)
+    assert out["metrics"]["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y_test, y_hat))
+    subject = test.subject.astype(str)
+    for row in res.subjects:
+        mine = subject == row["subject"].split(":", 1)[1]
+        assert row["window"]["balanced_accuracy"] == pytest.approx(balanced_accuracy_score(y_test[mine], y_hat[mine]))
+    assert res.summary["window"]["balanced_accuracy"]["mean"] == pytest.approx(np.mean(res.scores()))
+
+
+def test_cross_dataset_cv_all_electrodes_and_regression():
+    from neuroaffect.affect.cross_dataset import cross_dataset_cv
+
+    train, test = _tokens("deap", DEAP_CH, seed=5), _tokens("dreamer", DREAMER_CH, seed=6)
+    res = cross_dataset_cv(train, test, HemisphereClassifier(), channels="all", progress=False)
+    assert res.config["ch_names"] == DEAP_CH and res.config["test_ch_names"] == DREAMER_CH
+    assert [r["subject"] for r in res.subjects] == ["dreamer:dreamer0", "dreamer:dreamer1", "dreamer:dreamer2"]
+    from neuroaffect.affect.cross_dataset import _pick
+
+    y_train = (get_scale("deap").normalize(train.rating("valence")) >= 0).astype(int)
+    ref = HemisphereClassifier(ch_names=DEAP_CH).fit(_pick(train, DEAP_CH, "subject"), y_train)
+    ref.set_params(ch_names=DREAMER_CH)
+    tested = res.predictions["fold"] >= 0
+    np.testing.assert_array_equal(res.predictions["y_pred"][tested], ref.predict(_pick(test, DREAMER_CH, "subject")))
+    assert res.summary["window"]["balanced_accuracy"]["mean"] > 0.75
+
+    reg = cross_dataset_cv(train, test, _flat(Ridge(alpha=10.0)), task="regression", progress=False)
+    assert reg.config["metric"] == "ccc" and reg.config["task"] == "regression" and reg.config["threshold"] is None
+    assert min(r["window"]["pearson_r"] for r in reg.subjects) > 0.7
+
+
+def test_cross_dataset_audit_catches_planted_overlap(monkeypatch):
+    from neuroaffect.affect.cross_dataset import cross_dataset_cv
+    from neuroaffect.evaluation import DatasetSplit, LeakageError, audit_split, check_split
+    from neuroaffect.evaluation import protocols as protocols_module
+
+    train, test = _tokens("deap", DEAP_CH, n_trials=6, n_windows=2, seed=1), _tokens("dreamer", DREAMER_CH, n_trials=6,
+                                                                                      n_windows=2, seed=2)
+    res = cross_dataset_cv(train, test, _flat(LogisticRegression()), progress=False)
+    keys = res.predictions["trial_key"]
+    start, stop = np.zeros(len(keys), int), np.full(len(keys), 128)
+    tr, te = np.flatnonzero(res.predictions["fold"] < 0), np.flatnonzero(res.predictions["fold"] >= 0)
+    assert audit_split(keys, start, stop, tr, te).clean
+    planted = np.append(tr, te[0])  # one test window's trial also in training, by hand
+    audit = audit_split(keys, start, stop, planted, te)
+    assert audit.shared_trials == 1 and audit.leaked_test_fraction == pytest.approx(2 / len(te))
+    with pytest.raises(LeakageError, match="1 trial"):
+        check_split(keys, start, stop, planted, te, leakage_free=True)
+
+    class Planted(DatasetSplit):  # a buggy splitter that leaks one test trial into training
+        def _split(self, keys, y):
+            for train_idx, test_idx in super()._split(keys, y):
+                yield np.append(train_idx, test_idx[:1]), test_idx
+
+        def split(self, X, y=None, groups=None):
+            yield from self._split(np.asarray(groups).astype(str), y)
+
+    monkeypatch.setitem(protocols_module._FACTORIES, "cross-dataset", lambda k, rs: Planted())
+    with pytest.raises(LeakageError, match="cross-dataset"):
+        cross_dataset_cv(train, test, _flat(LogisticRegression()), progress=False)
+
+
+def test_same_dataset_name_and_dataset_split_errors():
+    from neuroaffect.affect.cross_dataset import cross_dataset_cv
+    from neuroaffect.evaluation import DatasetSplit, Target, cross_validate_subjects
+
+    a = _tokens("deap", DEAP_CH, n_trials=6, n_windows=2, seed=1)
+    b = _tokens("deap", DEAP_CH, n_trials=6, n_windows=2, seed=2)
+    b.subject = np.char.add("other", b.subject.astype(str))
+    b.trial_key = np.char.add("other", b.trial_key.astype(str))
+    res = cross_dataset_cv(a, b, _flat(LogisticRegression()), progress=False)  # subjects differ: allowed
+    assert res.config["dataset"] == "deap-train -> deap-test"
+    assert all(r["subject"].startswith("deap-test:other") for r in res.subjects)
+
+    keys = np.array(["a:1/0/1", "a:1/0/2", "b:1/0/1", "c:2/0/1"])
+    assert [(list(tr), list(te)) for tr, te in DatasetSplit("c", "a").split(keys, groups=keys)] == [([3], [0, 1])]
+    assert DatasetSplit().get_n_splits() == 1
+    for split, match in [(DatasetSplit(), "exactly 2 datasets"), (DatasetSplit("a", "z"), "'z' is not"),
+                         (DatasetSplit("a", "a"), "the same")]:
+        with pytest.raises(ValueError, match=match):
+            list(split.split(keys, groups=keys))
+    with pytest.raises(ValueError, match="dataset-prefixed"):
+        list(DatasetSplit().split(keys[:2], groups=["1/0/1", "1/0/2"]))
+    with pytest.raises(ValueError, match="3 labels but the tokens have"):
+        cross_validate_subjects(a, _flat(LogisticRegression()), target=Target(np.zeros(3, int), "binary", "v", ("l", "h")),
+                                protocol="leave-one-subject-out", progress=False)

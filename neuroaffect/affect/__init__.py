@@ -15,7 +15,7 @@ from .categories import (
     category_table,
     vad_to_categories,
 )
-from .cross_dataset import cross_dataset_evaluate
+from .cross_dataset import cross_dataset_cv, cross_dataset_evaluate
 from .grid import PrototypeGrid, va_bin_centres, va_bin_edges, va_bins, va_prototypes
 from .scales import SCALES, RatingScale, as_scale, from_common_space, get_scale, to_common_space
 from .space import common_vad
@@ -23,6 +23,6 @@ from .space import common_vad
 __all__ = [
     "DATASET_TERMS", "DEFAULT_CATEGORIES", "SCALES", "CategoryMixture", "PrototypeGrid",
     "RatingScale", "as_scale", "categories_to_vad", "category_centre", "category_probabilities",
-    "category_table", "common_vad", "cross_dataset_evaluate", "from_common_space", "get_scale",
+    "category_table", "common_vad", "cross_dataset_cv", "cross_dataset_evaluate", "from_common_space", "get_scale",
     "to_common_space", "va_bin_centres", "va_bin_edges", "va_bins", "va_prototypes", "vad_to_categories",
 ]

@@ -17,6 +17,7 @@ from .protocols import PROTOCOLS, Protocol, get_protocol
 from .report import load_results, render_report, write_report
 from .runner import CVResult, cross_validate_subjects
 from .splitters import (
+    DatasetSplit,
     FirstTrialsSplit,
     LeakageError,
     LeakySegmentKFold,
@@ -39,7 +40,7 @@ from .stats import (
 from .targets import Target, make_target
 
 __all__ = [
-    "CVResult", "FirstTrialsSplit", "LeakageError", "LeakySegmentKFold", "LeaveOneSessionOut",
+    "CVResult", "DatasetSplit", "FirstTrialsSplit", "LeakageError", "LeakySegmentKFold", "LeaveOneSessionOut",
     "LeaveOneSubjectOut", "LeaveOneSubjectOutStimulusKFold", "LeaveOneTrialOut", "PROTOCOLS", "Protocol",
     "SplitAudit", "Target",
     "TrialKFold", "audit_split", "check_split", "classification_scores", "compare_pipelines",

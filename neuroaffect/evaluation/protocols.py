@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .._validation import check_option
 from .splitters import (
+    DatasetSplit,
     FirstTrialsSplit,
     LeakySegmentKFold,
     LeaveOneSessionOut,
@@ -54,6 +55,7 @@ _FACTORIES = {
     "leave-one-subject-out": lambda k, rs: LeaveOneSubjectOut(),
     "leave-one-subject-out-stimulus-kfold":
         lambda k, rs: LeaveOneSubjectOutStimulusKFold(k, shuffle=True, random_state=rs),
+    "cross-dataset": lambda k, rs: DatasetSplit(),
     "leaky-segment-kfold": lambda k, rs: LeakySegmentKFold(k, shuffle=True, random_state=rs),
 }
 
@@ -76,6 +78,10 @@ PROTOCOLS = {
                  "Cross-subject and cross-stimulus: the stimuli (trial ids, shared across subjects) are cut into k "
                  "folds; each subject's trials of one fold are tested with a model trained on the other subjects' "
                  "trials of the other folds, so neither the test subject nor the test stimuli were seen in training."),
+        Protocol("cross-dataset", "pooled", True,
+                 "Cross-dataset: a model trained on every window of one dataset is tested on every window of "
+                 "another (subject ids 'dataset:subject'; the first dataset trains). The two share no trial by "
+                 "construction; only the test dataset's subjects are scored."),
         Protocol("leaky-segment-kfold", "pooled", False,
                  "LEAKY pooled segment-level k-fold: all subjects' windows pooled and split at random, so windows "
                  "of one trial (and overlapping windows) are in both train and test. Measures trial identification; "

@@ -30,7 +30,7 @@ from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, score, trial_le
 from .protocols import get_protocol
 from .splitters import audit_split, check_split
 from .stats import group_permutation_p_value, permutation_p_value
-from .targets import make_target
+from .targets import Target, make_target
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
@@ -148,8 +148,10 @@ def cross_validate_subjects(
         (e.g. a ``GridSearchCV`` from :func:`nested`), the training windows' trial keys are passed,
         so hyper-parameters are chosen on inner splits of the training trials only. Parameters named
         ``*random_state`` that are None are set to ``random_state`` so runs are reproducible.
-    target : str, default="valence"
-        The rating to decode (one of ``tokens.rating_names``).
+    target : str or Target, default="valence"
+        The rating to decode (one of ``tokens.rating_names``), or labels already made (a
+        :class:`~neuroaffect.evaluation.Target` with one label per window; ``task`` is then read
+        from it), e.g. the common-space labels of :func:`~neuroaffect.affect.cross_dataset.cross_dataset_cv`.
     task : {"binary", "classes", "regression"}, default="binary"
         See :func:`~neuroaffect.evaluation.make_target`.
     protocol : str, default="within-subject-kfold"
@@ -177,9 +179,20 @@ def cross_validate_subjects(
     Returns
     -------
     CVResult
+        Subjects with no test window (protocol ``"cross-dataset"``: the training dataset's) get no
+        row; they are listed in ``config["untested_subjects"]``.
     """
     prot = get_protocol(protocol)
-    tgt = make_target(tokens, target, task)
+    if isinstance(target, Target):  # labels made by the caller (e.g. cross-dataset, common space)
+        tgt = target
+        if len(tgt.y) != len(tokens.X):
+            raise ValueError(f"The target has {len(tgt.y)} labels but the tokens have {len(tokens.X)} windows.")
+        target, task = tgt.rating, tgt.task
+        target_id = ("labels", tgt.rating, tgt.task, tgt.class_names, hashlib.sha256(
+            np.ascontiguousarray(tgt.y, dtype=float).tobytes()).hexdigest())
+    else:
+        tgt = make_target(tokens, target, task)
+        target_id = target
     metric = metric or ("balanced_accuracy" if tgt.is_classification else "ccc")
     check_option("metric", metric, CLASSIFICATION_METRICS if tgt.is_classification else REGRESSION_METRICS)
     if not isinstance(n_permutations, int | np.integer) or n_permutations < 0:
@@ -206,7 +219,7 @@ def cross_validate_subjects(
         "ch_names": list(tokens.ch_names), "band_names": list(tokens.band_names), "sfreq": float(tokens.sfreq),
         "neuroaffect_version": __version__,
     }
-    run_hash = _hash(_params_repr(estimator), prot.name, n_splits, random_state, target, task, __version__)
+    run_hash = _hash(_params_repr(estimator), prot.name, n_splits, random_state, target_id, task, __version__)
     config["run_id"] = run_hash[:16]
     data_hash = {name: _data_hash(tokens, idx) for name, idx in scopes}
     fold_dir = Path(results_dir) / "folds" if results_dir is not None else None
@@ -335,6 +348,12 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
     if classification and np.isnan(proba).any():
         proba = None if np.isnan(proba[fold_of >= 0]).any() else proba
 
+    # Subjects with no test window (the training dataset of protocol "cross-dataset") are not scored.
+    untested = [str(s) for s in subjects if not (fold_of[subject == s] >= 0).any()]
+    if untested:
+        subjects = np.array([s for s in subjects if str(s) not in untested])
+        config["n_subjects"] = len(subjects)
+        config["untested_subjects"] = untested
     subject_rows, null = [], np.full((n_perm, len(subjects)), np.nan)
     for j, s in enumerate(subjects):
         mine = subject == s

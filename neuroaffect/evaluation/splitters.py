@@ -319,6 +319,50 @@ class LeaveOneSubjectOutStimulusKFold(_TrialSplitter):
                     yield train, test
 
 
+class DatasetSplit(_TrialSplitter):
+    """Cross-dataset: every window of one dataset trains, every window of another tests (one split).
+
+    The dataset is read from the subject part of each key, ``"dataset:subject/session/trial"``
+    (the text before the first ``":"``), so two datasets never share a trial key.
+
+    Parameters
+    ----------
+    train, test : str or None, default=None
+        The training and test datasets. None: the first and second dataset in order of
+        appearance (then exactly two datasets must be present).
+    """
+
+    def __init__(self, train=None, test=None):
+        self.train = train
+        self.test = test
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return 1
+
+    def _split(self, keys, y):
+        subject = parse_trial_keys(keys)[0]
+        if not all(":" in s for s in subject.tolist()):
+            bad = next(s for s in subject.tolist() if ":" not in s)
+            raise ValueError(
+                f"DatasetSplit needs trial keys 'dataset:subject/session/trial' (dataset-prefixed subject ids), "
+                f"got subject {bad!r}."
+            )
+        dataset = np.array([s.split(":", 1)[0] for s in subject.tolist()])
+        names = _codes_in_order(dataset)[0].tolist()
+        if (self.train is None or self.test is None) and len(names) != 2:
+            raise ValueError(
+                f"DatasetSplit without train/test names needs exactly 2 datasets in the keys, got {names}."
+            )
+        train = names[0] if self.train is None else self.train
+        test = names[1] if self.test is None else self.test
+        for role, name in (("train", train), ("test", test)):
+            if name not in names:
+                raise ValueError(f"DatasetSplit: the {role} dataset {name!r} is not in the keys ({names}).")
+        if train == test:
+            raise ValueError(f"DatasetSplit: the train and test datasets are the same ({train!r}).")
+        yield np.flatnonzero(dataset == train), np.flatnonzero(dataset == test)
+
+
 class LeakySegmentKFold(BaseCrossValidator):
     """LEAKY: random k-fold over windows, ignoring which trial a window comes from.
 

@@ -54,7 +54,8 @@ def build_parser(dataset: str, *, prog: str, description: str) -> argparse.Argum
                    help="the dataset's folder; without it a small SIMULATED dataset in the same format is used")
     p.add_argument("--target", default=d["target"], help="rating to decode")
     p.add_argument("--task", default=d["task"], choices=("binary", "classes", "regression"))
-    p.add_argument("--protocol", default=d["protocol"], choices=tuple(PROTOCOLS))
+    # cross-dataset needs two datasets (neuroaffect.affect.cross_dataset_cv), not one recipe's data.
+    p.add_argument("--protocol", default=d["protocol"], choices=tuple(name for name in PROTOCOLS if name != "cross-dataset"))
     p.add_argument("--model", default="de-logreg", help="estimator name (neuroaffect.estimators.make_estimator)")
     p.add_argument("--model-param", action="append", default=[], metavar="KEY=VALUE",
                    help="estimator parameter, repeatable (e.g. max_epochs=20)")
