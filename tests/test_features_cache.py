@@ -226,10 +226,8 @@ def test_bad_sources(dataset):
 
 def test_with_the_dataset_loaders(tmp_path):
     """End to end on a tiny simulated DEAP folder read by neuroaffect.io.list_subjects."""
-    io = pytest.importorskip("neuroaffect.io")
-    simulate = pytest.importorskip("neuroaffect.simulate")
-    if not hasattr(io, "list_subjects") or not hasattr(simulate, "write_deap"):
-        pytest.skip("loaders not available")
+    from neuroaffect import io, simulate
+
     data_dir = simulate.write_deap(tmp_path / "deap", n_subjects=2, n_trials=2, trial_duration=4.0,
                                    progress=False)
     sources = io.list_subjects("deap", data_dir)
