@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-HEAVY = ("torch", "mne", "nilearn", "braindecode", "sklearn", "h5py", "sentence_transformers", "triton")
+HEAVY = ("torch", "mne", "nilearn", "braindecode", "sklearn", "h5py", "sentence_transformers", "triton", "numba")
 
 
 def test_importing_the_package_loads_no_heavy_dependency():

@@ -73,14 +73,19 @@ class _FakeKernels:
         raise AssertionError("the fused kernel must not run on CPU tensors")
 
 
-def test_cpu_tensors_go_to_sdpa_even_when_a_kernel_is_available(monkeypatch):
+def test_cpu_tensors_never_use_the_kernel(monkeypatch):
     fake = _FakeKernels()
     monkeypatch.setattr(attention_module, "_KERNELS", fake)
     calls = []
     real = F.scaled_dot_product_attention
     monkeypatch.setattr(F, "scaled_dot_product_attention", lambda *a, **k: calls.append(1) or real(*a, **k))
-    out, weights = attention(torch.randn(2, 5, 3, 2, 4))
+    qkv = torch.randn(2, 5, 3, 2, 4)
+    out, weights = attention(qkv.requires_grad_())  # training without dropout: SDPA
     assert calls == [1] and fake.calls == 0 and weights is None and out.shape == (2, 5, 2, 4)
+    with torch.no_grad():  # inference: the head-by-head path
+        expected, _ = attention(qkv)
+    assert calls == [1] and fake.calls == 0
+    torch.testing.assert_close(expected, out.detach())
 
 
 def test_broken_kernels_module_falls_back_with_a_warning(monkeypatch):
@@ -159,3 +164,45 @@ def test_use_fused_kernel_switch_routes_calls(monkeypatch):
         attention_module.use_fused_kernel(True)
     with pytest.raises(TypeError, match="True or False"):
         attention_module.use_fused_kernel("no")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("shape", [(3, 14, 2, 8), (2, 32, 6, 32), (1, 62, 3, 16)])
+def test_cpu_dropout_attention_matches_reference_with_the_same_mask(monkeypatch, shape, dtype):
+    cpu = pytest.importorskip("neuroaffect.kernels.cpu")
+    from neuroaffect.models import dropout as dropout_module
+
+    batch, seq, heads, dim = shape
+    p, seed = 0.2, 987654321
+    monkeypatch.setattr(dropout_module, "draw_seed", lambda: seed)
+    torch.manual_seed(7)
+    packed = torch.randn(batch, seq, 3 * heads * dim, dtype=dtype, requires_grad=True)
+    qkv = packed.view(batch, seq, 3, heads, dim)
+    out, _ = attention(qkv, dropout_p=p)
+    grad_out = torch.randn_like(out)
+    (grad,) = torch.autograd.grad(out, packed, grad_out)
+
+    # The documented mask: element (h, b, i, j) of the (H, B, S, S) weights at counter index h*B*S*S + ...
+    keep = cpu.keep_mask(heads * batch * seq * seq, seed, 0, cpu.threshold(p))
+    keep = torch.from_numpy(keep).view(heads, batch, seq, seq).transpose(0, 1)
+    q, k, v = (t.permute(0, 2, 1, 3) for t in packed.double().view(batch, seq, 3, heads, dim).unbind(2))
+    weights = torch.softmax(q @ k.transpose(-1, -2) / dim**0.5, dim=-1)
+    expected = ((weights * keep / (1 - p)) @ v).permute(0, 2, 1, 3)
+    (expected_grad,) = torch.autograd.grad(expected, packed, grad_out.double())
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == torch.float32 else dict(rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(out.double(), expected, **tol)
+    torch.testing.assert_close(grad.double(), expected_grad.double(), **tol)
+
+
+def test_cpu_dropout_attention_without_numba_uses_the_explicit_path(monkeypatch):
+    from neuroaffect.models import dropout as dropout_module
+
+    monkeypatch.setattr(dropout_module, "_CPU_KERNELS", False)
+    monkeypatch.setattr(attention_module, "_CPUDropoutAttention", None)  # must not be reached
+    torch.manual_seed(8)
+    qkv = torch.randn(4000, 4, 3, 1, 2, requires_grad=True)
+    dropped, _ = attention(qkv, dropout_p=0.5)
+    plain, _ = attention(qkv)
+    assert ((dropped - plain).abs() > 1e-6).any()
+    dropped.sum().backward()
+    assert torch.isfinite(qkv.grad).all()

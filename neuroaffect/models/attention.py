@@ -3,11 +3,16 @@
 Every attention layer of the package calls :func:`attention` with a *view* of its packed
 ``q, k, v`` projection, so that a fused GPU kernel (``neuroaffect.kernels``) can be swapped in
 without touching the models. Otherwise the work goes to
-:func:`torch.nn.functional.scaled_dot_product_attention`, except where an explicit
-matmul-softmax-matmul is needed or faster: when the attention weights are asked for, and for CPU
-training with attention dropout (there SDPA falls back to its math path, which draws a Bernoulli
-variate per weight and checks for fully masked rows; the explicit path uses the cheaper mask of
-:func:`neuroaffect.models.dropout.dropout`, see ``benchmarks/model.py``).
+:func:`torch.nn.functional.scaled_dot_product_attention`, except in two cases:
+
+* CPU training with attention dropout goes to a head-by-head implementation with a hand-written
+  backward. There SDPA would fall back to its math path, which draws a Bernoulli variate per
+  weight and copies q, k, v and the gradient between layouts. This path reads q, k and v through
+  their strides and writes the gradient packed as (B, S, 3, H, D). It regenerates the dropout
+  mask in the backward from a seed (``neuroaffect.kernels.cpu``), keeps per-head temporaries in
+  small reused buffers, and saves only the softmax weights. See ``benchmarks/model.py``.
+* When the attention weights are asked for, an explicit matmul-softmax-matmul runs. It also
+  serves CPU dropout where numba is missing or the dtype is neither float32 nor float64.
 
 :class:`use_fused_kernel` switches the fused kernel off (or back on) for CUDA tensors, e.g. to time
 a model with and without it.
@@ -20,8 +25,9 @@ import warnings
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
-from .dropout import dropout
+from .dropout import _flat, _fused, _mask_params, dropout, fused_cpu_kernels
 
 __all__ = ["attention", "fused_kernel_enabled", "use_fused_kernel"]
 
@@ -125,13 +131,91 @@ def attention(qkv: torch.Tensor, *, dropout_p: float = 0.0, need_weights: bool =
                 return kernels.fused_attention(qkv, need_weights=need_weights, dropout_p=dropout_p)
             return kernels.fused_attention(qkv, need_weights=need_weights)
 
+    if not need_weights and 0 < dropout_p < 1 and _fused(qkv):
+        return _CPUDropoutAttention.apply(qkv, dropout_p), None
+    if not need_weights and dropout_p == 0 and _cpu_inference(qkv):
+        return _headwise_attention(qkv)[0], None
     # (batch, heads, seq, head_dim) views of the packed tensor
     q, k, v = (t.transpose(1, 2) for t in qkv.unbind(2))
     if not need_weights and (dropout_p == 0 or qkv.is_cuda):
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
         return out.transpose(1, 2), None
-    # Explicit path: weights wanted, or CPU training with dropout, where SDPA runs its math path
-    # anyway and draws the dropout mask element by element (see neuroaffect.models.dropout).
+    # Explicit path: weights wanted, or CPU dropout without the fused kernels.
     weights = torch.softmax((q @ k.transpose(-2, -1)) * q.shape[-1] ** -0.5, dim=-1)
     out = dropout(weights, dropout_p) @ v if dropout_p > 0 else weights @ v
     return out.transpose(1, 2), (weights if need_weights else None)
+
+
+def _cpu_inference(qkv) -> bool:
+    return (
+        not qkv.is_cuda
+        and qkv.dtype in (torch.float32, torch.float64)
+        and not (qkv.requires_grad and torch.is_grad_enabled())
+    )
+
+
+def _headwise_attention(qkv, mask=None):
+    """Attention head by head on CPU, reading q, k, v through their strides.
+
+    With ``mask = (seed, threshold, scale)`` (see ``neuroaffect.kernels.cpu``) the weights are
+    dropped out and ``(out (B, S, H, D), weights (H, B, S, S))`` returned, weights before dropout
+    (the backward pass needs them); with ``mask=None``, no dropout and ``(out, None)``.
+    """
+    batch, seq, _, heads, dim = qkv.shape
+    weights = None if mask is None else torch.empty(heads, batch, seq, seq, dtype=qkv.dtype)
+    out = torch.empty(batch, seq, heads, dim, dtype=qkv.dtype)
+    scores = torch.empty(batch, seq, seq, dtype=qkv.dtype)  # per-head scratch, reused
+    head_out = torch.empty(batch, seq, dim, dtype=qkv.dtype)
+    for h in range(heads):
+        torch.baddbmm(scores, qkv[:, :, 0, h], qkv[:, :, 1, h].transpose(1, 2), beta=0, alpha=dim**-0.5, out=scores)
+        if mask is None:
+            torch._softmax(scores, -1, False, out=scores)
+        else:
+            seed, threshold, keep_scale = mask
+            torch._softmax(scores, -1, False, out=weights[h])
+            fused_cpu_kernels().masked_scale(
+                _flat(weights[h]), _flat(scores), seed, h * scores.numel(), threshold, keep_scale
+            )
+        out[:, :, h].copy_(torch.bmm(scores, qkv[:, :, 2, h], out=head_out))
+    return out, weights
+
+class _CPUDropoutAttention(torch.autograd.Function):
+    """Attention with dropout on the weights, head by head, for float32/float64 CPU tensors.
+
+    ``qkv`` (B, S, 3, H, D) -> out (B, S, H, D). With ``P = softmax(scale Q K^T)`` and the scaled
+    keep mask ``M``: ``out = (P * M) V``. The mask of head ``h`` is the hash of the seed and the
+    element's index in the (H, B, S, S) layout of P (``neuroaffect.kernels.cpu``).
+    """
+
+    @staticmethod
+    def forward(ctx, qkv, p):
+        mask = _mask_params(p, qkv.dtype)
+        out, weights = _headwise_attention(qkv.detach(), mask)
+        ctx.mask = mask
+        ctx.save_for_backward(qkv, weights)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out):
+        qkv, weights = ctx.saved_tensors
+        batch, seq, _, heads, dim = qkv.shape
+        scale = dim**-0.5
+        seed, threshold, keep_scale = ctx.mask
+        kernels = fused_cpu_kernels()
+        grad = torch.empty(batch, seq, 3, heads, dim, dtype=qkv.dtype)
+        dropped = torch.empty(batch, seq, seq, dtype=qkv.dtype)  # per-head scratch, reused
+        grad_scores = torch.empty(batch, seq, seq, dtype=qkv.dtype)
+        head_grad = torch.empty(batch, seq, dim, dtype=qkv.dtype)
+        for h in range(heads):
+            q, k, v, g = qkv[:, :, 0, h], qkv[:, :, 1, h], qkv[:, :, 2, h], grad_out[:, :, h]
+            kernels.masked_scale(_flat(weights[h]), _flat(dropped), seed, h * dropped.numel(), threshold, keep_scale)
+            grad[:, :, 2, h].copy_(torch.bmm(dropped.transpose(1, 2), g, out=head_grad))
+            # softmax backward through the mask: dS = D * (dO V^T) - P * rowsum(D * (dO V^T)), D = P * M
+            torch.bmm(g, v.transpose(1, 2), out=grad_scores).mul_(dropped)
+            grad_scores.addcmul_(weights[h], grad_scores.sum(-1, keepdim=True), value=-1)
+            grad[:, :, 0, h].copy_(torch.baddbmm(head_grad, grad_scores, k, beta=0, alpha=scale, out=head_grad))
+            grad[:, :, 1, h].copy_(
+                torch.baddbmm(head_grad, grad_scores.transpose(1, 2), q, beta=0, alpha=scale, out=head_grad)
+            )
+        return grad, None

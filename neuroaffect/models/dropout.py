@@ -1,17 +1,17 @@
-"""Dropout with a cheaper random mask on CPU.
+"""Dropout for the models: fused and mask-free on CPU, ``torch.nn.functional.dropout`` on CUDA.
 
-``torch.nn.functional.dropout`` draws one Bernoulli variate per element on CPU; for the reference
-transformer that is about a sixth of a training step (profiled: 16-19% of CPU time, against about
-60% for all matrix products). Here the keep mask comes from the four 16-bit lanes of 64-bit random
-words drawn over the full 64-bit range (``random_(-2**63, None)``: one exact uniform 64-bit draw, so the
-lanes are uniform and independent), each lane kept when it is at least ``round(p * 2**16) - 2**15``.
-The keep probability is thus ``1 - p`` to within ``2**-17``, and the generator is torch's default one
-(``torch.manual_seed`` makes it repeatable). Four lanes per word rather than three (the sign lane of
-a plain ``random_()`` word has a constant sign bit) cuts the mask's cost by about 40% (2.1 against 3.6 ms for a
-(256, 6, 32, 32) mask on 2 threads).
-Forward and backward together take about half the time of ``F.dropout`` (measured on (256, 32, 128)
-and (256, 6, 32, 32) tensors, one thread).
-On CUDA, and in evaluation mode, this is ``torch.nn.functional.dropout``.
+On CPU, ``F.dropout`` draws one Bernoulli variate per element, stores a mask and multiplies; for
+the reference transformer that was about a sixth of a training step. Here, for float32 and
+float64 CPU tensors, the keep mask is a hash of a seed and the element index
+(``neuroaffect.kernels.cpu``, numba). One pass applies it, and the backward pass regenerates it
+from the seed instead of storing it. :func:`residual_dropout` also folds the residual addition
+into that pass. The seed comes from torch's default generator, so ``torch.manual_seed`` makes
+runs repeatable.
+
+Without numba (or for other dtypes) the mask comes from :func:`keep_mask`. It uses the four
+16-bit lanes of 64-bit words drawn over the full range (``random_(-2**63, None)``), each lane
+kept when it is at least ``round(p * 2**16) - 2**15``: the keep probability is ``1 - p`` to
+within ``2**-17``. On CUDA, and in evaluation mode, this is ``torch.nn.functional.dropout``.
 """
 
 from __future__ import annotations
@@ -19,8 +19,88 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.autograd.function import once_differentiable
 
-__all__ = ["Dropout", "dropout", "keep_mask"]
+__all__ = ["Dropout", "draw_seed", "dropout", "fused_cpu_kernels", "keep_mask", "residual_dropout"]
+
+_CPU_KERNELS = None  # neuroaffect.kernels.cpu once imported, False where numba is missing
+
+
+def fused_cpu_kernels():
+    """The numba kernels (``neuroaffect.kernels.cpu``), or None where numba cannot be imported."""
+    global _CPU_KERNELS
+    if _CPU_KERNELS is None:
+        try:
+            from ..kernels import cpu
+
+            _CPU_KERNELS = cpu
+        except ImportError:
+            _CPU_KERNELS = False
+    return _CPU_KERNELS or None
+
+
+def draw_seed() -> int:
+    """A seed in [0, 2**63) from torch's default CPU generator."""
+    return int(torch.empty((), dtype=torch.int64).random_())
+
+
+def _fused(*tensors) -> bool:
+    return all(not t.is_cuda and t.dtype in (torch.float32, torch.float64) for t in tensors) and (
+        fused_cpu_kernels() is not None
+    )
+
+
+def _flat(tensor: torch.Tensor):
+    """1-D NumPy view of a contiguous CPU tensor (shares memory)."""
+    return tensor.detach().view(-1).numpy()
+
+
+def _mask_params(p: float, dtype: torch.dtype):
+    kernels = fused_cpu_kernels()
+    scale = torch.empty((), dtype=dtype).numpy().dtype.type(1.0 / (1.0 - p))
+    return draw_seed(), kernels.threshold(p), scale
+
+
+def _masked_copy(x: torch.Tensor, mask) -> torch.Tensor:
+    """A new contiguous tensor: ``x`` with the seeded mask ``(seed, threshold, scale)`` applied."""
+    x = x.contiguous()
+    out = torch.empty_like(x)
+    seed, threshold, scale = mask
+    fused_cpu_kernels().masked_scale(_flat(x), _flat(out), seed, 0, threshold, scale)
+    return out
+
+
+class _SeededDropout(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, p, inplace):
+        ctx.mask = _mask_params(p, x.dtype)
+        if not inplace:
+            return _masked_copy(x, ctx.mask)
+        seed, threshold, scale = ctx.mask
+        fused_cpu_kernels().masked_scale(_flat(x), _flat(x), seed, 0, threshold, scale)
+        ctx.mark_dirty(x)
+        return x
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        return _masked_copy(grad, ctx.mask), None, None
+
+
+class _ResidualDropout(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, h, p):
+        seed, threshold, scale = _mask_params(p, x.dtype)
+        x, h = x.contiguous(), h.contiguous()
+        out = torch.empty_like(x)
+        fused_cpu_kernels().add_masked_scale(_flat(x), _flat(h), _flat(out), seed, 0, threshold, scale)
+        ctx.mask = (seed, threshold, scale)
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad):
+        return grad, _masked_copy(grad, ctx.mask), None
 
 
 def keep_mask(shape, p: float, device=None) -> torch.Tensor:
@@ -33,18 +113,31 @@ def keep_mask(shape, p: float, device=None) -> torch.Tensor:
     return (lanes >= round(p * 65536) - 32768).view(shape)
 
 
-def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
-    """Inverted dropout: zero each element with probability ``p``, scale the rest by ``1 / (1 - p)``."""
+def dropout(x: torch.Tensor, p: float, training: bool = True, inplace: bool = False) -> torch.Tensor:
+    """Inverted dropout: zero each element with probability ``p``, scale the rest by ``1 / (1 - p)``.
+
+    ``inplace=True`` overwrites ``x`` (allowed where autograd does not need it, e.g. the output of
+    a linear layer or of GELU; autograd raises an error otherwise).
+    """
     if not training or p == 0:
         return x
     if x.is_cuda or p >= 1:
-        return F.dropout(x, p, training=True)
+        return F.dropout(x, p, training=True, inplace=inplace)
+    if _fused(x):
+        return _SeededDropout.apply(x, p, inplace and x.is_contiguous())
     mask = keep_mask(x.shape, p, x.device).to(x.dtype).mul_(1.0 / (1.0 - p))
-    return x * mask  # autograd keeps only the mask for the backward
+    return x.mul_(mask) if inplace else x * mask  # autograd keeps only the mask for the backward
+
+
+def residual_dropout(x: torch.Tensor, h: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
+    """``x + dropout(h, p)``, in one pass on CPU (a residual connection around a dropped-out branch)."""
+    if training and 0 < p < 1 and x.shape == h.shape and x.dtype == h.dtype and _fused(x, h):
+        return _ResidualDropout.apply(x, h, p)
+    return x + dropout(h, p, training)
 
 
 class Dropout(nn.Dropout):
-    """``nn.Dropout`` using :func:`dropout` (same ``p``, same modes; cheaper mask on CPU)."""
+    """``nn.Dropout`` using :func:`dropout` (same ``p``, ``inplace`` and modes; fused on CPU)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return dropout(x, self.p, self.training)
+        return dropout(x, self.p, self.training, self.inplace)

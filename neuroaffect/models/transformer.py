@@ -27,7 +27,7 @@ import torch
 from torch import nn
 
 from .attention import attention
-from .dropout import Dropout
+from .dropout import Dropout, residual_dropout
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,10 @@ class PositionEmbedding(nn.Module):
 
 
 class SelfAttention(nn.Module):
-    """Multi-head self-attention with a packed, bias-free q/k/v projection."""
+    """Multi-head self-attention with a packed, bias-free q/k/v projection.
+
+    Returns the output projection before its dropout, which :class:`Block` fuses with the residual.
+    """
 
     def __init__(self, cfg: TransformerConfig):
         super().__init__()
@@ -141,7 +144,6 @@ class SelfAttention(nn.Module):
         inner = cfg.n_heads * cfg.head_dim
         self.qkv = nn.Linear(cfg.embed_dim, 3 * inner, bias=False)
         self.proj = nn.Linear(inner, cfg.embed_dim)
-        self.proj_drop = Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor, need_weights: bool = False):
         batch, seq, _ = x.shape
@@ -149,25 +151,27 @@ class SelfAttention(nn.Module):
         out, weights = attention(
             qkv, dropout_p=self.dropout if self.training else 0.0, need_weights=need_weights
         )  # (B, S, H, D), (B, H, S, S) | None
-        return self.proj_drop(self.proj(out.reshape(batch, seq, -1))), weights
+        return self.proj(out.reshape(batch, seq, -1)), weights
 
 
 class FeedForward(nn.Sequential):
+    """Linear, GELU, dropout, linear (the output dropout is fused with the residual in :class:`Block`)."""
+
     def __init__(self, cfg: TransformerConfig):
         super().__init__(
             nn.Linear(cfg.embed_dim, cfg.ffn_dim),
             nn.GELU(),
-            Dropout(cfg.dropout),
+            Dropout(cfg.dropout, inplace=True),
             nn.Linear(cfg.ffn_dim, cfg.embed_dim),
-            Dropout(cfg.dropout),
         )
 
 
 class Block(nn.Module):
-    """Pre-norm block: ``x + MHSA(LN(x))`` then ``x + FFN(LN(x))``."""
+    """Pre-norm block: ``x + drop(MHSA(LN(x)))`` then ``x + drop(FFN(LN(x)))``."""
 
     def __init__(self, cfg: TransformerConfig):
         super().__init__()
+        self.dropout = cfg.dropout
         self.norm1 = nn.LayerNorm(cfg.embed_dim)
         self.attn = SelfAttention(cfg)
         self.norm2 = nn.LayerNorm(cfg.embed_dim)
@@ -175,8 +179,8 @@ class Block(nn.Module):
 
     def forward(self, x: torch.Tensor, need_weights: bool = False):
         h, weights = self.attn(self.norm1(x), need_weights)
-        x = x + h
-        return x + self.ffn(self.norm2(x)), weights
+        x = residual_dropout(x, h, self.dropout, self.training)
+        return residual_dropout(x, self.ffn(self.norm2(x)), self.dropout, self.training), weights
 
 
 def _mlp(widths, dropout: float) -> nn.Sequential:
@@ -184,7 +188,7 @@ def _mlp(widths, dropout: float) -> nn.Sequential:
     for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:], strict=True)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(widths) - 2:
-            layers += [nn.GELU(), Dropout(dropout)]
+            layers += [nn.GELU(), Dropout(dropout, inplace=True)]
     return nn.Sequential(*layers)
 
 
@@ -224,7 +228,7 @@ class ElectrodeAttentionTransformer(nn.Module):
         if positions is not None:
             self.set_positions(positions)
         self.token = nn.Linear(cfg.n_bands, cfg.embed_dim)
-        self.drop = Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout, inplace=True)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.depth))
         self.head_norm = nn.LayerNorm(cfg.embed_dim)
         self.head = _mlp((cfg.embed_dim, *cfg.head_dims, cfg.n_outputs), cfg.dropout)
