@@ -171,15 +171,19 @@ def main(argv=None):
             results[name]["train"].append(time_steps(train_step, x, y, args.steps, clock))
             results[name]["infer"].append(time_steps(infer_step, x, y, args.steps, clock))
 
-    base = {kind: statistics.median(results["plain"][kind]) for kind in ("train", "infer")}
     print(f"\nthreads={args.threads} batch={BATCH} electrodes={N_ELECTRODES} bands={N_BANDS} "
           f"repeats={args.repeats} x {args.steps} steps (medians; windows/s"
-          f"{' of CPU time' if args.cpu_time else ''})")
-    print(f"{'variant':<22}{'train w/s':>12}{'x plain':>9}{'infer w/s':>12}{'x plain':>9}")
+          f"{' of CPU time' if args.cpu_time else ''}; 'x plain' is the median of per-round ratios "
+          "with its quartiles)")
+    print(f"{'variant':<22}{'train w/s':>10}{'x plain':>8}{'[q1, q3]':>14}{'infer w/s':>11}{'x plain':>8}")
     for name, r in results.items():
-        train, infer = statistics.median(r["train"]), statistics.median(r["infer"])
-        print(f"{name:<22}{train:>12.0f}{train / base['train']:>9.2f}{infer:>12.0f}{infer / base['infer']:>9.2f}")
-
+        row = f"{name:<22}"
+        for kind in ("train", "infer"):
+            ratios = [a / b for a, b in zip(r[kind], results["plain"][kind], strict=True)]
+            q1, median_ratio, q3 = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else ratios * 3
+            row += f"{statistics.median(r[kind]):>10.0f}{median_ratio:>8.2f}"
+            row += f"{f'[{q1:.2f}, {q3:.2f}]':>14}" if kind == "train" else " "
+        print(row)
 
 if __name__ == "__main__":
     main()

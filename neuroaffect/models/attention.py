@@ -167,7 +167,7 @@ def _headwise_attention(qkv, mask=None):
     scores = torch.empty(batch, seq, seq, dtype=qkv.dtype)  # per-head scratch, reused
     head_out = torch.empty(batch, seq, dim, dtype=qkv.dtype)
     for h in range(heads):
-        torch.baddbmm(scores, qkv[:, :, 0, h], qkv[:, :, 1, h].transpose(1, 2), beta=0, alpha=dim**-0.5, out=scores)
+        torch.bmm(qkv[:, :, 0, h], qkv[:, :, 1, h].transpose(1, 2), out=scores).mul_(dim**-0.5)
         if mask is None:
             torch._softmax(scores, -1, False, out=scores)
         else:
@@ -213,9 +213,7 @@ class _CPUDropoutAttention(torch.autograd.Function):
             grad[:, :, 2, h].copy_(torch.bmm(dropped.transpose(1, 2), g, out=head_grad))
             # softmax backward through the mask: dS = D * (dO V^T) - P * rowsum(D * (dO V^T)), D = P * M
             torch.bmm(g, v.transpose(1, 2), out=grad_scores).mul_(dropped)
-            grad_scores.addcmul_(weights[h], grad_scores.sum(-1, keepdim=True), value=-1)
-            grad[:, :, 0, h].copy_(torch.baddbmm(head_grad, grad_scores, k, beta=0, alpha=scale, out=head_grad))
-            grad[:, :, 1, h].copy_(
-                torch.baddbmm(head_grad, grad_scores.transpose(1, 2), q, beta=0, alpha=scale, out=head_grad)
-            )
+            grad_scores.addcmul_(weights[h], grad_scores.sum(-1, keepdim=True), value=-1).mul_(scale)
+            grad[:, :, 0, h].copy_(torch.bmm(grad_scores, k, out=head_grad))
+            grad[:, :, 1, h].copy_(torch.bmm(grad_scores.transpose(1, 2), q, out=head_grad))
         return grad, None
