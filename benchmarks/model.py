@@ -1,17 +1,19 @@
 """Training and inference throughput of the electrode-attention transformer on CPU.
 
 Compares the package's reference configuration (packed bias-free q/k/v projection, attention through
-``neuroaffect.models.attention``: SDPA for inference, explicit attention with the cheap CPU dropout
-mask of ``neuroaffect.models.dropout`` for training; no transpose copies) with a plain PyTorch
-implementation of the same architecture written here (separate q/k/v projections, explicit
-matmul-softmax-matmul attention with head transposes, ``nn.Dropout``), and the package's model under
-bfloat16 autocast (``autocast_dtype=torch.bfloat16``; other numerics, so reported apart),
-optionally also ``torch.compile``-d.
+``neuroaffect.models.attention``: on CPU head by head through strided views, with a hand-written
+backward in training; dropout through ``neuroaffect.models.dropout``: seeded, mask-free numba
+kernels, the residual additions fused with their dropout) with a plain PyTorch implementation of
+the same architecture written here (separate q/k/v projections, explicit matmul-softmax-matmul
+attention with head transposes, ``nn.Dropout``), and the package's model under bfloat16 autocast
+(``autocast_dtype=torch.bfloat16``; other numerics, so reported apart), optionally also
+``torch.compile``-d.
 
 Training step = forward + cross-entropy + backward + AdamW step, batch 256, 32 electrodes, 4 bands,
 2 classes, dropout 0.1 (training mode). Inference = forward in eval mode under ``torch.no_grad``.
-Variants run interleaved (round-robin, ``--repeats`` rounds) and medians are reported, because the
-machine may be shared.
+Variants run interleaved (round-robin, ``--repeats`` rounds): the table gives median throughputs
+and, as "x plain", the median and quartiles of the per-round ratios to the plain model, which
+cancel most of the drift of a shared machine.
 
 Usage::
 
@@ -21,9 +23,9 @@ Usage::
 with ``--threads 1`` it measures the work done, not the waiting (with more threads it also counts
 OpenMP spinning, so keep it for one thread).
 
-Measured on the shared 2-core development machine (fp32, ``--no-bf16 --repeats 15 --steps 3``):
-plain 626 windows/s, ours 824 (1.32x; issue 3's target is 1.5x); with ``--threads 1 --cpu-time``
-about 1.14-1.17x. Round-to-round noise on that machine is about +-10%.
+Measured on the shared 2-core development machine (fp32, ``--no-bf16 --repeats 21 --steps 3``,
+three runs): training 1.49-1.50x the plain model (quartiles of the per-round ratio 1.43-1.57),
+inference 1.03-1.04x; see benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations

@@ -1,11 +1,12 @@
 """Torch models (torch and numpy only; no MNE / braindecode imports here).
 
 - :mod:`.attention`: ``attention.attention``, the one dispatch point for self-attention (fused Triton
-  kernel on CUDA when ``neuroaffect.kernels`` supports the call, else PyTorch SDPA);
+  kernel on CUDA when ``neuroaffect.kernels`` supports the call; on CPU a head-by-head path for
+  inference and for training with attention dropout; PyTorch SDPA otherwise);
   ``attention.use_fused_kernel(False)`` (a call or a context manager) turns the kernel off.
 - :mod:`.transformer`: :class:`ElectrodeAttentionTransformer`, :class:`TransformerConfig`,
   :data:`CONFIGS` ("reference", "default"), :func:`make_config`.
-- :mod:`.dropout`: dropout with a cheaper CPU mask.
+- :mod:`.dropout`: dropout and residual + dropout; on CPU fused and mask-free (seeded numba kernels).
 
 (``attention`` is not re-exported here, so ``neuroaffect.models.attention`` stays the module.)
 """

@@ -3,7 +3,7 @@
 Every attention layer of the package calls :func:`attention` with a *view* of its packed
 ``q, k, v`` projection, so that a fused GPU kernel (``neuroaffect.kernels``) can be swapped in
 without touching the models. Otherwise the work goes to
-:func:`torch.nn.functional.scaled_dot_product_attention`, except in two cases:
+:func:`torch.nn.functional.scaled_dot_product_attention`, except in three cases:
 
 * CPU training with attention dropout goes to a head-by-head implementation with a hand-written
   backward. There SDPA would fall back to its math path, which draws a Bernoulli variate per
@@ -11,6 +11,8 @@ without touching the models. Otherwise the work goes to
   their strides and writes the gradient packed as (B, S, 3, H, D). It regenerates the dropout
   mask in the backward from a seed (``neuroaffect.kernels.cpu``), keeps per-head temporaries in
   small reused buffers, and saves only the softmax weights. See ``benchmarks/model.py``.
+* CPU inference (no gradient needed, float32/float64) uses the same head-by-head forward without
+  dropout: for the short sequences here it is about 10% faster than SDPA's CPU kernel.
 * When the attention weights are asked for, an explicit matmul-softmax-matmul runs. It also
   serves CPU dropout where numba is missing or the dtype is neither float32 nor float64.
 
