@@ -112,3 +112,18 @@ def test_bfloat16_autocast_matches_float32_closely():
     out, maps = bf16(x, need_weights=True)
     assert out.dtype == torch.float32 and maps[0].dtype == torch.float32
     torch.testing.assert_close(out, fp32(x), atol=0.05, rtol=0.05)
+
+
+def test_training_step_compiles_without_graph_breaks():
+    # Under torch.compile the numba dropout kernels and the head-by-head CPU attention step aside
+    # (dynamo cannot trace numba); the compiled graph uses PyTorch's own dropout and SDPA.
+    torch.manual_seed(0)
+    model = ElectrodeAttentionTransformer(make_config(dict(TINY, dropout=0.1), electrodes="learned", n_electrodes=5))
+    model.train()
+    compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
+    x = torch.randn(3, 5, 4)
+    compiled(x).sum().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(compiled(x), model(x), rtol=1e-5, atol=1e-6)

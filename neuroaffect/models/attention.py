@@ -139,7 +139,7 @@ def attention(qkv: torch.Tensor, *, dropout_p: float = 0.0, need_weights: bool =
         return _headwise_attention(qkv)[0], None
     # (batch, heads, seq, head_dim) views of the packed tensor
     q, k, v = (t.transpose(1, 2) for t in qkv.unbind(2))
-    if not need_weights and (dropout_p == 0 or qkv.is_cuda):
+    if not need_weights and (dropout_p == 0 or qkv.is_cuda or torch.compiler.is_compiling()):
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
         return out.transpose(1, 2), None
     # Explicit path: weights wanted, or CPU dropout without the fused kernels.
@@ -153,6 +153,7 @@ def _cpu_inference(qkv) -> bool:
         not qkv.is_cuda
         and qkv.dtype in (torch.float32, torch.float64)
         and not (qkv.requires_grad and torch.is_grad_enabled())
+        and not torch.compiler.is_compiling()
     )
 
 

@@ -11,7 +11,8 @@ runs repeatable.
 Without numba (or for other dtypes) the mask comes from :func:`keep_mask`. It uses the four
 16-bit lanes of 64-bit words drawn over the full range (``random_(-2**63, None)``), each lane
 kept when it is at least ``round(p * 2**16) - 2**15``: the keep probability is ``1 - p`` to
-within ``2**-17``. On CUDA, and in evaluation mode, this is ``torch.nn.functional.dropout``.
+within ``2**-17``. On CUDA, inside ``torch.compile`` (inductor fuses its own), and in evaluation
+mode, this is ``torch.nn.functional.dropout``.
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ def draw_seed() -> int:
 
 
 def _fused(*tensors) -> bool:
-    return all(not t.is_cuda and t.dtype in (torch.float32, torch.float64) for t in tensors) and (
-        fused_cpu_kernels() is not None
+    """Whether the numba kernels apply: float32/float64 CPU tensors, numba present, eager mode."""
+    return (
+        all(not t.is_cuda and t.dtype in (torch.float32, torch.float64) for t in tensors)
+        and not torch.compiler.is_compiling()  # compiled graphs get inductor's own fused dropout
+        and fused_cpu_kernels() is not None
     )
 
 
@@ -121,7 +125,7 @@ def dropout(x: torch.Tensor, p: float, training: bool = True, inplace: bool = Fa
     """
     if not training or p == 0:
         return x
-    if x.is_cuda or p >= 1:
+    if x.is_cuda or p >= 1 or torch.compiler.is_compiling():
         return F.dropout(x, p, training=True, inplace=inplace)
     if _fused(x):
         return _SeededDropout.apply(x, p, inplace and x.is_contiguous())
