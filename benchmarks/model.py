@@ -23,9 +23,9 @@ Usage::
 with ``--threads 1`` it measures the work done, not the waiting (with more threads it also counts
 OpenMP spinning, so keep it for one thread).
 
-Measured on the shared 2-core development machine (fp32, ``--no-bf16 --repeats 21 --steps 3``,
-three runs): training 1.49-1.50x the plain model (quartiles of the per-round ratio 1.43-1.57),
-inference 1.03-1.04x; see benchmarks/RESULTS.md.
+Measured on the shared 2-core development machine (fp32, ``--no-bf16``, 21 to 41 rounds of 3 steps,
+four runs): training 1.49-1.50x the plain model (quartiles of the per-round ratio 1.43-1.57),
+inference 1.02-1.05x; see benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
