@@ -139,7 +139,8 @@ def test_use_fused_kernel_switch_routes_calls(monkeypatch):
     sdpa_calls = []
     real = F.scaled_dot_product_attention
     monkeypatch.setattr(F, "scaled_dot_product_attention", lambda *a, **k: sdpa_calls.append(1) or real(*a, **k))
-    qkv = torch.randn(2, 5, 3, 2, 4).as_subclass(_LooksLikeCuda)
+    # requires grad, so that without the kernel it goes to SDPA (not to the CPU inference path)
+    qkv = torch.randn(2, 5, 3, 2, 4).requires_grad_().as_subclass(_LooksLikeCuda)
     assert attention_module.fused_kernel_enabled()
     out, _ = attention(qkv)
     assert fake.calls == [0.0] and sdpa_calls == [] and torch.count_nonzero(out) == 0

@@ -102,3 +102,12 @@ def test_same_seed_same_mask_and_eval_is_identity(path):
     assert layer(x) is x
     assert dropout(x, 0.0) is x
     assert (dropout(x, 1.0) == 0).all()
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5, float("nan")])
+def test_probability_outside_0_1_is_rejected(p):
+    x = torch.randn(4, 4)
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
+        dropout(x, p)
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\]"):
+        residual_dropout(x, x, p)

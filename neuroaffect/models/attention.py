@@ -139,7 +139,7 @@ def attention(qkv: torch.Tensor, *, dropout_p: float = 0.0, need_weights: bool =
         return _headwise_attention(qkv)[0], None
     # (batch, heads, seq, head_dim) views of the packed tensor
     q, k, v = (t.transpose(1, 2) for t in qkv.unbind(2))
-    if not need_weights and (dropout_p == 0 or qkv.is_cuda or torch.compiler.is_compiling()):
+    if not need_weights and (dropout_p == 0 or qkv.device.type != "cpu" or torch.compiler.is_compiling()):
         out = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
         return out.transpose(1, 2), None
     # Explicit path: weights wanted, or CPU dropout without the fused kernels.
@@ -150,7 +150,7 @@ def attention(qkv: torch.Tensor, *, dropout_p: float = 0.0, need_weights: bool =
 
 def _cpu_inference(qkv) -> bool:
     return (
-        not qkv.is_cuda
+        qkv.device.type == "cpu"
         and qkv.dtype in (torch.float32, torch.float64)
         and not (qkv.requires_grad and torch.is_grad_enabled())
         and not torch.compiler.is_compiling()
@@ -181,6 +181,7 @@ def _headwise_attention(qkv, mask=None):
             )
         out[:, :, h].copy_(torch.bmm(scores, qkv[:, :, 2, h], out=head_out))
     return out, weights
+
 
 class _CPUDropoutAttention(torch.autograd.Function):
     """Attention with dropout on the weights, head by head, for float32/float64 CPU tensors.

@@ -1,4 +1,4 @@
-"""Dropout for the models: fused and mask-free on CPU, ``torch.nn.functional.dropout`` on CUDA.
+"""Dropout for the models: fused and mask-free on CPU, ``torch.nn.functional.dropout`` elsewhere.
 
 On CPU, ``F.dropout`` draws one Bernoulli variate per element, stores a mask and multiplies; for
 the reference transformer that was about a sixth of a training step. Here, for float32 and
@@ -11,8 +11,8 @@ runs repeatable.
 Without numba (or for other dtypes) the mask comes from :func:`keep_mask`. It uses the four
 16-bit lanes of 64-bit words drawn over the full range (``random_(-2**63, None)``), each lane
 kept when it is at least ``round(p * 2**16) - 2**15``: the keep probability is ``1 - p`` to
-within ``2**-17``. On CUDA, inside ``torch.compile`` (inductor fuses its own), and in evaluation
-mode, this is ``torch.nn.functional.dropout``.
+within ``2**-17``. On other devices than the CPU and inside ``torch.compile`` (inductor fuses
+its own dropout) this is ``torch.nn.functional.dropout``; in evaluation mode, the identity.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def draw_seed() -> int:
 def _fused(*tensors) -> bool:
     """Whether the numba kernels apply: float32/float64 CPU tensors, numba present, eager mode."""
     return (
-        all(not t.is_cuda and t.dtype in (torch.float32, torch.float64) for t in tensors)
+        all(t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64) for t in tensors)
         and not torch.compiler.is_compiling()  # compiled graphs get inductor's own fused dropout
         and fused_cpu_kernels() is not None
     )
@@ -123,9 +123,11 @@ def dropout(x: torch.Tensor, p: float, training: bool = True, inplace: bool = Fa
     ``inplace=True`` overwrites ``x`` (allowed where autograd does not need it, e.g. the output of
     a linear layer or of GELU; autograd raises an error otherwise).
     """
+    if not 0 <= p <= 1:
+        raise ValueError(f"The dropout probability p must be in [0, 1], got {p!r}.")
     if not training or p == 0:
         return x
-    if x.is_cuda or p >= 1 or torch.compiler.is_compiling():
+    if x.device.type != "cpu" or p >= 1 or torch.compiler.is_compiling():
         return F.dropout(x, p, training=True, inplace=inplace)
     if _fused(x):
         return _SeededDropout.apply(x, p, inplace and x.is_contiguous())
