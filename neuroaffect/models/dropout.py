@@ -17,6 +17,8 @@ its own dropout) this is ``torch.nn.functional.dropout``; in evaluation mode, th
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -36,6 +38,14 @@ def fused_cpu_kernels():
 
             _CPU_KERNELS = cpu
         except ImportError:
+            _CPU_KERNELS = False
+        except Exception as error:  # e.g. numba finds no writable cache folder
+            warnings.warn(
+                f"neuroaffect.kernels.cpu could not be loaded ({error!r}); dropout falls back to "
+                "plain PyTorch (slower CPU training).",
+                RuntimeWarning,
+                stacklevel=2,
+            )
             _CPU_KERNELS = False
     return _CPU_KERNELS or None
 
