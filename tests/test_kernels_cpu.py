@@ -1,5 +1,7 @@
 """The numba dropout kernels: fair, independent, repeatable masks applied exactly as documented."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -64,3 +66,44 @@ def test_threshold_edges():
     assert cpu.threshold(0.0) == 0  # keep everything
     assert cpu.keep_mask(1000, 1, 0, cpu.threshold(0.0)).all()
     assert abs(cpu.threshold(0.1) / 2**32 - 0.1) <= 2**-33
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_parallel_kernels_equal_the_serial_ones(dtype):
+    rng = np.random.default_rng(1)
+    n = cpu.PARALLEL_MIN + 12_345
+    x, h = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+    t, scale = cpu.threshold(0.1), dtype(1 / 0.9)
+    serial, parallel = np.empty_like(x), np.empty_like(x)
+    cpu.masked_scale(x, serial, 5, 7, t, scale, threads=1)
+    cpu.masked_scale(x, parallel, 5, 7, t, scale, threads=2)
+    np.testing.assert_array_equal(parallel, serial)
+    cpu.add_masked_scale(x, h, serial, 5, 7, t, scale, threads=1)
+    cpu.add_masked_scale(x, h, parallel, 5, 7, t, scale, threads=2)
+    np.testing.assert_array_equal(parallel, serial)
+
+
+def test_parallel_only_with_a_thread_safe_threading_layer(monkeypatch):
+    monkeypatch.setattr(cpu, "_parallel", None)
+    monkeypatch.setattr(cpu.numba.config, "THREADING_LAYER", "workqueue")
+    assert cpu._parallel_allowed() is False
+    monkeypatch.setattr(cpu, "_parallel", None)
+    monkeypatch.setattr(cpu.numba.config, "THREADING_LAYER", "no such layer")
+    assert cpu._parallel_allowed() is False
+
+
+def test_a_forked_child_runs_the_kernels_serially():
+    # numba terminates a forked child that launches OpenMP work its parent used; the child must
+    # fall back to the serial kernels.
+    x = np.ones(cpu.PARALLEL_MIN + 1, dtype=np.float32)
+    out = np.empty_like(x)
+    cpu.masked_scale(x, out, 1, 0, cpu.threshold(0.5), np.float32(2), threads=2)  # parent uses the pool
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            cpu.masked_scale(x, out, 1, 0, cpu.threshold(0.5), np.float32(2), threads=2)
+            os._exit(0 if set(np.unique(out)) <= {0.0, 2.0} and cpu._parallel is False else 1)
+        except BaseException:
+            os._exit(2)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -16,14 +16,21 @@ The seed is drawn from torch's default generator by the callers, so ``torch.manu
 runs repeatable. Arrays are 1-D, C-contiguous NumPy views of CPU tensors (float32 or float64).
 Importing this module imports numba (the callers import it on first use and fall back to plain
 PyTorch where numba is missing).
+
+Large arrays are split over ``threads`` threads by numba's own thread pool, only with a
+thread-safe threading layer ("tbb" or "omp"), and never in a process forked from one that used
+it (numba terminates such a child); everywhere else the serial kernel runs.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
+
 import numba
 import numpy as np
 
-__all__ = ["add_masked_scale", "keep_mask", "masked_scale", "threshold"]
+__all__ = ["PARALLEL_MIN", "add_masked_scale", "keep_mask", "masked_scale", "threshold"]
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -44,20 +51,98 @@ def _draw(seed, counter):
     return (z ^ (z >> np.uint64(31))) >> np.uint64(32)
 
 
+def masked_scale(src, dst, seed, offset, threshold, scale, threads=1):
+    """``dst[i] = src[i] * scale`` where element ``offset + i`` is kept, else 0 (``dst`` may be ``src``).
+
+    ``threads > 1`` splits arrays of at least :data:`PARALLEL_MIN` elements over that many
+    threads (where numba has a thread-safe threading layer); the result is the same.
+    """
+    _launch(_masked_scale, _masked_scale_parallel, src.size, threads, src, dst, seed, offset, threshold, scale)
+
+
+def add_masked_scale(x, h, dst, seed, offset, threshold, scale, threads=1):
+    """``dst[i] = x[i] + h[i] * scale`` where element ``offset + i`` is kept, else ``x[i]``.
+
+    ``threads`` as in :func:`masked_scale`.
+    """
+    _launch(_add_masked_scale, _add_masked_scale_parallel, x.size, threads, x, h, dst, seed, offset, threshold, scale)
+
+
+# The serial and parallel kernels are separate functions, not one function compiled twice: numba's
+# on-disk cache is keyed by function, not by compile flags.
 @numba.njit(nogil=True, cache=True)
-def masked_scale(src, dst, seed, offset, threshold, scale):
-    """``dst[i] = src[i] * scale`` where element ``offset + i`` is kept, else 0 (``dst`` may be ``src``)."""
+def _masked_scale(src, dst, seed, offset, threshold, scale):
     s, base, t = np.uint64(seed), np.uint64(offset + 1), np.uint64(threshold)
     for i in range(src.size):
         dst[i] = src[i] * scale if _draw(s, base + np.uint64(i)) >= t else 0.0
 
 
+@numba.njit(nogil=True, cache=True, parallel=True)
+def _masked_scale_parallel(src, dst, seed, offset, threshold, scale):
+    s, base, t = np.uint64(seed), np.uint64(offset + 1), np.uint64(threshold)
+    for i in numba.prange(src.size):
+        dst[i] = src[i] * scale if _draw(s, base + np.uint64(i)) >= t else 0.0
+
+
 @numba.njit(nogil=True, cache=True)
-def add_masked_scale(x, h, dst, seed, offset, threshold, scale):
-    """``dst[i] = x[i] + h[i] * scale`` where element ``offset + i`` is kept, else ``x[i]``."""
+def _add_masked_scale(x, h, dst, seed, offset, threshold, scale):
     s, base, t = np.uint64(seed), np.uint64(offset + 1), np.uint64(threshold)
     for i in range(x.size):
         dst[i] = x[i] + h[i] * scale if _draw(s, base + np.uint64(i)) >= t else x[i]
+
+
+@numba.njit(nogil=True, cache=True, parallel=True)
+def _add_masked_scale_parallel(x, h, dst, seed, offset, threshold, scale):
+    s, base, t = np.uint64(seed), np.uint64(offset + 1), np.uint64(threshold)
+    for i in numba.prange(x.size):
+        dst[i] = x[i] + h[i] * scale if _draw(s, base + np.uint64(i)) >= t else x[i]
+
+
+#: Smallest array worth a parallel launch (elements). Measured on 2 cores: 1M-element calls
+#: gain, 262k-element calls (one attention head at batch 256) do not.
+PARALLEL_MIN = 500_000
+
+_parallel = None  # whether parallel kernels may run: None until first asked
+
+
+def _launch(serial, parallel, size, threads, *args):
+    if threads > 1 and size >= PARALLEL_MIN and _parallel_allowed():
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        parallel(*args)
+        _check_threading_layer()
+    else:
+        serial(*args)
+
+
+def _parallel_allowed() -> bool:
+    """Whether numba can run the parallel kernels from any thread.
+
+    Only the "tbb" and "omp" threading layers are thread-safe ("workqueue" aborts the process
+    on concurrent launches), so the parallel kernels run only where one of them can load.
+    """
+    global _parallel
+    if _parallel is None:
+        wanted = numba.config.THREADING_LAYER
+        pools = {"default": ("tbbpool", "omppool"), "threadsafe": ("tbbpool", "omppool"),
+                 "safe": ("tbbpool",), "tbb": ("tbbpool",), "omp": ("omppool",)}.get(wanted, ())
+        _parallel = any(importlib.util.find_spec(f"numba.np.ufunc.{pool}") is not None for pool in pools)
+    return _parallel
+
+
+def _check_threading_layer():
+    """After the first parallel launch: keep launching only if numba picked a thread-safe layer."""
+    global _parallel
+    if numba.threading_layer() not in ("tbb", "omp"):
+        _parallel = False
+
+
+def _forbid_parallel_in_child():
+    # numba terminates a forked child that launches GNU OpenMP work its parent started.
+    global _parallel
+    _parallel = False
+
+
+os.register_at_fork(after_in_child=_forbid_parallel_in_child)
 
 
 @numba.njit(nogil=True, cache=True)

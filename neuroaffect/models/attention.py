@@ -169,6 +169,7 @@ def _headwise_attention(qkv, mask=None):
     out = torch.empty(batch, seq, heads, dim, dtype=qkv.dtype)
     scores = torch.empty(batch, seq, seq, dtype=qkv.dtype)  # per-head scratch, reused
     head_out = torch.empty(batch, seq, dim, dtype=qkv.dtype)
+    threads = torch.get_num_threads()
     for h in range(heads):
         torch.bmm(qkv[:, :, 0, h], qkv[:, :, 1, h].transpose(1, 2), out=scores).mul_(dim**-0.5)
         if mask is None:
@@ -177,7 +178,7 @@ def _headwise_attention(qkv, mask=None):
             seed, threshold, keep_scale = mask
             torch._softmax(scores, -1, False, out=weights[h])
             fused_cpu_kernels().masked_scale(
-                _flat(weights[h]), _flat(scores), seed, h * scores.numel(), threshold, keep_scale
+                _flat(weights[h]), _flat(scores), seed, h * scores.numel(), threshold, keep_scale, threads
             )
         out[:, :, h].copy_(torch.bmm(scores, qkv[:, :, 2, h], out=head_out))
     return out, weights
@@ -211,9 +212,12 @@ class _CPUDropoutAttention(torch.autograd.Function):
         dropped = torch.empty(batch, seq, seq, dtype=qkv.dtype)  # per-head scratch, reused
         grad_scores = torch.empty(batch, seq, seq, dtype=qkv.dtype)
         head_grad = torch.empty(batch, seq, dim, dtype=qkv.dtype)
+        threads = torch.get_num_threads()
         for h in range(heads):
             q, k, v, g = qkv[:, :, 0, h], qkv[:, :, 1, h], qkv[:, :, 2, h], grad_out[:, :, h]
-            kernels.masked_scale(_flat(weights[h]), _flat(dropped), seed, h * dropped.numel(), threshold, keep_scale)
+            kernels.masked_scale(
+                _flat(weights[h]), _flat(dropped), seed, h * dropped.numel(), threshold, keep_scale, threads
+            )
             grad[:, :, 2, h].copy_(torch.bmm(dropped.transpose(1, 2), g, out=head_grad))
             # softmax backward through the mask: dS = D * (dO V^T) - P * rowsum(D * (dO V^T)), D = P * M
             torch.bmm(g, v.transpose(1, 2), out=grad_scores).mul_(dropped)

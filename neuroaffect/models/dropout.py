@@ -80,7 +80,7 @@ def _masked_copy(x: torch.Tensor, mask) -> torch.Tensor:
     x = x.contiguous()
     out = torch.empty_like(x)
     seed, threshold, scale = mask
-    fused_cpu_kernels().masked_scale(_flat(x), _flat(out), seed, 0, threshold, scale)
+    fused_cpu_kernels().masked_scale(_flat(x), _flat(out), seed, 0, threshold, scale, torch.get_num_threads())
     return out
 
 
@@ -91,7 +91,7 @@ class _SeededDropout(torch.autograd.Function):
         if not inplace:
             return _masked_copy(x, ctx.mask)
         seed, threshold, scale = ctx.mask
-        fused_cpu_kernels().masked_scale(_flat(x), _flat(x), seed, 0, threshold, scale)
+        fused_cpu_kernels().masked_scale(_flat(x), _flat(x), seed, 0, threshold, scale, torch.get_num_threads())
         ctx.mark_dirty(x)
         return x
 
@@ -107,7 +107,9 @@ class _ResidualDropout(torch.autograd.Function):
         seed, threshold, scale = _mask_params(p, x.dtype)
         x, h = x.contiguous(), h.contiguous()
         out = torch.empty_like(x)
-        fused_cpu_kernels().add_masked_scale(_flat(x), _flat(h), _flat(out), seed, 0, threshold, scale)
+        fused_cpu_kernels().add_masked_scale(
+            _flat(x), _flat(h), _flat(out), seed, 0, threshold, scale, torch.get_num_threads()
+        )
         ctx.mask = (seed, threshold, scale)
         return out
 
