@@ -3,7 +3,7 @@
 Compares the package's reference configuration (packed bias-free q/k/v projection, attention through
 ``neuroaffect.models.attention``: on CPU head by head through strided views, with a hand-written
 backward in training; dropout through ``neuroaffect.models.dropout``: seeded, mask-free numba
-kernels, the residual additions fused with their dropout) with a plain PyTorch implementation of
+kernels on all threads, the residual additions fused with their dropout) with a plain PyTorch implementation of
 the same architecture written here (separate q/k/v projections, explicit matmul-softmax-matmul
 attention with head transposes, ``nn.Dropout``), and the package's model under bfloat16 autocast
 (``autocast_dtype=torch.bfloat16``; other numerics, so reported apart), optionally also
@@ -24,8 +24,8 @@ with ``--threads 1`` it measures the work done, not the waiting (with more threa
 OpenMP spinning, so keep it for one thread).
 
 Measured on the shared 2-core development machine (fp32, ``--no-bf16``, 21 to 41 rounds of 3 steps,
-four runs): training 1.49-1.50x the plain model (quartiles of the per-round ratio 1.43-1.57),
-inference 1.02-1.05x; see benchmarks/RESULTS.md.
+four runs): training 1.56-1.67x the plain model (quartiles of the per-round ratio 1.45-1.76),
+inference 1.02-1.07x; see benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations

@@ -107,8 +107,12 @@ _parallel = None  # whether parallel kernels may run: None until first asked
 
 def _launch(serial, parallel, size, threads, *args):
     if threads > 1 and size >= PARALLEL_MIN and _parallel_allowed():
+        previous = numba.get_num_threads()  # a per-thread setting: leave it as found
         numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-        parallel(*args)
+        try:
+            parallel(*args)
+        finally:
+            numba.set_num_threads(previous)
         _check_threading_layer()
     else:
         serial(*args)
