@@ -75,12 +75,20 @@ def _mask_params(p: float, dtype: torch.dtype):
     return draw_seed(), kernels.threshold(p), scale
 
 
+def _apply_mask(src: torch.Tensor, dst: torch.Tensor, mask, offset: int = 0) -> None:
+    """``dst = src`` with the seeded mask ``(seed, threshold, scale)`` applied, elements numbered
+    from ``offset`` (both contiguous; ``dst`` may be ``src``)."""
+    seed, threshold, scale = mask
+    fused_cpu_kernels().masked_scale(
+        _flat(src), _flat(dst), seed, offset, threshold, scale, torch.get_num_threads()
+    )
+
+
 def _masked_copy(x: torch.Tensor, mask) -> torch.Tensor:
-    """A new contiguous tensor: ``x`` with the seeded mask ``(seed, threshold, scale)`` applied."""
+    """A new contiguous tensor: ``x`` with the seeded mask applied."""
     x = x.contiguous()
     out = torch.empty_like(x)
-    seed, threshold, scale = mask
-    fused_cpu_kernels().masked_scale(_flat(x), _flat(out), seed, 0, threshold, scale, torch.get_num_threads())
+    _apply_mask(x, out, mask)
     return out
 
 
@@ -90,8 +98,7 @@ class _SeededDropout(torch.autograd.Function):
         ctx.mask = _mask_params(p, x.dtype)
         if not inplace:
             return _masked_copy(x, ctx.mask)
-        seed, threshold, scale = ctx.mask
-        fused_cpu_kernels().masked_scale(_flat(x), _flat(x), seed, 0, threshold, scale, torch.get_num_threads())
+        _apply_mask(x, x, ctx.mask)
         ctx.mark_dirty(x)
         return x
 
@@ -104,13 +111,12 @@ class _SeededDropout(torch.autograd.Function):
 class _ResidualDropout(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, h, p):
-        seed, threshold, scale = _mask_params(p, x.dtype)
+        ctx.mask = seed, threshold, scale = _mask_params(p, x.dtype)
         x, h = x.contiguous(), h.contiguous()
         out = torch.empty_like(x)
         fused_cpu_kernels().add_masked_scale(
             _flat(x), _flat(h), _flat(out), seed, 0, threshold, scale, torch.get_num_threads()
         )
-        ctx.mask = (seed, threshold, scale)
         return out
 
     @staticmethod
