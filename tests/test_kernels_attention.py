@@ -338,3 +338,18 @@ def test_matches_the_models_sdpa_path():
         assert rel_err(ours[0], theirs[0]) < 1e-5
         if need_weights:
             assert rel_err(ours[1], theirs[1]) < 1e-5
+
+
+def test_eager_calls_skip_the_custom_op(monkeypatch):
+    # eager mode goes through the plain autograd function; the custom op is for torch.compile
+    def fail(*args, **kwargs):
+        raise AssertionError("the custom op was called in eager mode")
+
+    monkeypatch.setattr(_ops, "attention_fwd", fail)
+    monkeypatch.setattr(_ops, "attention_bwd", fail)
+    B, S, H, D = 2, 14, 2, 16
+    qkv = randn(B, S, 3, H, D).requires_grad_()
+    out, _ = fused_attention(qkv, dropout_p=0.1)
+    assert type(out.grad_fn).__name__ == "EagerAttentionBackward"
+    out.sum().backward()
+    assert torch.isfinite(qkv.grad).all()

@@ -90,3 +90,20 @@ def test_dry_run_exercises_every_code_path(bench, capsys, tmp_path):
     assert "never called the kernel" in out  # on CPU the models use SDPA
     lines = csv_path.read_text().splitlines()
     assert len(lines) == 3 and lines[0].startswith("dtype,mode,batch")
+
+
+def test_host_overhead_without_gpu(bench, capsys):
+    # the kernel launches are stubbed out on the CPU, and restored afterwards
+    pytest.importorskip("triton")
+    from neuroaffect.kernels import _triton_attention as ta
+
+    launch = ta._launch
+    bench.host_overhead("cpu", n_calls=20)
+    assert ta._launch is launch
+    out = capsys.readouterr().out
+    assert "launches stubbed out" in out
+    rows = [line for line in out.splitlines() if "autograd.Function" in line or "custom op" in line]
+    assert len(rows) == 2
+    for line in rows:
+        fwd, both = (float(x) for x in line.split()[-2:])
+        assert 0 < fwd < both

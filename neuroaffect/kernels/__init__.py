@@ -36,8 +36,11 @@ traffic and the aim is to move each byte once:
   backward instead of being stored. Returned weights are the softmax *before* dropout (like the
   SDPA fallback's explicit path in ``neuroaffect.models.attention``); gradients flow through them
   too.
-* The op is registered as torch custom ops (``neuroaffect::attention_fwd`` / ``attention_bwd``)
-  with fake implementations and ``register_autograd``, so ``torch.compile`` sees one opaque node.
+* Under ``torch.compile`` the op is a pair of torch custom ops (``neuroaffect::attention_fwd`` /
+  ``attention_bwd``) with fake implementations and ``register_autograd``, so the compiler sees one
+  opaque node. Eager calls go to a plain ``torch.autograd.Function`` around the same launches,
+  since a custom op's dispatch alone costs tens of microseconds of host time per call
+  (``python benchmarks/attention.py --host-overhead``).
 
 Launch configuration (pairs per program, warps, pipelining stages) comes from a heuristic in
 ``_triton_attention.default_config``, checked against ptxas' reports for sm_90a, which need no GPU
@@ -184,5 +187,9 @@ def fused_attention(qkv, *, scale: float | None = None, need_weights: bool = Fal
     _triton_attention._check_qkv(qkv)
     scale = _triton_attention.resolve_scale(scale, qkv.shape[-1])
     seed = _ops.new_seed(qkv.device) if dropout_p > 0 else _ops.no_seed(qkv.device)
-    out, _, weights = _ops.attention_fwd(qkv, scale, bool(need_weights), float(dropout_p), seed)
+    import torch
+
+    # The custom op for the compiler; the same autograd function without its dispatch cost else.
+    op = _ops.attention_fwd if torch.compiler.is_compiling() else _ops.EagerAttention.apply
+    out, _, weights = op(qkv, scale, bool(need_weights), float(dropout_p), seed)
     return out, (weights if need_weights else None)

@@ -1,7 +1,14 @@
-"""The fused attention as torch custom ops (``neuroaffect::attention_fwd`` / ``attention_bwd``).
+"""The fused attention as an autograd function, twice.
 
-Custom ops keep ``torch.compile`` working: the compiler treats them as opaque calls with the fake
-(meta) implementations below for shapes, and autograd goes through ``register_autograd``.
+* ``attention_fwd`` / ``attention_bwd``: torch custom ops (``neuroaffect::attention_fwd`` /
+  ``attention_bwd``) for ``torch.compile``, which treats them as opaque calls with the fake (meta)
+  implementations below for shapes; autograd goes through ``register_autograd``.
+* ``EagerAttention``: the same launches and the same saved state as a plain
+  ``torch.autograd.Function``, for eager mode. A custom op's Python dispatch costs tens of
+  microseconds of host time per call (``python benchmarks/attention.py --host-overhead``), as
+  long as the whole kernel takes at the smaller benchmark shapes, where the GPU would wait on
+  the host.
+
 Internal module; imports triton through ``_triton_attention``.
 """
 
@@ -59,19 +66,47 @@ def _setup_context(ctx, inputs, output):
     ctx.mark_non_differentiable(lse)
 
 
-def _backward(ctx, grad_out, grad_lse, grad_weights):
+def _backward_args(ctx, grad_out, grad_weights):
+    """``(grad_out, grad_weights|None, qkv, lse, scale, dropout_p, seed)`` for the backward."""
     qkv, lse, seed = ctx.saved_tensors
-    if grad_out is None:
+    if grad_out is None:  # only the weights were used
         grad_out = qkv.new_zeros(qkv.shape[:2] + qkv.shape[3:])
     if not ctx.need_weights:
         grad_weights = None
-    dqkv = attention_bwd(grad_out, grad_weights, qkv, lse, ctx.scale, ctx.dropout_p, seed)
+    return grad_out, grad_weights, qkv, lse, ctx.scale, ctx.dropout_p, seed
+
+
+def _backward(ctx, grad_out, grad_lse, grad_weights):
+    dqkv = attention_bwd(*_backward_args(ctx, grad_out, grad_weights))
     return dqkv, None, None, None, None
 
 
 torch.library.register_autograd(
     "neuroaffect::attention_fwd", _backward, setup_context=_setup_context
 )
+
+
+class EagerAttention(torch.autograd.Function):
+    """``attention_fwd`` and its backward without the custom-op dispatch (eager mode only).
+
+    Old-style ``forward(ctx, ...)``: a separate ``setup_context`` costs about 20 us more per call.
+    """
+
+    @staticmethod
+    def forward(ctx, qkv, scale, need_weights, dropout_p, seed):
+        out, lse, weights = _ta.attention_forward(qkv, scale, need_weights, dropout_p, seed)
+        output = out, lse, qkv.new_empty((0,)) if weights is None else weights
+        _setup_context(ctx, (qkv, scale, need_weights, dropout_p, seed), output)
+        ctx.set_materialize_grads(False)  # no zero-filled gradient for lse or unused outputs
+        return output
+
+    @staticmethod
+    def backward(ctx, grad_out, grad_lse, grad_weights):
+        grad_out, grad_weights, qkv, lse, scale, dropout_p, seed = _backward_args(
+            ctx, grad_out, grad_weights
+        )
+        dqkv = _ta.attention_backward(grad_out, qkv, lse, scale, grad_weights, dropout_p, seed)
+        return dqkv, None, None, None, None
 
 
 def new_seed(device: torch.device) -> torch.Tensor:

@@ -11,6 +11,7 @@ sum) and the backward needs no atomics and no scratch buffers. The log-sum-exp o
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -33,11 +34,13 @@ class LaunchConfig:
     num_stages: int
 
 
+@functools.lru_cache(maxsize=256)
 def padded(n: int) -> int:
     """Block size for a sequence or head dimension: next power of two, at least 16 (``tl.dot``)."""
     return max(16, triton.next_power_of_2(int(n)))
 
 
+@functools.lru_cache(maxsize=4096)  # called on every launch; a few us of host time each
 def default_config(
     seq_len: int, head_dim: int, n_pairs: int, itemsize: int = 2, backward: bool = False
 ) -> LaunchConfig:
