@@ -276,8 +276,6 @@ def _empty_cache() -> None:
 
 
 def run_grid(grid: dict, timer: Timer, bandwidth: float, backends: dict, device: str = "cuda") -> list[Row]:
-    from torch.nn.attention import sdpa_kernel
-
     total_memory = torch.cuda.get_device_properties(0).total_memory if device == "cuda" else 2**34
     rows = []
     shapes = [(d, b, h, s, hd) for d in grid["dtype"] for b in grid["batch"] for h in grid["heads"]
@@ -286,7 +284,7 @@ def run_grid(grid: dict, timer: Timer, bandwidth: float, backends: dict, device:
         dtype = DTYPES[dname]
         itemsize = torch.empty((), dtype=dtype).element_size()
         print(f"[{i + 1}/{len(shapes)}] {dname} B={B} H={H} S={S} D={D}", file=sys.stderr, flush=True)
-        this = []
+        this = []  # the rows of this shape that fit in memory
         for mode in MODES:
             row = Row(dname, mode, B, H, S, D, floor_ms(attention_bytes(B, S, H, D, itemsize, mode), bandwidth))
             need = footprint_bytes(B, S, H, D, itemsize, mode)
@@ -297,22 +295,36 @@ def run_grid(grid: dict, timer: Timer, bandwidth: float, backends: dict, device:
         this = [row for row in this if not row.error]
         if not this:
             continue
-        backward = any(row.mode != "fwd" for row in this)
         try:
-            qkv = torch.randn(B, S, 3, H, D, device=device, dtype=dtype).requires_grad_()
-            dout = torch.randn(B if backward else min(B, 64), S, H, D, device=device, dtype=dtype)
-            err_out, err_grad = check_kernel(qkv, dout)
-        except Exception as error:  # a failure here is a bug to report, not a reason to stop
-            for row in this:
-                row.error = short_reason(error)
+            time_shape(this, timer, backends, device)
+        finally:
             _empty_cache()
-            continue
-        tolerance = 1e-3 if dtype == torch.float32 else 2e-2
-        if not (err_out < tolerance and err_grad < tolerance):
-            for row in this:
-                row.error = f"WRONG: rel. error out {err_out:.1e}, dqkv {err_grad:.1e}"
-            continue
-        for row in this:
+    return rows
+
+
+def time_shape(rows: list[Row], timer: Timer, backends: dict, device: str) -> None:
+    """Check the kernel at one shape, then time it and every SDPA backend for each of ``rows``."""
+    from torch.nn.attention import sdpa_kernel
+
+    r = rows[0]
+    dtype = DTYPES[r.dtype]
+    backward = any(row.mode != "fwd" for row in rows)
+    try:
+        qkv = torch.randn(r.batch, r.seq, 3, r.heads, r.head_dim, device=device, dtype=dtype)
+        qkv.requires_grad_()
+        dout = torch.randn(r.batch if backward else min(r.batch, 64), r.seq, r.heads, r.head_dim,
+                           device=device, dtype=dtype)
+        err_out, err_grad = check_kernel(qkv, dout)
+    except Exception as error:  # a failure here is a bug to report, not a reason to stop
+        for row in rows:
+            row.error = short_reason(error)
+        return
+    tolerance = 1e-3 if dtype == torch.float32 else 2e-2
+    if not (err_out < tolerance and err_grad < tolerance):
+        for row in rows:
+            row.error = f"WRONG: rel. error out {err_out:.1e}, dqkv {err_grad:.1e}"
+        return
+    for row in rows:
             row.notes["check"] = f"err {err_out:.0e}/{err_grad:.0e}"
             try:
                 row.kernel = timer(make_kernel(qkv, dout, row.mode))
@@ -333,9 +345,6 @@ def run_grid(grid: dict, timer: Timer, bandwidth: float, backends: dict, device:
                     row.sdpa[name] = None
                     row.notes[name] = short_reason(error)
                     _empty_cache()
-        del qkv, dout
-        _empty_cache()
-    return rows
 
 
 def print_table(rows: list[Row], backends: dict, bandwidth: float) -> None:
@@ -356,6 +365,11 @@ def print_table(rows: list[Row], backends: dict, bandwidth: float) -> None:
             print(f"{r.dtype:5} {r.mode:7} {r.batch:>6} {r.heads:>2} {r.seq:>3} {r.head_dim:>3} "
                   f"{r.floor:7.3f}  {r.error}")
             continue
+        if r.graph is None and "graph" in r.notes:
+            ref = reasons.setdefault(r.notes["graph"], len(reasons) + 1)
+            graph_cell = f"{'n/a[' + str(ref) + ']':>7}"
+        else:
+            graph_cell = f"{format_ms(r.graph):>7}"
         cells = []
         for n in names:
             if r.sdpa.get(n) is None:
@@ -367,7 +381,7 @@ def print_table(rows: list[Row], backends: dict, bandwidth: float) -> None:
         frac = r.floor_fraction
         print(f"{r.dtype:5} {r.mode:7} {r.batch:>6} {r.heads:>2} {r.seq:>3} {r.head_dim:>3} "
               f"{r.floor:7.3f} {format_ms(r.kernel):>7} {format_ms(r.kernel_again):>7} "
-              f"{format_ms(r.graph):>7} "
+              f"{graph_cell} "
               f"{(f'{frac:.0%}' if frac else 'n/a'):>6} " + " ".join(cells)
               + f" {(best[0] if best else 'n/a'):>9} "
               + f"{(f'{r.speedup:.2f}x' if r.speedup else 'n/a'):>7} {r.target()}")

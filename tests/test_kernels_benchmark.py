@@ -107,3 +107,42 @@ def test_host_overhead_without_gpu(bench, capsys):
     for line in rows:
         fwd, both = (float(x) for x in line.split()[-2:])
         assert 0 < fwd < both
+
+
+def test_table_uses_graph_replays_for_the_floor(bench, capsys):
+    backends = {"flash": None, "math": None}
+    graphed = bench.Row("bf16", "fwd", 4096, 8, 14, 32, floor=0.9, kernel=1.5, graph=1.0,
+                        sdpa={"flash": 2.0, "math": 3.0})
+    assert graphed.floor_fraction == pytest.approx(0.9) and graphed.target() == "ok"
+    assert graphed.speedup == pytest.approx(2.0 / 1.5)  # eager against eager
+    failed = bench.Row("bf16", "fwd", 4096, 8, 32, 32, floor=0.9, kernel=1.5,
+                       sdpa={"flash": 2.0, "math": None},
+                       notes={"graph": "RuntimeError: capture failed", "math": "OutOfMemoryError: x"})
+    assert failed.floor_fraction == pytest.approx(0.6) and failed.target() == "MISS"
+    skipped = bench.Row("fp32", "fwd+bwd", 70000, 8, 62, 64, floor=9.0, error="skipped: needs 66 GiB of 79")
+    bench.print_table([graphed, failed, skipped], backends, 3e12)
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert "graph" in next(line for line in lines if line.startswith("dtype"))
+    first, second = (line for line in lines if line.startswith("bf16"))
+    assert "1.000" in first and "90%" in first
+    row = second
+    assert "n/a[1]" in row and "n/a[2]" in row and "60%" in row
+    assert "[1] RuntimeError: capture failed" in out and "[2] OutOfMemoryError: x" in out
+    assert "skipped: needs 66 GiB of 79" in out
+
+
+def test_memory_limit_is_per_mode(bench, monkeypatch):
+    # a shape whose forward fits but whose forward + backward does not gets its forward row only
+    timed = []
+    monkeypatch.setattr(bench, "time_shape", lambda rows, *args: timed.append([r.mode for r in rows]))
+    B, S, H, D = 1000, 62, 8, 64
+    n = B * S * H * D * 4
+    monkeypatch.setattr(bench, "MEMORY_FRACTION", 1.0)
+    monkeypatch.setattr(torch.cuda, "get_device_properties",
+                        lambda i: type("P", (), {"total_memory": 6 * n})())
+    grid = dict(batch=(B,), heads=(H,), seq=(S,), head_dim=(D,), dtype=("fp32",))
+    rows = bench.run_grid(grid, timer=None, bandwidth=3e12, backends={}, device="cuda")
+    assert timed == [["fwd"]]
+    assert [r.mode for r in rows] == ["fwd", "fwd+bwd"]
+    assert rows[0].error == "" and rows[1].error.startswith("skipped: needs")
