@@ -56,14 +56,19 @@ def simulate_subject(subject: int, n_trials: int, n_channels: int, seconds: floa
 
 
 def per_window_reference(windows: np.ndarray, sfreq: float, order: int = 5) -> np.ndarray:
-    """The published pipeline's loop: design a (b, a) Butterworth and filter each window on its own."""
+    """The published pipeline's loop: design a (b, a) Butterworth and filter each window on its own.
+
+    Each window loses its mean first, as in ``method="reference"`` (the one documented difference
+    from the published code, whose output a DC offset would otherwise dominate).
+    """
     out = np.empty((*windows.shape[:2], len(DEFAULT_BANDS)))
     nyquist = sfreq / 2
     for w, window in enumerate(windows):
         for c, x in enumerate(window):
             for j, (_, lo, hi) in enumerate(DEFAULT_BANDS):
                 b, a = signal.butter(order, [lo / nyquist, hi / nyquist], btype="band")
-                out[w, c, j] = 0.5 * np.log(2 * np.pi * np.e * np.var(signal.lfilter(b, a, x)))
+                filtered = signal.lfilter(b, a, x - x.mean())
+                out[w, c, j] = 0.5 * np.log(2 * np.pi * np.e * np.var(filtered))
     return out
 
 

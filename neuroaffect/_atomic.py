@@ -29,7 +29,9 @@ def atomic_path(path) -> Iterator[Path]:
 
     The temporary name keeps ``path``'s extensions (``.nii.gz``, ``.png``, ...) so writers that choose
     a format by extension still work. The new file gets the old file's permissions if ``path``
-    exists, else the usual ones under the umask. Parent folders are created.
+    exists, else the usual ones under the umask. Parent folders are created. If ``path`` is a
+    symbolic link, the file it points to is replaced (atomically, in that file's folder) and the
+    link is kept.
 
     Examples
     --------
@@ -40,7 +42,11 @@ def atomic_path(path) -> Iterator[Path]:
     >>> np.load(out).tolist()
     [0, 1, 2]
     """
+    # Resolve symbolic links first: os.replace on the link itself would swap the link for a regular
+    # file and leave the file it pointed to stale.
     path = Path(path)
+    if path.is_symlink():
+        path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = path.stat().st_mode & 0o777 if path.exists() else file_mode()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + "".join(path.suffixes[-2:]))

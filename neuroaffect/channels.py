@@ -16,6 +16,16 @@ import numpy as np
 #: Extra electrodes that are not in the 10-05 montage, and the 10-05 site used for their position.
 EXTRA_SITES = {"CB1": "I1", "CB2": "I2"}
 
+#: Old 10-20 names and the 10-05 names of the same sites. The montage also lists the old names (at
+#: the same positions), so they are mapped explicitly: otherwise ``T3`` and ``T7`` would pass as
+#: two different electrodes.
+OLD_NAMES = {"T3": "T7", "T4": "T8", "T5": "P7", "T6": "P8"}
+
+#: Reference suffixes some recorders append (``"Fp1-REF"``, TUH's ``"FP1-LE"`` / ``"FP1-AR"``): the
+#: channel is that electrode against a reference, so the suffix is dropped. Any other ``"X-Y"`` is a
+#: bipolar derivation (the difference of two electrodes) and is refused.
+REFERENCE_SUFFIXES = ("REF", "A1", "A2", "M1", "M2", "A1A2", "M1M2", "LE", "AR", "AVG", "CAR")
+
 
 @lru_cache(maxsize=1)
 def _standard_positions() -> dict[str, np.ndarray]:
@@ -31,9 +41,8 @@ def _standard_positions() -> dict[str, np.ndarray]:
 def _upper_to_standard() -> dict[str, str]:
     lookup = {name.upper(): name for name in _standard_positions()}
     lookup.update({name: name for name in EXTRA_SITES})
-    # Old 10-20 names still found in files.
-    for old, new in {"T3": "T7", "T4": "T8", "T5": "P7", "T6": "P8"}.items():
-        lookup.setdefault(old, new)
+    # Old 10-20 names still found in files; always mapped (the montage has them too, see OLD_NAMES).
+    lookup.update(OLD_NAMES)
     return lookup
 
 
@@ -44,7 +53,9 @@ def normalize_ch_names(ch_names, *, source: str = "ch_names") -> list[str]:
     ----------
     ch_names : sequence of str
         Electrode names in any case (``"FP1"``, ``"fp1"``, ``"Fp1"``), optionally with an ``"EEG "``
-        prefix or a reference suffix (``"-REF"``, ``"-A1"``) as written by some recorders.
+        prefix or a reference suffix (``"-REF"``, ``"-A1"``, ``"-LE"``, ...: see
+        ``REFERENCE_SUFFIXES``) as written by some recorders. Old 10-20 names (``T3``, ``T4``,
+        ``T5``, ``T6``) become their 10-05 names (``T7``, ``T8``, ``P7``, ``P8``).
     source : str
         What to name in the error message (a file or parameter).
 
@@ -56,19 +67,35 @@ def normalize_ch_names(ch_names, *, source: str = "ch_names") -> list[str]:
     Raises
     ------
     ValueError
-        If a name is not in the 10-05 montage (nor one of ``EXTRA_SITES``), or names repeat.
+        If a name is not in the 10-05 montage (nor one of ``EXTRA_SITES``), is a bipolar derivation
+        such as ``"T7-P7"``, or names repeat (also through an old name: ``["T3", "T7"]``).
     """
+    ch_names = list(ch_names)
     lookup = _upper_to_standard()
-    out, unknown = [], []
+    out, unknown, bipolar = [], [], []
     for raw in ch_names:
         key = str(raw).strip().upper()
         if key.startswith("EEG "):
             key = key[4:].strip()
-        key = key.split("-")[0] if "-" in key else key
+        if "-" in key:
+            head, _, tail = key.partition("-")
+            if tail.strip() in REFERENCE_SUFFIXES:
+                key = head.strip()
+            elif head.strip() in lookup and tail.strip() in lookup:
+                bipolar.append(str(raw))
+                continue
         if key in lookup:
             out.append(lookup[key])
         else:
             unknown.append(str(raw))
+    if bipolar:
+        raise ValueError(
+            f"Bipolar channel(s) in {source}: {bipolar}. A channel 'X-Y' is the difference of two "
+            f"electrodes and has no single position; use referential channels or drop these. "
+            f"Recognised reference suffixes: {list(REFERENCE_SUFFIXES)}; if Y is the common "
+            f"reference of every channel (e.g. 'Fp1-Cz'), rename the channels first (e.g. "
+            f"read_recording(..., rename={{'Fp1-Cz': 'Fp1'}}))."
+        )
     if unknown:
         raise ValueError(
             f"Unknown channel name(s) in {source}: {unknown}. Expected names of the standard 10-05 "
@@ -77,7 +104,11 @@ def normalize_ch_names(ch_names, *, source: str = "ch_names") -> list[str]:
         )
     duplicates = sorted({name for name in out if out.count(name) > 1})
     if duplicates:
-        raise ValueError(f"Repeated channel name(s) in {source}: {duplicates}.")
+        given = [str(raw) for raw, name in zip(ch_names, out, strict=True) if name in duplicates]
+        raise ValueError(
+            f"Repeated channel name(s) in {source}: {duplicates} (given as {given}; old 10-20 names "
+            f"count as their 10-05 names: {OLD_NAMES})."
+        )
     return out
 
 

@@ -73,13 +73,8 @@ class EEGTrials:
         self.ch_names = normalize_ch_names(self.ch_names, source=f"ch_names of {self.dataset}")
         self.signals = [self._check_signal(s, i, "signals") for i, s in enumerate(self.signals)]
         n = len(self.signals)
-        self.ratings = np.asarray(self.ratings, dtype=float).reshape(n, -1) if n else np.zeros((0, len(self.rating_names)))
         self.rating_names = tuple(self.rating_names)
-        if self.ratings.shape[1] != len(self.rating_names):
-            raise ValueError(
-                f"ratings has {self.ratings.shape[1]} column(s) but rating_names names "
-                f"{len(self.rating_names)}: {self.rating_names}."
-            )
+        self.ratings = self._check_ratings(self.ratings, n)
         missing = [name for name in self.rating_names if name not in self.scales]
         if missing:
             raise ValueError(f"scales has no entry for rating(s) {missing}.")
@@ -91,11 +86,44 @@ class EEGTrials:
             ids = np.asarray(getattr(self, name))
             if ids.shape != (n,):
                 raise ValueError(f"{name} must have shape ({n},) (one id per trial), got {ids.shape}.")
+            slashed = sorted({str(i) for i in ids if "/" in str(i)})
+            if slashed:  # a "/" would shift the parse of "subject/session/trial" keys across subjects
+                raise ValueError(
+                    f"{name} ids must not contain '/' (trial keys are 'subject/session/trial'); "
+                    f"got {slashed[:3]}. Replace it, e.g. with '-'."
+                )
             setattr(self, name, ids)
         if self.baselines is not None:
             if len(self.baselines) != n:
                 raise ValueError(f"baselines must hold one segment per trial ({n}), got {len(self.baselines)}.")
             self.baselines = [self._check_signal(b, i, "baselines") for i, b in enumerate(self.baselines)]
+
+    def _check_ratings(self, ratings, n: int) -> np.ndarray:
+        """``ratings`` as float (n, n_ratings); (n,) is accepted for a single rating column.
+
+        Any other shape is an error, never reshaped: a transposed (n_ratings, n) array would
+        otherwise be silently scrambled across trials.
+        """
+        n_ratings = len(self.rating_names)
+        where = "" if self.dataset == "unknown" else f" of {self.dataset}"
+        ratings = np.asarray(ratings, dtype=float)
+        if n == 0 and ratings.size == 0:
+            return np.zeros((0, n_ratings))
+        if ratings.shape == (n,) and n_ratings == 1:
+            ratings = ratings[:, None]
+        if ratings.ndim == 2 and ratings.shape[0] == n and ratings.shape[1] != n_ratings:
+            raise ValueError(
+                f"ratings{where} has {ratings.shape[1]} column(s) but rating_names names "
+                f"{n_ratings}: {self.rating_names}."
+            )
+        if ratings.shape != (n, n_ratings):
+            one = f" or ({n},) for one rating" if n_ratings == 1 else ""
+            raise ValueError(
+                f"Invalid shape for the 'ratings' parameter{where}: expected (n_trials, "
+                f"n_ratings) = ({n}, {n_ratings}){one}, one row per trial and one column per name in "
+                f"rating_names {self.rating_names}; got {ratings.shape}."
+            )
+        return ratings
 
     def _check_signal(self, signal, index, what) -> np.ndarray:
         signal = check_ndim(signal, 2, f"{what}[{index}] of {self.dataset}", "(n_channels, n_times)")
@@ -179,18 +207,51 @@ class EEGTrials:
 
     @classmethod
     def concatenate(cls, parts: Sequence[EEGTrials]) -> EEGTrials:
-        """Join trial sets that share sampling rate, channels and ratings."""
+        """Join trial sets that share sampling rate, channels, ratings and their scales.
+
+        Parameters
+        ----------
+        parts : sequence of EEGTrials
+
+        Returns
+        -------
+        trials : EEGTrials
+            ``dataset`` is taken from the first part.
+
+        Raises
+        ------
+        ValueError
+            If the parts differ in ``sfreq``, ``ch_names``, ``rating_names`` or the scale of a
+            rating, or if some parts carry baselines and others do not.
+        """
         if not parts:
             raise ValueError("concatenate needs at least one EEGTrials.")
         first = parts[0]
-        for other in parts[1:]:
+        for i, other in enumerate(parts[1:], start=1):
             for attr in ("sfreq", "ch_names", "rating_names"):
                 if getattr(other, attr) != getattr(first, attr):
                     raise ValueError(
                         f"Cannot concatenate trials with different {attr}: "
                         f"{getattr(first, attr)} vs {getattr(other, attr)}."
                     )
-        has_baseline = all(p.baselines is not None for p in parts)
+            differ = [n for n in first.rating_names if other.scales[n] != first.scales[n]]
+            if differ:
+                name = differ[0]
+                raise ValueError(
+                    f"Cannot concatenate trials rated on different scales (rating(s) {differ}): part 0 "
+                    f"({first.dataset}) rates {name!r} on {first.scales[name]!r}, part {i} "
+                    f"({other.dataset}) on {other.scales[name]!r}. Convert the ratings to one scale "
+                    "first (e.g. neuroaffect.affect.to_common_space)."
+                )
+        with_base = [i for i, p in enumerate(parts) if p.baselines is not None]
+        if with_base and len(with_base) != len(parts):
+            without = [i for i, p in enumerate(parts) if p.baselines is None]
+            raise ValueError(
+                f"Cannot concatenate trials where only some parts carry baselines (parts {with_base} "
+                f"do, parts {without} do not): the baselines would be lost. Give every part its "
+                "baselines, or drop them from all parts (dataclasses.replace(part, baselines=None))."
+            )
+        has_baseline = bool(with_base)
         return replace(
             first,
             signals=[s for p in parts for s in p.signals],

@@ -29,3 +29,21 @@ def test_temporary_name_keeps_the_extension_writers_dispatch_on(tmp_path):
         assert tmp.name.endswith(".nii.gz") and tmp.parent == tmp_path
         tmp.write_bytes(b"x")
     assert (tmp_path / "sub-01_bold.nii.gz").read_bytes() == b"x"
+
+
+def test_a_symlinked_target_is_replaced_through_the_link(tmp_path):
+    real = tmp_path / "disk2" / "tokens.h5"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "link.h5"
+    link.symlink_to(real)
+    with atomic_path(link) as tmp:
+        assert tmp.parent == real.parent  # same file system as the file that is replaced
+        tmp.write_text("new")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text() == "new" and link.read_text() == "new"
+    assert sorted(os.listdir(real.parent)) == ["tokens.h5"]
+    # A dangling link is written through too: the file appears where the link points.
+    (tmp_path / "dangling.txt").symlink_to(tmp_path / "later" / "out.txt")
+    write_text_atomic(tmp_path / "dangling.txt", "x")
+    assert (tmp_path / "dangling.txt").is_symlink() and (tmp_path / "later" / "out.txt").read_text() == "x"

@@ -107,3 +107,64 @@ def test_rating_scale_normalises_and_rejects_off_scale_values():
         scale.validate([2.5])
     with pytest.raises(ValueError, match="NaN"):
         scale.validate([np.nan])
+
+
+def test_ratings_must_be_one_row_per_trial_never_reshaped():
+    signals = list(np.zeros((4, 4, 100)))
+    names = ("valence", "arousal", "dominance")
+    scales = dict.fromkeys(names, RatingScale("1-9", 1, 9))
+    ids = dict(subject=np.array(["1"] * 4), session=np.ones(4, int), trial=np.arange(1, 5))
+    by_trial = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9], [9, 8, 7]], float)
+    ok = EEGTrials(signals, 128, CH, by_trial, names, scales, **ids)
+    np.testing.assert_array_equal(ok.ratings[0], [1, 2, 3])
+    # The transposed array has the same 12 values; it used to be reshaped into scrambled rows.
+    with pytest.raises(ValueError, match=r"'ratings'.*expected \(n_trials, n_ratings\) = \(4, 3\).*got \(3, 4\)"):
+        EEGTrials(signals, 128, CH, by_trial.T, names, scales, **ids)
+    with pytest.raises(ValueError, match=r"'ratings'.*got \(12,\)"):
+        EEGTrials(signals, 128, CH, by_trial.ravel(), names, scales, **ids)
+    with pytest.raises(ValueError, match="has 2 column"):
+        EEGTrials(signals, 128, CH, by_trial[:, :2], names, scales, **ids)
+    # One rating column may be given as a vector.
+    one = EEGTrials(signals, 128, CH, np.array([1.0, 2, 3, 4]), ("valence",),
+                    {"valence": RatingScale("1-9", 1, 9)}, **ids)
+    assert one.ratings.shape == (4, 1)
+
+
+def test_concatenate_refuses_mixed_baselines_and_different_scales():
+    with_base = make(n=2, baselines=list(np.zeros((2, 4, 128)) + 1e-6))
+    without = make(n=2, subject=["2", "2"])
+    both = EEGTrials.concatenate([with_base, with_base])
+    assert len(both.baselines) == 4
+    assert EEGTrials.concatenate([without, without]).baselines is None
+    with pytest.raises(ValueError, match=r"only some parts carry baselines \(parts \[0\] do, parts \[1\] do not\)"):
+        EEGTrials.concatenate([with_base, without])
+    five = {k: RatingScale("1-5", 1, 5, "ordinal") for k in ("valence", "arousal", "dominance")}
+    other_scale = EEGTrials.from_arrays(np.zeros((2, 4, 256)) + 1e-6, 128.0, CH, np.full((2, 3), 3.0),
+                                        scales=five, subject=["3", "3"])
+    with pytest.raises(ValueError, match=r"different scales.*'valence'.*1-9.*part 1.*1-5"):
+        EEGTrials.concatenate([without, other_scale])
+
+
+def test_old_10_20_names_are_the_10_05_sites_and_bipolar_names_are_refused():
+    assert normalize_ch_names(["T3", "t4", "EEG T5-REF", "T6-LE"]) == ["T7", "T8", "P7", "P8"]
+    with pytest.raises(ValueError, match=r"Repeated.*\['T7'\].*given as \['T3', 'T7'\]"):
+        normalize_ch_names(["T3", "T7"])
+    np.testing.assert_array_equal(ch_positions(["T5"]), ch_positions(["P7"]))
+    # Reference suffixes are dropped; a difference of two electrodes is not one electrode.
+    assert normalize_ch_names(["Fp1-A1", "fp2-M2", "O1-AR", "Oz-AVG"]) == ["Fp1", "Fp2", "O1", "Oz"]
+    with pytest.raises(ValueError, match=r"Bipolar channel\(s\) in montage: \['T7-P7'\]"):
+        normalize_ch_names(["Fz", "T7-P7"], source="montage")
+    with pytest.raises(ValueError, match=r"Unknown channel name.*'Fp1-XYZ'"):
+        normalize_ch_names(["Fp1-XYZ"])
+    trials = EEGTrials.from_arrays(np.zeros((1, 2, 10)), 128.0, ["T3", "Cz"])
+    assert trials.ch_names == ["T7", "Cz"] and trials.pick_channels(["T3"]).ch_names == ["T7"]
+
+
+@pytest.mark.parametrize("name", ["subject", "session", "trial"])
+def test_ids_with_a_slash_are_refused(name):
+    # "s1/day1/run1/1" would parse as subject "s1/day1": a cross-subject split could then train on
+    # the test subject's other sessions
+    ids = {"subject": ["s1", "s1"], "session": ["day1", "day1"], "trial": [1, 2]}
+    ids[name] = [f"{ids[name][0]}/x", ids[name][1]]
+    with pytest.raises(ValueError, match=f"{name} ids must not contain '/'"):
+        EEGTrials.from_arrays(np.zeros((2, 2, 256)) + np.arange(256) * 1e-6, 128.0, ["Fz", "Cz"], **ids)

@@ -241,12 +241,102 @@ def test_nan_windows_wrong_shapes_and_bad_options():
         BandDifferentialEntropy(-1.0).fit(X)
 
 
-def test_flat_channel_is_a_clear_error():
+@pytest.mark.parametrize("method", ["sos", "fft", "reference"])
+@pytest.mark.parametrize("level", [0.0, 4200e-6])  # 4200 uV: a disconnected Emotiv electrode
+def test_flat_channel_is_a_clear_error(method, level):
     X = SIGMA * np.random.default_rng(0).standard_normal((3, 2, 256))
-    X[1, 1] = 0.0
-    with pytest.raises(ValueError, match="Zero band variance at window 1, channel 1"):
-        BandDifferentialEntropy(128.0).fit_transform(X)
+    X[1, 1] = level
+    with pytest.raises(ValueError, match="Zero peak-to-peak amplitude at window 1, channel 1: a flat signal"):
+        BandDifferentialEntropy(128.0, method=method).fit_transform(X)
     trials = noise_trials(128.0, 3.0, 3)
-    trials.signals[0][2] = 0.0
-    with pytest.raises(ValueError, match="trial 1/1/1, window 0, channel Pz"):
-        Tokenizer().transform(trials)
+    trials.signals[0][2] = level
+    with pytest.raises(ValueError, match="trial 1/1/1, window 0, channel Pz: a flat signal"):
+        Tokenizer(method=method).transform(trials)
+    # Only the flat window is refused, also with overlapping windows.
+    trials = noise_trials(128.0, 3.0, 3)
+    trials.signals[0][1, 160:224] = level  # exactly the 6th window of 64 samples with hop 32
+    with pytest.raises(ValueError, match="trial 1/1/1, window 5, channel Cz: a flat signal"):
+        Tokenizer(method=method, window=0.5, hop=0.25).transform(trials)
+    Tokenizer(method=method, window=0.5, hop=0.5).transform(trials)  # no whole window is flat
+    base = noise_trials(128.0, 3.0, 3, seed=9).signals
+    base[0] = base[0].copy()
+    base[0][2, -128:] = level
+    with_base = EEGTrials.from_arrays(np.stack(noise_trials(128.0, 3.0, 3).signals), 128.0,
+                                      CH16[:3], baselines=base)
+    with pytest.raises(ValueError, match="baseline of trial 1/1/1, channel Pz, segment 2: a flat signal"):
+        Tokenizer(method=method, baseline="average-de").transform(with_base)
+    Tokenizer(method=method, baseline="average-segments").transform(with_base)  # the average is not flat
+
+
+def test_reference_removes_each_window_mean_so_a_dc_offset_changes_nothing():
+    """DREAMER's signals keep a ~4200 uV offset: filtered from rest, it would be a step whose response
+    swamps the band variance (-7 instead of -11 nats)."""
+    rng = np.random.default_rng(0)
+    noise = 5e-6 * rng.standard_normal((2, 4, 128 * 6))
+    base = 5e-6 * rng.standard_normal((2, 4, 128 * 3))
+    offset = 4200e-6 + 50e-6 * np.arange(4)[:, None]  # a different offset per channel
+    plain = EEGTrials.from_arrays(noise, 128.0, CH16[:4], baselines=list(base))
+    shifted = EEGTrials.from_arrays(noise + offset, 128.0, CH16[:4], baselines=list(base + offset))
+    for baseline in ("none", "average-segments", "average-de"):
+        a = Tokenizer(method="reference", baseline=baseline).transform(plain).X
+        b = Tokenizer(method="reference", baseline=baseline).transform(shifted).X
+        np.testing.assert_allclose(a, b, atol=2e-3)  # float32 rounding of the offset signal only
+    np.testing.assert_allclose(Tokenizer(method="reference", baseline="none").transform(plain).X.mean(),
+                               Tokenizer(baseline="none").transform(plain).X.mean(), atol=0.3)
+    # The transformer on cut windows does the same: mean removed per window and channel, then lfilter.
+    windows = np.stack(shifted.signals)[:, :, :128].astype(np.float64)
+    centred = windows - windows.mean(axis=-1, keepdims=True)
+    expected = [0.5 * np.log(2 * np.pi * np.e * signal.lfilter(b, a, centred, axis=-1).var(axis=-1))
+                for b, a in design_filters(None, 128.0, "reference")]
+    np.testing.assert_allclose(BandDifferentialEntropy(128.0, method="reference").fit_transform(windows),
+                               np.stack(expected, axis=-1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("sfreq, bands, band, filter_sfreq", [
+    (1000.0, None, "theta", None),  # 4-8 Hz: poles outside the unit circle
+    (1000.0, [("alpha", 8.0, 14.0)], "alpha", None),  # a pole at 1.005
+    (250.0, "with-delta", "delta", None),
+    (256.0, "with-delta", "delta", None),
+    (200.0, "seed", "delta", None),  # stable, but its impulse response is 2.6e-2 off
+    (1000.0, "with-delta", "delta", 500.0),
+])
+def test_reference_refuses_unusable_ba_filters(sfreq, bands, band, filter_sfreq):
+    name = "sfreq" if filter_sfreq is None else "filter_sfreq"
+    rate = sfreq if filter_sfreq is None else filter_sfreq
+    with pytest.raises(ValueError, match=rf"band '{band}' .*order 5\) designed for {name}={rate:g} Hz is "
+                                         r"(unstable|inaccurate).*method='sos'.*filter_sfreq"):
+        BandDifferentialEntropy(sfreq, bands=bands, method="reference", filter_sfreq=filter_sfreq).fit()
+    BandDifferentialEntropy(sfreq, bands=bands, method="sos").fit()
+
+
+@pytest.mark.parametrize("sfreq, bands, filter_sfreq", [
+    (128.0, None, None),  # DEAP
+    (128.0, "with-delta", None),
+    (200.0, None, None),  # SEED
+    (200.0, "seed", 128.0),  # the published SEED set-up
+    (1000.0, [("beta", 14.0, 31.0), ("gamma", 31.0, 49.0)], None),
+])
+def test_reference_keeps_usable_ba_filters_and_they_match_the_sos_design(sfreq, bands, filter_sfreq):
+    bde = BandDifferentialEntropy(sfreq, bands=bands, method="reference", filter_sfreq=filter_sfreq).fit()
+    x = np.random.default_rng(0).standard_normal(int(4 * sfreq))
+    design = sfreq if filter_sfreq is None else filter_sfreq
+    for (_, lo, hi), (b, a) in zip(bde.bands_, bde.filters_, strict=True):
+        sos = signal.butter(5, [lo, hi], btype="bandpass", fs=design, output="sos")
+        ratio = signal.lfilter(b, a, x).var() / signal.sosfilt(sos, x).var()
+        assert abs(0.5 * np.log(ratio)) < 1e-3
+
+
+def test_errors_name_baseline_segment_and_filter_sfreq():
+    trials = EEGTrials.from_arrays(np.stack(noise_trials(128.0, 5.0, 2).signals), 128.0, CH16[:2],
+                                   baselines=noise_trials(128.0, 3.0, 2, seed=1).signals)
+    for segment in (0, -1.0):
+        with pytest.raises(ValueError, match=rf"'baseline_segment' parameter: expected a positive number, got {segment}"):
+            Tokenizer(baseline_segment=segment).transform(trials)
+    with pytest.raises(ValueError, match=r"'baseline_segment' parameter: 0.001 s is less than one sample"):
+        Tokenizer(baseline_segment=0.001).transform(trials)
+    Tokenizer(baseline="none", baseline_segment=0).transform(trials)  # unused, so not checked
+    X = np.random.default_rng(0).standard_normal((3, 2, 256))
+    with pytest.raises(ValueError, match=r"'g' \(31-70 Hz\) reaches the Nyquist frequency \(64 Hz\) of filter_sfreq=128"):
+        BandDifferentialEntropy(1000.0, method="reference", filter_sfreq=128, bands=[("g", 31, 70)]).fit(X)
+    with pytest.raises(ValueError, match="'filter_sfreq' parameter"):
+        Tokenizer(method="reference", filter_sfreq=0).transform(trials)

@@ -1,7 +1,7 @@
 """HDF5 token cache: hits, misses, invalidation, corruption recovery, atomic writes, resume."""
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import h5py
@@ -237,3 +237,53 @@ def test_with_the_dataset_loaders(tmp_path):
     assert len(set(first.trial_key)) == 4 and np.isfinite(first.X).all()
     again = tokens_for_dataset(io.list_subjects("deap", data_dir), Tokenizer(), cache=cache, progress=False)
     assert_same_tokens(first, again)
+
+
+def test_reader_options_and_dataset_are_part_of_the_key(tmp_path):
+    """SEED-IV's sfreq and drop_cerebellar change what load() returns: they must not hit old tokens."""
+    from neuroaffect import io, simulate
+
+    root = simulate.write_seed_iv(tmp_path / "seed_iv", n_subjects=1, n_trials=2, trial_duration=2.0,
+                                  progress=False)
+    cache = tmp_path / "tokens.h5"
+    tokenizer = Tokenizer(window=0.5)
+    first = tokens_for_dataset(io.list_subjects("seed_iv", root, sfreq=200.0), tokenizer, cache, progress=False)
+    for options in ({"sfreq": 400.0}, {"sfreq": 200.0, "drop_cerebellar": True}):
+        sources = io.list_subjects("seed_iv", root, **options)
+        cached = tokens_for_dataset(sources, tokenizer, cache, progress=False)
+        assert_same_tokens(cached, tokens_for_dataset(sources, tokenizer, None, progress=False))
+        assert (cached.sfreq, len(cached.ch_names)) != (first.sfreq, len(first.ch_names))
+    again = tokens_for_dataset(io.list_subjects("seed_iv", root, sfreq=200.0), tokenizer, cache, progress=False)
+    assert_same_tokens(first, again)
+    # The key itself: options and dataset count (order of options does not); duck-typed sources
+    # without them still get a key.
+    source = io.list_subjects("seed_iv", root, sfreq=200.0)[0]
+    key = cache_module.subject_key(source, tokenizer)
+    assert key == cache_module.subject_key(replace(source, options=(("sfreq", 200.0),)), tokenizer)
+    assert key != cache_module.subject_key(replace(source, dataset="seed"), tokenizer)
+    assert key != cache_module.subject_key(replace(source, options=(("sfreq", 1000.0),)), tokenizer)
+    plain = Source("1", source.files)
+    assert cache_module.subject_key(plain, tokenizer) != key
+
+
+def test_short_non_hdf5_files_are_never_overwritten(dataset, tmp_path):
+    sources, loads, cache = dataset
+    for content in (b"todo\n", b"x", b"\x89HDF"):
+        notes = tmp_path / "notes.txt"
+        notes.write_bytes(content)
+        with pytest.raises(FileFormatError, match=r"notes\.txt: is not an HDF5 file.*refusing to overwrite"):
+            run(sources, notes)
+        assert notes.read_bytes() == content
+    assert loads == []
+
+
+def test_a_symlinked_cache_stays_a_link_to_the_updated_file(dataset, tmp_path):
+    sources, loads, cache = dataset
+    run(sources[:1], cache)
+    link = tmp_path / "link.h5"
+    link.symlink_to(cache)
+    both = run(sources[:2], link)
+    assert link.is_symlink() and link.resolve() == cache.resolve()
+    loads.clear()
+    assert_same_tokens(run(sources[:2], cache), both)
+    assert loads == []  # the file the link points to holds both subjects

@@ -153,3 +153,25 @@ def test_n_jobs_does_not_change_results():
     one = Tokenizer(hop=0.25, n_jobs=1).transform(trials).X
     two = Tokenizer(hop=0.25, n_jobs=2).transform(trials).X
     np.testing.assert_array_equal(one, two)
+
+
+def test_concatenate_tokens_requires_the_same_meaning_of_every_column():
+    import dataclasses
+
+    from neuroaffect.affect.scales import RatingScale
+    from neuroaffect.features import WindowTokens
+
+    tokens = Tokenizer().transform(make_trials([384, 256]))
+    both = WindowTokens.concatenate([tokens, tokens[:2]])
+    assert len(both) == len(tokens) + 2 and both.sfreq == tokens.sfreq
+    five = {k: RatingScale("1-5", 1, 5, "ordinal") for k in tokens.rating_names}
+    for change, message in (
+        (dict(sfreq=256.0), r"different sfreq: part 0 has 128\.0, part 1 has 256\.0"),
+        (dict(rating_names=("arousal", "valence", "dominance")), "different rating_names"),
+        (dict(scales=five), r"different scales for rating\(s\) \['valence', 'arousal', 'dominance'\].*1-5"),
+        (dict(band_names=("a", "b", "c", "d")), "different band_names"),
+        (dict(ch_names=["Fz", "Cz", "Oz"]), "different ch_names"),
+        (dict(positions=tokens.positions + 0.01), "different positions"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            WindowTokens.concatenate([tokens, dataclasses.replace(tokens, **change)])

@@ -175,6 +175,17 @@ def test_deap_bad_files(deap_dir, tmp_path):
         read_deap(tmp_path)
 
 
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_deap_file_re_saved_with_any_pickle_protocol_reads_back(deap_dir, tmp_path, protocol):
+    """Protocol 5 stores arrays through numpy's _frombuffer (bytes -> array), which is allowed."""
+    original = read_deap(deap_dir, subjects=1)
+    with open(deap_dir / "s01.dat", "rb") as f:
+        content = pickle.load(f, encoding="latin1")
+    with open(tmp_path / "s01.dat", "wb") as f:
+        pickle.dump(content, f, protocol=protocol)
+    assert_same_trials(read_deap(tmp_path), original)
+
+
 # -- SEED --------------------------------------------------------------------------------------
 def test_seed_layout_order_and_exact_read_back(seed_dir, tmp_path):
     names = sorted(p.name for p in seed_dir.iterdir())

@@ -130,6 +130,26 @@ def test_fif_events_table_with_repeated_events_and_baseline(fif, tmp_path):
     assert trials.dataset == "rec_raw.fif"
 
 
+@pytest.mark.parametrize("meas_date", [None, 1_600_000_000])
+def test_fif_events_start_where_mne_puts_them_with_and_without_meas_date(tmp_path, meas_date):
+    """Without meas_date the annotations have orig_time=None and count from sample 0 of the
+    acquisition, which lies first_samp samples before the first stored sample."""
+    n = int(30 * SFREQ)
+    data = np.tile(np.arange(n) * 1e-8, (4, 1))  # each sample's value encodes its data index
+    raw = mne.io.RawArray(data, mne.create_info(CH, SFREQ, "eeg"), first_samp=640, verbose="error")
+    raw.set_meas_date(meas_date)
+    raw.set_annotations(mne.Annotations([12.0], [2.0], ["go"]))  # 12 s after the first sample
+    path = tmp_path / "rec_raw.fif"
+    raw.save(path, verbose="error")
+    trials = read_recording(path, pd.DataFrame({"event": ["go"], "valence": [5.0]}), scales="deap")
+    stored = mne.io.read_raw(path, verbose="error")
+    assert (stored.annotations.orig_time is None) == (meas_date is None)
+    events, _ = mne.events_from_annotations(stored, verbose="error")
+    start = int(round(trials.signals[0][0, 0] / 1e-8))
+    assert start == events[0, 0] - 640 == int(12 * SFREQ)
+    assert trials.n_times[0] == int(2 * SFREQ)
+
+
 def test_fif_onset_table_tsv_and_explicit_columns(fif, tmp_path):
     path, data = fif
     table = pd.DataFrame(

@@ -21,11 +21,21 @@ Three ways to band-pass are offered:
     The pipeline most published DEAP / SEED results use: every short window is filtered separately
     with a causal 5th-order Butterworth in transfer-function ``(b, a)`` form
     (:func:`scipy.signal.butter` then :func:`scipy.signal.lfilter` from zero initial state), and the
-    DE is taken from that window's variance. Each window then starts with the filter's transient, and
-    high-order ``(b, a)`` filters are numerically fragile when a band is narrow relative to the
-    sampling rate (at 1000 Hz the 1-4 Hz filter is unusable). The widely used implementation also
-    designs its filters for ``fs = 128`` whatever the data's sampling rate (on SEED's 200 Hz data every
-    band edge is then multiplied by 200 / 128); ``filter_sfreq=128`` reproduces that on purpose.
+    DE is taken from that window's variance. Each window then starts with the filter's transient.
+    One deliberate difference from the widely used implementation (TorchEEG's
+    ``BandDifferentialEntropy``, which filters the raw window): each channel's window mean is removed
+    before filtering. Otherwise a DC offset (DREAMER's Emotiv signals sit near 4200 µV) enters as a
+    step at the window start, and the band variance measures the filter's step response instead of
+    the EEG; on data that is already near zero mean (DEAP's preprocessed signals) the change is about
+    1e-3 nats.
+
+    High-order ``(b, a)`` filters are numerically fragile when a band is narrow relative to the
+    sampling rate: the rounded coefficients move the poles, up to outside the unit circle (at
+    1000 Hz the 1-4, 4-8 and 8-14 Hz filters are unstable, at 250 / 256 Hz the 1-4 Hz one).
+    :func:`design_filters` refuses such a filter with a ``ValueError`` instead of returning wrong
+    numbers (see there). The widely used implementation also designs its filters for ``fs = 128``
+    whatever the data's sampling rate (on SEED's 200 Hz data every band edge is then multiplied by
+    200 / 128); ``filter_sfreq=128`` reproduces that on purpose.
 """
 
 from __future__ import annotations
@@ -46,7 +56,8 @@ from .windows import split_segments, window_samples, window_starts, window_varia
 
 #: Version of the numbers this module produces; bump it whenever a change alters any token value,
 #: so that caches written by older code are recomputed.
-FEATURES_VERSION = 1
+#: 2: method="reference" removes each channel's window mean before filtering.
+FEATURES_VERSION = 2
 
 #: theta, alpha, beta, gamma (Hz): the bands of the electrode-attention transformer.
 DEFAULT_BANDS = (("theta", 4.0, 8.0), ("alpha", 8.0, 14.0), ("beta", 14.0, 31.0), ("gamma", 31.0, 49.0))
@@ -64,6 +75,17 @@ METHODS = ("sos", "fft", "reference")
 LOG_BASES = ("e", 2)
 BASELINES = ("auto", "none", "average-segments", "average-de")
 _DEFAULT_ORDER = {"sos": 4, "fft": 4, "reference": 5}
+# A (b, a) filter is refused when its largest pole radius is at least 1 - _POLE_MARGIN (unstable:
+# the output grows without bound with the window length) or when its impulse response differs from
+# that of the same Butterworth in second-order sections by more than _BA_TOLERANCE (relative L2
+# norm over twice the decay length): the rounded coefficients then describe another filter. Over
+# Butterworth band-passes of orders 2-7 at 100-2000 Hz, the accepted ones change the DE of white
+# noise by at most ~5e-3 nats (most by < 1e-4); e.g. 1-4 Hz at 128 Hz, order 5 (the published SEED
+# set-up with filter_sfreq=128) is 2e-4 from the SOS filter, while 1-4 Hz at 200 Hz (2.6e-2, DE off
+# by 0.014 nats) is refused. The pole radius alone cannot separate the two: wrong stable filters
+# have radii from 0.984, right ones up to 0.9999.
+_POLE_MARGIN = 1e-6
+_BA_TOLERANCE = 1e-3
 # Samples per temporary block: bounds the memory used while filtering (about 10 float64 copies of a
 # block live at once per thread).
 _BLOCK_SAMPLES = 1 << 20
@@ -105,16 +127,20 @@ def resolve_bands(bands=None) -> tuple[tuple[str, float, float], ...]:
     return tuple(resolved)
 
 
-def check_bands(bands, sfreq: float) -> tuple[tuple[str, float, float], ...]:
-    """:func:`resolve_bands`, then check every band lies below the Nyquist frequency of ``sfreq``."""
-    check_positive("sfreq", sfreq)
+def check_bands(bands, sfreq: float, *, sfreq_name: str = "sfreq") -> tuple[tuple[str, float, float], ...]:
+    """:func:`resolve_bands`, then check every band lies below the Nyquist frequency of ``sfreq``.
+
+    ``sfreq_name`` is the parameter named in the errors (``"filter_sfreq"`` when the filters are
+    designed for that rate rather than the data's).
+    """
+    check_positive(sfreq_name, sfreq)
     resolved = resolve_bands(bands)
     nyquist = sfreq / 2
     for name, lo, hi in resolved:
         if hi >= nyquist:
             raise ValueError(
                 f"Band {name!r} ({lo:g}-{hi:g} Hz) reaches the Nyquist frequency ({nyquist:g} Hz) of "
-                f"sfreq={sfreq:g} Hz; lower its upper edge below {nyquist:g} Hz or drop the band."
+                f"{sfreq_name}={sfreq:g} Hz; lower its upper edge below {nyquist:g} Hz or drop the band."
             )
     return resolved
 
@@ -134,19 +160,85 @@ def differential_entropy(variance, log_base="e") -> np.ndarray:
     return de if log_base == "e" else de / np.log(2)
 
 
-def design_filters(bands, sfreq: float, method: str = "sos", order: int | None = None) -> list:
+def design_filters(bands, sfreq: float, method: str = "sos", order: int | None = None, *,
+                   sfreq_name: str = "sfreq") -> list:
     """One Butterworth band-pass per band.
 
-    Returns a list of second-order-section arrays (``method="sos"``) or of ``(b, a)`` pairs
-    (``method="reference"``). ``sfreq`` is the rate the filters are designed for.
+    Parameters
+    ----------
+    bands : None | str | mapping | sequence
+        See :func:`resolve_bands`.
+    sfreq : float
+        The rate the filters are designed for, in Hz.
+    method : {"sos", "fft", "reference"}
+    order : int | None
+        Butterworth order (default 4, or 5 for ``"reference"``).
+    sfreq_name : str
+        The parameter named in the errors (``"filter_sfreq"`` when ``sfreq`` comes from it).
+
+    Returns
+    -------
+    filters : list
+        Second-order-section arrays (``"sos"``, ``"fft"``) or ``(b, a)`` pairs (``"reference"``).
+
+    Raises
+    ------
+    ValueError
+        If a band reaches the Nyquist frequency, or (``"reference"``) if a band's ``(b, a)`` form is
+        numerically unusable: a pole at radius ``>= 1 - 1e-6`` (unstable), or an impulse response
+        more than 1e-3 (relative) away from the same filter in second-order sections. This happens
+        for bands that are narrow relative to ``sfreq`` (at 1000 Hz: 1-4, 4-8 and 8-14 Hz; at 250 /
+        256 Hz: 1-4 Hz); use ``method="sos"``, a lower order, or ``filter_sfreq``.
     """
     check_option("method", method, METHODS)
     order = _DEFAULT_ORDER[method] if order is None else order
     if not isinstance(order, int | np.integer) or order < 1:
         raise ValueError(f"Invalid value for the 'order' parameter: expected a positive integer, got {order!r}.")
-    output = "ba" if method == "reference" else "sos"
-    return [signal.butter(int(order), [lo, hi], btype="bandpass", fs=sfreq, output=output)
-            for _, lo, hi in check_bands(bands, sfreq)]
+    resolved = check_bands(bands, sfreq, sfreq_name=sfreq_name)
+    if method != "reference":
+        return [signal.butter(int(order), [lo, hi], btype="bandpass", fs=sfreq, output="sos")
+                for _, lo, hi in resolved]
+    filters = []
+    for name, lo, hi in resolved:
+        b, a, radius, error = _ba_filter(lo, hi, float(sfreq), int(order))
+        if radius >= 1 - _POLE_MARGIN or not error <= _BA_TOLERANCE:
+            problem = (
+                f"is unstable (a pole at radius {radius:.6f} >= 1 - {_POLE_MARGIN:g}: the output "
+                f"grows without bound)" if radius >= 1 - _POLE_MARGIN else
+                f"is inaccurate (its impulse response is {error:.1e} (relative) away from the same "
+                f"filter in second-order sections; at most {_BA_TOLERANCE:g} is accepted)"
+            )
+            raise ValueError(
+                f"method='reference': the (b, a) Butterworth band-pass of band {name!r} "
+                f"({lo:g}-{hi:g} Hz, order {int(order)}) designed for {sfreq_name}={sfreq:g} Hz {problem}, "
+                f"so it would return wrong band entropies. The band is too narrow for this rate in "
+                f"(b, a) form: use method='sos' (the default), a lower order, drop or widen the band, "
+                f"or design the filters for a lower rate with filter_sfreq (e.g. 128, as the "
+                f"published code does)."
+            )
+        filters.append((b.copy(), a.copy()))  # the cached arrays stay untouched
+    return filters
+
+
+@lru_cache(maxsize=256)
+def _ba_filter(lo: float, hi: float, sfreq: float, order: int):
+    """``(b, a)`` Butterworth band-pass, its largest pole radius and its impulse-response error.
+
+    The error is the relative L2 distance between the impulse responses of ``(b, a)`` (through
+    :func:`scipy.signal.lfilter`, as applied) and of the same design in second-order sections, over
+    twice the latter's decay length; ``inf`` when not finite.
+    """
+    b, a = signal.butter(order, [lo, hi], btype="bandpass", fs=sfreq, output="ba")
+    radius = float(np.abs(np.roots(a)).max())
+    if radius >= 1 - _POLE_MARGIN:
+        return b, a, radius, np.inf
+    sos = signal.butter(order, [lo, hi], btype="bandpass", fs=sfreq, output="sos")
+    impulse = np.zeros(2 * decay_length(sos))
+    impulse[0] = 1.0
+    expected = signal.sosfilt(sos, impulse)
+    with np.errstate(all="ignore"):
+        error = float(np.linalg.norm(signal.lfilter(b, a, impulse) - expected) / np.linalg.norm(expected))
+    return b, a, radius, error if np.isfinite(error) else np.inf
 
 
 def padlen(sos: np.ndarray) -> int:
@@ -269,7 +361,10 @@ def _filtered_bands(filters: list, x: np.ndarray, method: str, sfreq: float):
         for y in fft_filter_rows(filters, rows, sfreq):
             yield y.reshape(shape)
     else:
+        # Each window (last axis) loses its mean first: lfilter starts from rest, so an offset would
+        # enter as a step and its response would dominate the band variance (module documentation).
         rows = np.asarray(rows, dtype=np.float64)
+        rows = rows - rows.mean(axis=-1, keepdims=True)
         for b, a in filters:
             yield signal.lfilter(b, a, rows, axis=-1).reshape(shape)
 
@@ -285,6 +380,26 @@ def _zscore_windows(windows: np.ndarray) -> np.ndarray:
     std = windows.std(axis=axes, keepdims=True)
     _check_nonzero(std, "window standard deviation (for zscore=True)")
     return (windows - windows.mean(axis=axes, keepdims=True)) / std
+
+
+def _flat_windows(x: np.ndarray, n_window: int, n_hop: int) -> np.ndarray:
+    """Whether each window of ``x`` (..., n_times) is constant: shape (..., n_windows).
+
+    Counts sample-to-sample changes cumulatively, so overlapping windows cost nothing extra.
+    """
+    changes = np.zeros(x.shape, dtype=np.int32)
+    np.cumsum(x[..., 1:] != x[..., :-1], axis=-1, dtype=np.int32, out=changes[..., 1:])
+    starts = window_starts(x.shape[-1], n_window, n_hop)
+    return changes[..., starts + n_window - 1] == changes[..., starts]
+
+
+def _check_not_flat(x: np.ndarray, describe=None) -> None:
+    """The flat-signal error if a channel of a raw window (last axis) is constant.
+
+    Checked before filtering: a constant at a non-zero level (e.g. a disconnected electrode at its
+    DC offset) does not always give an exactly zero band variance, but a finite, meaningless DE.
+    """
+    _check_nonzero(np.ptp(x, axis=-1), "peak-to-peak amplitude", describe)
 
 
 def _check_nonzero(variance: np.ndarray, what: str, describe=None) -> None:
@@ -374,10 +489,9 @@ class BandDifferentialEntropy(TransformerMixin, BaseEstimator):
         check_positive("sfreq", self.sfreq)
         check_option("log_base", self.log_base, LOG_BASES)
         check_option("method", self.method, METHODS)
-        design_sfreq = _design_sfreq(self.sfreq, self.method, self.filter_sfreq)
-        self.bands_ = check_bands(self.bands, design_sfreq)
+        self.bands_, self.filters_ = _design(self.bands, self.sfreq, self.method, self.order,
+                                             self.filter_sfreq)
         self.band_names_ = tuple(b[0] for b in self.bands_)
-        self.filters_ = design_filters(self.bands_, design_sfreq, self.method, self.order)
         return self
 
     def transform(self, X):
@@ -395,6 +509,7 @@ class BandDifferentialEntropy(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "filters_")
         X = check_ndim(X, 3, "X", "(n_windows, n_channels, n_times)")
         check_finite(X, "X")
+        _check_not_flat(X, lambda i: f"window {i[0]}, channel {i[1]}")
         if self.zscore:
             X = _zscore_windows(X)
         n_windows, n_channels, n_times = X.shape
@@ -425,6 +540,15 @@ def _design_sfreq(sfreq, method, filter_sfreq):
             f"hard-coded filter rate); got method={method!r}."
         )
     return check_positive("filter_sfreq", filter_sfreq)
+
+
+def _design(bands, sfreq, method, order, filter_sfreq):
+    """Checked bands and their filters, designed for ``filter_sfreq`` if given (errors name it)."""
+    check_positive("sfreq", sfreq)
+    design_sfreq = _design_sfreq(sfreq, method, filter_sfreq)
+    name = "sfreq" if filter_sfreq is None else "filter_sfreq"
+    bands = check_bands(bands, design_sfreq, sfreq_name=name)
+    return bands, design_filters(bands, design_sfreq, method, order, sfreq_name=name)
 
 
 # -- trials -> tokens ----------------------------------------------------------------------------
@@ -510,6 +634,16 @@ class Tokenizer(BaseEstimator):
             )
         return self.baseline
 
+    def _baseline_segment_samples(self, sfreq: float) -> int:
+        check_positive("baseline_segment", self.baseline_segment)
+        n_segment = int(round(self.baseline_segment * sfreq))
+        if n_segment < 1:
+            raise ValueError(
+                f"Invalid value for the 'baseline_segment' parameter: {self.baseline_segment} s is "
+                f"less than one sample at sfreq={sfreq:g} Hz."
+            )
+        return n_segment
+
     def transform(self, trials) -> WindowTokens:
         """BDE tokens of every window of every trial.
 
@@ -527,11 +661,11 @@ class Tokenizer(BaseEstimator):
         if trials.n_trials == 0:
             raise ValueError(f"The {trials.dataset} trials are empty: there is nothing to tokenize.")
         sfreq = trials.sfreq
-        design_sfreq = _design_sfreq(sfreq, self.method, self.filter_sfreq)
-        bands = check_bands(self.bands, design_sfreq)
-        filters = design_filters(bands, design_sfreq, self.method, self.order)
+        bands, filters = _design(self.bands, sfreq, self.method, self.order, self.filter_sfreq)
         n_window, n_hop = window_samples(self.window, self.hop, sfreq)
         baseline = self.resolve_baseline(trials)
+        if baseline != "none":
+            n_segment = self._baseline_segment_samples(sfreq)
         n_jobs = _n_jobs(self.n_jobs)
         keys = trials.trial_keys
         lengths = trials.n_times
@@ -554,7 +688,6 @@ class Tokenizer(BaseEstimator):
             for i, v in zip(idx, values, strict=True):
                 de[i] = v
         if baseline != "none":
-            n_segment = window_samples(self.baseline_segment, None, sfreq)[0]
             for idx, block in _equal_length_blocks(trials.baselines):
                 if block.shape[-1] < n_segment:
                     raise ValueError(
@@ -614,6 +747,9 @@ def _windows_de(block, idx, *, n_window, n_hop, filters, method, sfreq, log_base
                 band_names, ch_names, keys):
     """DE of every window of equal-length trials: list of (n_windows, n_channels, n_bands)."""
     n, n_channels, n_times = block.shape
+    flat = _flat_windows(block, n_window, n_hop).transpose(0, 2, 1)  # (n, n_windows, n_channels)
+    _check_nonzero(~flat, "peak-to-peak amplitude", lambda i: (  # ~flat is "peak-to-peak > 0"
+        f"trial {keys[idx[i[0]]]}, window {i[1]}, channel {ch_names[i[2]]}"))
     if method != "reference":
         rows = block.reshape(n * n_channels, n_times)
         variance = _band_variance(rows, filters, method, sfreq, n_jobs,
@@ -639,6 +775,14 @@ def _baseline_de(block, idx, *, n_segment, mode, filters, method, sfreq, log_bas
                  band_names, ch_names, keys):
     """Baseline DE of equal-length baselines, shape (n, n_channels, n_bands)."""
     n, n_channels, n_times = block.shape
+    # The raw segments the baseline DE is taken from: (n, n_channels, n_segments or 1, n_segment).
+    raw = split_segments(block, n_segment)
+    if mode == "average-segments":
+        raw = raw.mean(axis=2, keepdims=True)
+    _check_not_flat(raw, lambda i: (
+        f"the baseline of trial {keys[idx[i[0]]]}, channel {ch_names[i[1]]}, segment {i[2]}"
+        if mode == "average-de" else
+        f"the averaged baseline of trial {keys[idx[i[0]]]}, channel {ch_names[i[1]]}"))
     if method != "reference":
         rows = block.reshape(n * n_channels, n_times)
         if mode == "average-segments":
@@ -647,11 +791,7 @@ def _baseline_de(block, idx, *, n_segment, mode, filters, method, sfreq, log_bas
             stat = lambda y: split_segments(y, n_segment).var(axis=-1)  # noqa: E731
         variance = _band_variance(rows, filters, method, sfreq, n_jobs, stat)
     else:
-        segments = split_segments(block, n_segment)  # (n, n_channels, n_segments, n_segment)
-        if mode == "average-segments":
-            segments = segments.mean(axis=2, keepdims=True)
-        if zscore:
-            segments = _zscore_windows(segments)
+        segments = _zscore_windows(raw) if zscore else raw
         rows = segments.reshape(n * n_channels, *segments.shape[2:])
         variance = _band_variance(rows, filters, method, sfreq, n_jobs, lambda y: y.var(axis=-1))
         if mode == "average-segments":
@@ -661,9 +801,6 @@ def _baseline_de(block, idx, *, n_segment, mode, filters, method, sfreq, log_bas
         f"the baseline of trial {keys[idx[i[0]]]}, channel {ch_names[i[1]]}"))
     de = differential_entropy(variance, log_base)  # (n, n_channels[, n_segments], n_bands)
     if zscore and method != "reference":
-        raw = split_segments(block, n_segment)  # (n, n_channels, n_segments, n_segment)
-        if mode == "average-segments":
-            raw = raw.mean(axis=2, keepdims=True)
         log_std = _log_std(raw, log_base)  # (n, n_segments or 1)
         de -= log_std[:, None, :, None] if mode == "average-de" else log_std[:, :, None]
     return de.mean(axis=2) if mode == "average-de" else de

@@ -2,17 +2,19 @@
 
 The cache holds one group per subject under ``/subjects``. Each group records a key: a SHA-256 of
 the subject's source files' identity (absolute path, size, modification time in ns and, on request,
-a hash of their first and last MiB), every :class:`~neuroaffect.features.Tokenizer` parameter that
-changes the numbers, and :data:`~neuroaffect.features.FEATURES_VERSION`. A subject is reused only
-when its key matches exactly; otherwise only that subject is recomputed.
+a hash of their first and last MiB), the source's dataset name and reader options (SEED-IV ``sfreq``,
+``drop_cerebellar``, ...), every :class:`~neuroaffect.features.Tokenizer` parameter that changes the
+numbers, and :data:`~neuroaffect.features.FEATURES_VERSION`. A subject is reused only when its key
+matches exactly; otherwise only that subject is recomputed.
 
 The file is never modified in place: new groups are written with the still-valid old ones to a
 temporary file in the same folder, which then replaces the cache with :func:`os.replace`, so a crash
 leaves either the old or the new file, never a partial one. New subjects are flushed every
 ``flush_interval`` seconds and when the run ends or fails, so an interrupted run resumes where it
-stopped. An unreadable file or group (truncated, missing datasets) is reported with a
-:class:`CacheWarning` naming the file and rebuilt; a file that is not a token cache at all is never
-overwritten.
+stopped. An empty file, or an unreadable HDF5 file or group (truncated, missing datasets), is
+reported with a :class:`CacheWarning` naming the file and rebuilt; a file that is not a token cache
+at all (any other file that does not start with the HDF5 signature, or an HDF5 file without the
+cache's format mark) is never overwritten.
 """
 
 from __future__ import annotations
@@ -107,15 +109,26 @@ def tokens_for_dataset(sources, tokenizer, cache=None, progress=True, *, hash_co
 
 
 def subject_key(source, tokenizer, *, hash_content=False) -> str:
-    """The cache key of one subject: SHA-256 of its files' identity, the parameters and the version."""
+    """The cache key of one subject.
+
+    A SHA-256 of the subject's files' identity, its dataset name and reader options (e.g. SEED-IV's
+    ``sfreq``, ``drop_cerebellar``: they change what ``load()`` returns), the tokenizer's parameters
+    and :data:`~neuroaffect.features.FEATURES_VERSION`. ``source`` may be any object with
+    ``subject``, ``files`` and ``load()``; a missing ``dataset`` or ``options`` counts as ``None``
+    and ``()``.
+    """
     params = {k: v for k, v in tokenizer.get_params().items() if k not in _NOT_IN_KEY}
     if "bands" in params:
         params["bands"] = [list(b) for b in resolve_bands(params["bands"])]
+    options = getattr(source, "options", None) or ()
+    options = sorted((options.items() if isinstance(options, dict) else options), key=lambda kv: str(kv[0]))
     identity = {
         "features_version": FEATURES_VERSION,
         "tokenizer": f"{type(tokenizer).__module__}.{type(tokenizer).__qualname__}",
         "params": params,
         "subject": str(source.subject),
+        "dataset": getattr(source, "dataset", None),
+        "options": [[str(k), v] for k, v in options],
         "files": [_file_identity(p, str(source.subject), hash_content) for p in source.files],
     }
     text = json.dumps(identity, sort_keys=True, default=repr)
@@ -156,11 +169,13 @@ class _TokenCache:
             raise FileFormatError(self.path, "is a folder; the token cache must be a file path (e.g. tokens.h5).")
         with open(self.path, "rb") as f:
             head = f.read(len(_HDF5_SIGNATURE))
-        if len(head) == len(_HDF5_SIGNATURE) and head != _HDF5_SIGNATURE:
+        # Only an empty file may be rebuilt (below, with a CacheWarning): any other file that does
+        # not start with the 8-byte HDF5 signature, however short, may be the user's data.
+        if head and head != _HDF5_SIGNATURE:
             raise FileFormatError(
                 self.path,
-                "is not an HDF5 file, so not a neuroaffect token cache; refusing to overwrite it. "
-                "Choose another cache path.",
+                f"is not an HDF5 file ({len(head)}-byte start {head!r} is not the HDF5 signature), so "
+                "not a neuroaffect token cache; refusing to overwrite it. Choose another cache path.",
             )
         try:
             with h5py.File(self.path, "r") as f:

@@ -73,13 +73,49 @@ class WindowTokens:
 
     @classmethod
     def concatenate(cls, parts) -> WindowTokens:
+        """Join token sets window by window (e.g. one per subject).
+
+        Parameters
+        ----------
+        parts : sequence of WindowTokens
+            They must agree on everything that gives a column or a token its meaning: electrodes
+            (``ch_names`` and ``positions``), ``band_names``, ``sfreq``, ``rating_names`` and the
+            ``scales`` of those ratings. ``dataset`` is taken from the first part.
+
+        Returns
+        -------
+        tokens : WindowTokens
+
+        Raises
+        ------
+        ValueError
+            If ``parts`` is empty or the parts disagree on one of the attributes above (the message
+            names it and the first differing part).
+        """
         parts = list(parts)
         if not parts:
             raise ValueError("concatenate needs at least one WindowTokens.")
         first = parts[0]
-        for other in parts[1:]:
-            if other.ch_names != first.ch_names or other.band_names != first.band_names:
-                raise ValueError("Cannot concatenate tokens with different electrodes or bands.")
+        for i, other in enumerate(parts[1:], start=1):
+            for attr, same in (
+                ("ch_names", lambda a, b: list(a) == list(b)),
+                ("band_names", lambda a, b: tuple(a) == tuple(b)),
+                ("sfreq", lambda a, b: float(a) == float(b)),
+                ("rating_names", lambda a, b: tuple(a) == tuple(b)),
+                ("positions", lambda a, b: np.shape(a) == np.shape(b) and np.allclose(a, b)),
+            ):
+                if not same(getattr(first, attr), getattr(other, attr)):
+                    raise ValueError(
+                        f"Cannot concatenate tokens with different {attr}: part 0 has "
+                        f"{getattr(first, attr)!r}, part {i} has {getattr(other, attr)!r}."
+                    )
+            differ = [n for n in first.rating_names if first.scales.get(n) != other.scales.get(n)]
+            if differ:
+                n = differ[0]
+                raise ValueError(
+                    f"Cannot concatenate tokens with different scales for rating(s) {differ}: part 0 "
+                    f"rates {n!r} on {first.scales.get(n)!r}, part {i} on {other.scales.get(n)!r}."
+                )
         cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
         return cls(
             X=cat("X"), ratings=cat("ratings"), rating_names=first.rating_names, scales=first.scales,

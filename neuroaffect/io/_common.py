@@ -99,6 +99,10 @@ class _ArrayUnpickler(pickle.Unpickler):
     _allowed = {
         ("numpy.core.multiarray", "_reconstruct"),
         ("numpy._core.multiarray", "_reconstruct"),
+        # Pickle protocol 5 (Python >= 3.8 with protocol=5, or numpy's own) stores an array as
+        # _frombuffer(bytes, dtype, shape, order): np.frombuffer plus a reshape, no code is run.
+        ("numpy.core.numeric", "_frombuffer"),
+        ("numpy._core.numeric", "_frombuffer"),
         ("numpy.core.multiarray", "scalar"),
         ("numpy._core.multiarray", "scalar"),
         ("numpy", "ndarray"),

@@ -6,9 +6,14 @@ MATLAB layout: ``DREAMER.Data{s}.EEG.stimuli{t}`` (n_times, 14) and ``DREAMER.Da
 ``ScoreDominance`` (18 x 1, integers 1-5). With scipy that is
 ``mat["DREAMER"][0, 0]["Data"][0, s]["EEG"][0, 0]["stimuli"][0, 0][t, 0]``.
 
-Values are taken to be µV (Emotiv raw values carry a DC offset of about 4200 µV, which is kept: it
-does not affect band powers). The whole file is read once and kept (one file at a time) while its
-subjects are loaded.
+Values are taken to be µV. Emotiv raw values carry a DC offset of about 4200 µV per channel, which
+is kept in ``signals`` and ``baselines``. The band-pass filters of
+:class:`~neuroaffect.features.Tokenizer` reject it: the zero-phase methods (``"sos"``, ``"fft"``)
+filter the continuous trial with edge padding, and ``method="reference"`` removes each channel's
+window mean before its causal filter starts from rest (the published TorchEEG code does not; on
+DREAMER the offset's step response would then dominate every band's variance). Anything else that
+uses the raw amplitudes (plots, a global z-score, ...) sees the offset. The whole file is read once
+and kept (one file at a time) while its subjects are loaded.
 """
 
 from __future__ import annotations

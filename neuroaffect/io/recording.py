@@ -91,11 +91,18 @@ def _rating_columns(table, rating_names, where) -> list[str]:
 
 
 def _annotation_spans(raw, table, where):
-    """Onsets (s from the first sample) and durations of the annotations named in ``table.event``."""
+    """Onsets (s from the first sample) and durations of the annotations named in ``table.event``.
+
+    Onsets are converted as :func:`mne.events_from_annotations` does: with ``orig_time`` set they
+    count from ``orig_time``, and ``time_as_index(..., origin=orig_time)`` gives the index into the
+    data directly; with ``orig_time=None`` (e.g. a FIF file without ``meas_date``) they count from
+    sample 0 of the acquisition, so the index is shifted by ``raw.first_samp``.
+    """
     ann = raw.annotations
-    starts = (
-        raw.time_as_index(ann.onset, use_rounding=True, origin=ann.orig_time) / raw.info["sfreq"]
-    )
+    index = raw.time_as_index(ann.onset, use_rounding=True, origin=ann.orig_time)
+    if ann.orig_time is None:
+        index = index - raw.first_samp
+    starts = index / raw.info["sfreq"]
     order = np.argsort(starts, kind="stable")
     used: dict[str, int] = {}
     onsets, durations = [], []
