@@ -150,3 +150,54 @@ def test_electrode_importance_and_topomap(tokens):
         plot_electrode_importance(importance[:-1], NAMES)
     with pytest.raises(ValueError, match="Unknown channel"):
         plot_electrode_importance(importance, NAMES[:-1] + ["Qq1"])
+
+
+# ---- braindecode: labels, fitted checks, inner-split scaling ------------------------------------
+def test_braindecode_classifier_rejects_nan_and_continuous_labels(tokens):
+    X, y, _ = tokens
+    clf = BraindecodeClassifier("dgcnn", ch_names=NAMES, max_epochs=1, patience=None, random_state=0)
+    with pytest.raises(ValueError, match=r"y contains NaN labels \(3 of 80\)"):
+        clf.fit(X, np.where(np.arange(80) < 3, np.nan, y))
+    with pytest.raises(ValueError, match="Unknown label type: continuous.*BraindecodeRegressor"):
+        clf.fit(X, np.random.default_rng(0).uniform(1, 9, 80))
+    labels = np.array(["high", "low", None], dtype=object)[np.arange(80) % 2]
+    labels[0] = np.nan
+    with pytest.raises(ValueError, match="NaN labels"):
+        clf.fit(X, labels)
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba"])
+def test_braindecode_predict_before_fit_raises_not_fitted(tokens, method):
+    from sklearn.exceptions import NotFittedError
+
+    X, _, groups = tokens
+    for est in (BraindecodeClassifier("dgcnn", ch_names=NAMES), BraindecodeRegressor("dgcnn", ch_names=NAMES)):
+        if hasattr(est, method):
+            with pytest.raises(NotFittedError):
+                getattr(est, method)(X)
+    with pytest.raises(NotFittedError):
+        BraindecodeClassifier("dgcnn", ch_names=NAMES).predict_trials(X, groups)
+
+
+def test_braindecode_scaling_is_fitted_on_the_inner_training_split(tokens):
+    from neuroaffect.estimators.transformer import inner_split
+
+    X, y, groups = tokens
+    X = X + np.repeat(np.random.default_rng(2).normal(size=(16, 1, 4)) * 3, 5, axis=0).astype(np.float32)
+    target = X[:, 6, 1].astype(float) + np.repeat(np.arange(16.0), 5)
+    reg = BraindecodeRegressor("dgcnn", ch_names=NAMES, max_epochs=1, random_state=0).fit(X, target, groups=groups)
+    seed = int(np.random.RandomState(0).randint(np.iinfo(np.int32).max))
+    train, valid = inner_split(reg, len(X), groups, seed)
+    assert len(valid) and not np.allclose(X[train].mean(axis=(0, 1)), X.mean(axis=(0, 1)), atol=1e-3)
+    np.testing.assert_allclose(reg.mean_, X[train].mean(axis=(0, 1)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(reg.y_mean_, target[train].mean())
+    np.testing.assert_allclose(reg.y_scale_, target[train].std() + 1e-12)
+
+
+def test_braindecode_validation_groups_subject(tokens):
+    X, y, _ = tokens
+    keys = np.array([f"s{i // 20}/1/{i // 5}" for i in range(80)])
+    clf = BraindecodeClassifier("dgcnn", ch_names=NAMES, max_epochs=1, validation_groups="subject", random_state=0)
+    assert "valid_loss" in clf.fit(X, y, groups=keys).net_.history[-1]
+    with pytest.raises(ValueError, match="at least 2 subjects"):
+        clone(clf).fit(X[:20], y[:20], groups=keys[:20])

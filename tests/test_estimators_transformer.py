@@ -243,3 +243,74 @@ def test_registry_builds_the_transformers():
     assert isinstance(make_estimator("transformer", task="regression"), ElectrodeAttentionRegressor)
     with pytest.raises(ValueError, match="'name' parameter"):
         make_estimator("resnet")
+
+
+# ---- labels, inner-split scaling, subject-held-out early stopping -------------------------------
+def test_nan_and_continuous_labels_are_rejected(small_fit):
+    clf, X, y = small_fit
+    clf = clone(clf).set_params(patience=None)
+    ratings = np.random.default_rng(0).uniform(1, 9, len(y))
+    with pytest.raises(ValueError, match="Unknown label type: continuous.* y must hold class labels"):
+        clone(clf).fit(X, ratings)
+    nan_ratings = ratings.copy()
+    nan_ratings[:2] = np.nan
+    # with a threshold, NaN >= 5 used to become class 0 without a word
+    with pytest.raises(ValueError, match=r"y contains NaN labels \(2 of"):
+        clone(clf).set_params(threshold=5).fit(X, nan_ratings)
+    with pytest.raises(ValueError, match="y contains NaN labels"):
+        clone(clf).fit(X, np.where(np.arange(len(y)) < 2, np.nan, y))
+
+
+@pytest.mark.parametrize("estimator", [ElectrodeAttentionClassifier, ElectrodeAttentionRegressor])
+def test_scaling_is_fitted_on_the_inner_training_split(estimator):
+    X, y, groups = make_tokens(n_trials=20, windows_per_trial=4, seed=11)
+    X = X + np.repeat(np.random.default_rng(1).normal(size=(20, 1, 4)) * 3, 4, axis=0).astype(np.float32)
+    target = y if estimator is ElectrodeAttentionClassifier else np.repeat(np.arange(20.0), 4) + y
+    est = fitted(estimator(config=TINY, max_epochs=1, random_state=0), X, target, groups=groups)
+    seed = int(np.random.RandomState(0).randint(np.iinfo(np.int32).max))
+    train, valid = inner_split(est, len(X), groups, seed)
+    assert len(valid) and not np.allclose(X[train].mean(axis=(0, 1)), X.mean(axis=(0, 1)), atol=1e-3)
+    np.testing.assert_allclose(est.mean_, X[train].mean(axis=(0, 1)), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(est.scale_, X[train].std(axis=(0, 1)) + 1e-6, rtol=1e-5)
+    if estimator is ElectrodeAttentionRegressor:
+        np.testing.assert_allclose(est.y_mean_, [target[train].mean()])
+        np.testing.assert_allclose(est.y_scale_, [target[train].std() + 1e-12])
+    # without a validation split, everything is the training split
+    whole = fitted(estimator(config=TINY, max_epochs=1, patience=None, random_state=0), X, target, groups=groups)
+    np.testing.assert_allclose(whole.mean_, X.mean(axis=(0, 1)), rtol=1e-5, atol=1e-5)
+
+
+def subject_keys(n_subjects=4, n_trials=5, windows_per_trial=3):
+    return np.array([f"s{s:02d}/1/{t}" for s in range(1, n_subjects + 1) for t in range(n_trials)
+                     for _ in range(windows_per_trial)])
+
+
+def test_validation_groups_subject_holds_out_whole_subjects():
+    keys = subject_keys()
+    subject = np.array([k.split("/")[0] for k in keys])
+    by_trial = ElectrodeAttentionClassifier(validation_fraction=0.25)
+    mixed = [bool(set(subject[t]) & set(subject[v])) for t, v in
+             (inner_split(by_trial, len(keys), keys, seed) for seed in range(5))]
+    assert any(mixed)  # the default holds out trials: subjects on both sides
+    by_subject = ElectrodeAttentionClassifier(validation_fraction=0.25, validation_groups="subject")
+    for seed in range(5):
+        train, valid = inner_split(by_subject, len(keys), keys, seed)
+        assert len(valid) and not set(subject[train]) & set(subject[valid])
+        assert len(train) + len(valid) == len(keys)
+    with pytest.raises(ValueError, match="validation_groups='subject'.*at least 2 subjects.*'s01'"):
+        inner_split(by_subject, 15, keys[:15], 0)
+    with pytest.raises(ValueError, match="'subject/session/trial'"):
+        inner_split(by_subject, len(keys), np.arange(len(keys)), 0)
+    with pytest.raises(ValueError, match="'validation_groups' parameter"):
+        inner_split(clone(by_subject).set_params(validation_groups="session"), len(keys), keys, 0)
+
+
+def test_fit_with_validation_groups_subject():
+    X, y, _ = make_tokens(n_trials=20, windows_per_trial=3, seed=12)
+    keys = subject_keys(n_subjects=4, n_trials=5, windows_per_trial=3)
+    clf = fitted(ElectrodeAttentionClassifier(config=TINY, max_epochs=2, validation_groups="subject",
+                                              random_state=0), X, y, groups=keys)
+    assert "valid_loss" in clf.net_.history[-1]
+    reg = fitted(ElectrodeAttentionRegressor(config=TINY, max_epochs=2, validation_groups="subject",
+                                             random_state=0), X, y.astype(float), groups=keys)
+    assert reg.predict(X).shape == (len(X),)

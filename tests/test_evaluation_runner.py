@@ -185,3 +185,175 @@ def test_parameter_errors():
         cross_validate_subjects(tok, _logreg(), metric="rmse")
     with pytest.raises(ValueError, match="n_permutations"):
         cross_validate_subjects(tok, _logreg(), n_permutations=-1)
+
+
+# ---- review fixes --------------------------------------------------------------------------------
+
+class GroupSpy(ClassifierMixin, BaseEstimator):
+    """Records the rows (X[:, 0, 0] holds the window index) and the groups of every fit."""
+
+    log = []
+
+    def __init__(self, c=1.0):
+        self.c = c
+
+    def fit(self, X, y, groups=None):
+        GroupSpy.log.append((np.asarray(X)[:, 0, 0].astype(int), None if groups is None else np.asarray(groups)))
+        self.classes_ = np.unique(y)
+        return self
+
+    def predict(self, X):
+        return np.full(len(X), self.classes_[0])
+
+
+def _indexed_tokens(**kw):
+    tok = make_tokens(**kw)
+    tok.X[:, 0, 0] = np.arange(len(tok))
+    return tok
+
+
+def test_runner_refuses_trial_keys_that_do_not_parse_to_their_subject():
+    tok = make_tokens(n_subjects=3, n_trials=6, n_windows=2)
+    # a stimulus id "clipN/partM" in the trial part shifts the parse: subject "s01/1" would be a new subject
+    tok.trial_key = np.array([f"{k.rsplit('/', 1)[0]}/clip{i % 3}/part{k.rsplit('/', 1)[1]}"
+                              for i, k in enumerate(tok.trial_key)])
+    with pytest.raises(ValueError, match="Trial key 's01/1/clip0/part1' of subject 's01'.*contains '/'"):
+        cross_validate_subjects(tok, _logreg(), protocol="leave-one-subject-out", progress=False)
+
+
+def test_runner_raises_when_a_cross_subject_split_shares_a_subject(monkeypatch):
+    from neuroaffect.evaluation.splitters import TrialKFold
+
+    # A buggy cross-subject splitter: whole trials held out (trial audit clean) but subjects shared.
+    monkeypatch.setitem(protocols_module._FACTORIES, "leave-one-subject-out",
+                        lambda k, rs: TrialKFold(3, random_state=rs))
+    with pytest.raises(LeakageError, match="pooled, fold 0: .* subject\\(s\\)"):
+        cross_validate_subjects(make_tokens(n_subjects=2, n_windows=2), _logreg(),
+                                protocol="leave-one-subject-out", progress=False)
+
+
+def test_cache_key_hashes_parameter_values_not_reprs(tmp_path):
+    from neuroaffect.evaluation.runner import _estimator_key
+
+    w1 = np.zeros(2000)
+    w2 = w1.copy()
+    w2[500:600] = 1.0  # the middle of the array: numpy's repr elides it, so the reprs are equal
+    assert repr(w1) == repr(w2)
+    assert _estimator_key(Ridge(alpha=w1)) != _estimator_key(Ridge(alpha=w2))
+    assert _estimator_key(Ridge(alpha=w1)) == _estimator_key(Ridge(alpha=w1.copy()))
+    # nested estimators hash by their parameters, not their identity
+    assert _estimator_key(make_pipeline(Flatten(), LogisticRegression(C=0.5))) == \
+        _estimator_key(make_pipeline(Flatten(), LogisticRegression(C=0.5)))
+    assert _estimator_key(make_pipeline(Flatten(), LogisticRegression(C=0.5))) != \
+        _estimator_key(make_pipeline(Flatten(), LogisticRegression(C=0.6)))
+    tok = make_tokens(n_subjects=1, n_trials=10, n_windows=2)
+    a = cross_validate_subjects(tok, nested(GroupSpy(), {"c": [w1]}), results_dir=tmp_path, progress=False)
+    b = cross_validate_subjects(tok, nested(GroupSpy(), {"c": [w2]}), results_dir=tmp_path, progress=False)
+    assert a.config["run_id"] != b.config["run_id"]
+    assert len(list((tmp_path / "folds").glob("*.npz"))) == 10  # nothing of the first run was reused
+
+
+def test_cache_key_is_the_same_in_another_process():
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from sklearn.linear_model import LogisticRegression; "
+            "from sklearn.pipeline import make_pipeline; from neuroaffect.evaluation._synthetic import Flatten; "
+            "from neuroaffect.evaluation.runner import _estimator_key; "
+            "print(_estimator_key(make_pipeline(Flatten(), LogisticRegression(C=np.arange(3000.0)[5], "
+            "class_weight={1: 2.0, 0: 1.0}))))")
+    keys = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+            for _ in range(2)}
+    assert len(keys) == 1 and len(next(iter(keys))) == 40
+
+
+def test_roc_auc_permutation_null_uses_permutation_probabilities():
+    tok = make_tokens(n_subjects=2, n_trials=10, n_windows=3, effect=1.0)
+    res = cross_validate_subjects(tok, _logreg(), metric="roc_auc", n_permutations=3, progress=False)
+    null = np.array(res.permutation["null"], dtype=float)
+    assert null.shape == (3, 2) and np.all(np.isfinite(null))
+    assert all(np.isfinite(s["p_value"]) for s in res.subjects)
+    assert np.isfinite(res.summary["group_p_value"])
+    assert res.summary["chance_source"] == "permutation"
+    assert res.summary["chance"]["roc_auc"] == pytest.approx(np.mean(null))
+    # without probabilities there is no AUC, observed or permuted: the chance is theoretical, and says so
+    res = cross_validate_subjects(tok, Centroids(), metric="roc_auc", n_permutations=2, progress=False)
+    assert res.summary["chance_source"] == "theoretical" and res.summary["chance"]["roc_auc"] == 0.5
+
+
+def test_nested_search_gives_groups_to_the_inner_estimator():
+    tok = _indexed_tokens(n_subjects=1, n_trials=9, n_windows=2)
+    keys = np.asarray(tok.trial_key)
+    GroupSpy.log = []
+    search = nested(GroupSpy(), {"c": [1.0, 2.0]}, n_inner_splits=3)
+    search.fit(tok.X, np.repeat(np.arange(9) % 2, 2), groups=keys)
+    assert len(GroupSpy.log) == 2 * 3 + 1
+    for rows, groups in GroupSpy.log:
+        assert groups is not None and np.array_equal(groups, keys[rows])
+    assert len(GroupSpy.log[-1][0]) == len(keys)  # the refit sees every training window
+
+
+def test_nested_inner_splits_hold_out_subjects_under_leave_one_subject_out():
+    tok = _indexed_tokens(n_subjects=4, n_trials=6, n_windows=2)
+    subject = np.asarray(tok.subject)
+    GroupSpy.log = []
+    res = cross_validate_subjects(tok, nested(GroupSpy(), {"c": [1.0, 2.0]}, n_inner_splits=3),
+                                  protocol="leave-one-subject-out", progress=False)
+    assert len(res.folds) == 4
+    outer_train = {frozenset(np.flatnonzero(subject != s)) for s in np.unique(subject)}
+    inner = [rows for rows, _ in GroupSpy.log if frozenset(rows) not in outer_train]
+    assert len(inner) == 4 * 2 * 3
+    for rows in inner:  # each inner fit trains on 2 of the 3 outer-training subjects, whole
+        assert len(set(subject[rows])) == 2 and len(rows) == 2 * 6 * 2
+
+
+def test_split_errors_in_the_runner_name_the_subject():
+    tok = make_tokens(n_subjects=3, n_trials=10, n_windows=2)
+    keep = ~np.isin(tok.trial_key, [f"s02/1/{t}" for t in range(4, 11)])
+    with pytest.raises(ValueError, match="subject s02: Cannot make n_splits=5 folds") as err:
+        cross_validate_subjects(tok[np.flatnonzero(keep)], _logreg(), progress=False)
+    assert "np.str_" not in str(err.value)
+
+
+def test_runner_warns_and_records_untested_windows():
+    tok = make_tokens(n_subjects=2, n_trials=6, n_windows=2)
+    keep = (np.asarray(tok.subject) == "s01") | (np.asarray(tok.trial_key) == "s02/1/1")
+    with pytest.warns(UserWarning, match="left 4 window\\(s\\) untested, per subject: 's01' \\(4\\)"):
+        res = cross_validate_subjects(tok[np.flatnonzero(keep)], _logreg(), n_splits=3,
+                                      protocol="leave-one-subject-out-stimulus-kfold", progress=False)
+    assert res.config["untested_windows"] == {"s01": 4}
+    row = next(r for r in res.subjects if r["subject"] == "s01")
+    assert row["n_windows"] - row["n_test_windows"] == 4
+
+
+class ValidationGroupsSpy(GroupSpy):
+    """Records ``validation_groups`` at every fit."""
+
+    seen = []
+
+    def __init__(self, c=1.0, validation_groups="auto"):
+        self.c = c
+        self.validation_groups = validation_groups
+
+    def fit(self, X, y, groups=None):
+        ValidationGroupsSpy.seen.append(self.validation_groups)
+        return super().fit(X, y, groups)
+
+
+@pytest.mark.parametrize("protocol, n_subjects, wrap, expected", [
+    ("leave-one-subject-out", 4, False, "subject"),   # unseen subjects: early stopping holds out subjects
+    ("leave-one-subject-out", 4, True, "subject"),    # also inside a pipeline
+    ("leave-one-subject-out", 3, False, "auto"),      # 2 training subjects: too few to hold one out
+    ("within-subject-kfold", 4, False, "auto"),       # the training subjects are tested: trials
+])
+def test_runner_chooses_validation_groups_from_the_protocol(protocol, n_subjects, wrap, expected):
+    ValidationGroupsSpy.seen.clear()
+    estimator = make_pipeline(ValidationGroupsSpy()) if wrap else ValidationGroupsSpy()
+    tok = make_tokens(n_subjects=n_subjects, n_trials=6, n_windows=2)
+    cross_validate_subjects(tok, estimator, protocol=protocol, n_splits=2, progress=False)
+    assert ValidationGroupsSpy.seen and set(ValidationGroupsSpy.seen) == {expected}
+    # an explicit choice is respected
+    ValidationGroupsSpy.seen.clear()
+    explicit = ValidationGroupsSpy(validation_groups="trial")
+    cross_validate_subjects(tok, explicit, protocol=protocol, n_splits=2, progress=False)
+    assert set(ValidationGroupsSpy.seen) == {"trial"}

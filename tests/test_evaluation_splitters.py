@@ -188,3 +188,83 @@ def test_sklearn_cross_validate_and_nested_search_with_groups():
     assert seen and seen[0].isdisjoint(set(tok.trial_key[outer_test]))
     with pytest.raises(ValueError, match="groups"):
         nested(pipe, {"logisticregression__C": [1.0]}).fit(tok.X, y)
+
+
+def test_trial_kfold_handles_2d_multitask_labels():
+    # Two binary targets per trial (e.g. valence and arousal): stratified on the label combination.
+    rng = np.random.default_rng(0)
+    trial_y = np.repeat(np.array([[0, 0], [0, 1], [1, 0], [1, 1]]), 5, axis=0)[rng.permutation(20)]
+    keys = np.repeat([f"s1/1/{t}" for t in range(20)], 4)
+    y = np.repeat(trial_y, 4, axis=0)
+    splits = list(TrialKFold(5, random_state=0).split(np.zeros((80, 3)), y, keys))
+    assert len(splits) == 5
+    for train, test in splits:
+        assert set(keys[train]).isdisjoint(keys[test])
+        combos = {tuple(row) for row in y[test][::4]}
+        assert len(combos) == 4  # one trial of each combination per fold
+
+
+def test_split_errors_name_the_subject_and_print_plain_ids():
+    keys = np.array([f"s04/1/{t}" for t in range(1, 4)])
+    with pytest.raises(ValueError, match="3 trial\\(s\\) of subject 's04'"):
+        list(TrialKFold(5).split(np.zeros(3), None, keys))
+    keys = np.array(["s01/1/1", "s01/1/2"], dtype=np.str_)
+    with pytest.raises(ValueError) as err:
+        list(LeaveOneSessionOut().split(np.zeros(2), None, keys))
+    assert "np.str_" not in str(err.value) and "Subject 's01'" in str(err.value)
+    with pytest.raises(ValueError) as err:
+        list(FirstTrialsSplit(9).split(np.zeros(2), None, keys))
+    assert "np.str_" not in str(err.value) and "Session 's01/1'" in str(err.value)
+
+
+def test_check_split_refuses_a_held_out_unit_on_both_sides():
+    keys = np.array(["a/1/1", "a/1/2", "b/1/1", "b/1/2"])
+    start, stop = np.zeros(4, int), np.ones(4, int)
+    subject = np.array(["a", "a", "b", "b"])
+    train, test = np.array([0, 2, 3]), np.array([1])  # trial-disjoint, but subject 'a' is on both sides
+    assert check_split(keys, start, stop, train, test).clean
+    with pytest.raises(LeakageError, match="1 subject\\(s\\).*first: 'a'"):
+        check_split(keys, start, stop, train, test, held_out={"subject": subject})
+    stimulus = np.array(["1", "2", "1", "2"])
+    with pytest.raises(LeakageError, match="stimulus"):
+        check_split(keys, start, stop, np.array([2, 3]), np.array([1]), held_out={"stimulus": stimulus})
+    assert check_split(keys, start, stop, np.array([2]), np.array([1]),
+                       held_out={"subject": subject, "stimulus": stimulus}).clean
+    with pytest.raises(ValueError, match="one id per window"):
+        check_split(keys, start, stop, train, test, held_out={"subject": subject[:2]})
+
+
+def test_losostim_skipped_splits_leave_windows_untested():
+    # Subject b saw only stimulus 1: a's fold holding stimulus 1 has no training window and is skipped.
+    from neuroaffect.evaluation import LeaveOneSubjectOutStimulusKFold
+
+    keys = np.array([f"a/1/{t}" for t in range(1, 7)] + ["b/1/1"])
+    tested = np.zeros(len(keys), int)
+    for _, test in LeaveOneSubjectOutStimulusKFold(3, shuffle=False).split(np.zeros(len(keys)), None, keys):
+        tested[test] += 1
+    assert tested.max() == 1 and tested[:2].sum() == 0 and tested[2:].min() == 1
+    assert "tested at most once" in LeaveOneSubjectOutStimulusKFold.__doc__
+
+
+def test_inner_kfold_holds_out_subjects_when_several_are_present():
+    from neuroaffect.evaluation import InnerKFold
+
+    keys = np.array([f"s{s}/1/{t}" for s in range(4) for t in range(6) for _ in range(2)])
+    subject = parse_trial_keys(keys)[0]
+    splitter = InnerKFold(3, random_state=0)
+    splits = list(splitter.split(np.zeros(len(keys)), None, keys))
+    assert len(splits) == 3 == splitter.get_n_splits(groups=keys)
+    for train, test in splits:
+        assert set(subject[train]).isdisjoint(subject[test])
+    # fewer subjects than folds: one subject per fold
+    two = keys[np.isin(subject, ["s0", "s1"])]
+    assert InnerKFold(3).get_n_splits(groups=two) == 2 == len(list(InnerKFold(3).split(two, None, two)))
+    # one subject: whole-trial folds, as TrialKFold
+    one = keys[subject == "s0"]
+    inner = [t.tolist() for _, t in InnerKFold(3, random_state=0).split(one, None, one)]
+    assert inner == [t.tolist() for _, t in TrialKFold(3, random_state=0).split(one, None, one)]
+    assert len(list(InnerKFold(3, unit="trial", random_state=0).split(keys, None, keys))) == 3
+    with pytest.raises(ValueError, match="'unit'"):
+        InnerKFold(3, unit="session").get_n_splits(groups=keys)
+    with pytest.raises(ValueError, match="at least 2 subjects"):
+        list(InnerKFold(3, unit="subject").split(one, None, one))

@@ -2,7 +2,10 @@
 
 All estimators take tokens ``X`` of shape (n_windows, n_electrodes, n_bands) (raw windows
 (n_windows, n_channels, n_times) for EEGNet / TSception) and accept ``groups`` (trial id per
-window) in ``fit``, used only for early stopping on held-out trials.
+window) in ``fit``, used only for early stopping on held-out trials. The neural estimators'
+``validation_groups="subject"`` makes that split hold out whole subjects instead (``groups`` then
+trial keys "subject/session/trial"); the default, "auto", lets the evaluation runner choose
+"subject" under protocols that test unseen subjects.
 """
 
 from __future__ import annotations

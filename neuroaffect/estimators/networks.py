@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import check_finite, check_option, check_positive
 from .transformer import (
+    check_class_labels,
     check_groups,
     concordance_correlation,
     cosine_schedule,
@@ -71,7 +72,12 @@ class _BraindecodeBase(BaseEstimator):
         y : ndarray, shape (n_windows,)
             Class labels (classifier) or ratings (regressor).
         groups : ndarray, shape (n_windows,), optional
-            Trial id per window; enables early stopping on held-out trials.
+            Trial id per window; enables early stopping on held-out trials (held-out subjects with
+            ``validation_groups="subject"``: then trial keys ``"subject/session/trial"``).
+
+        Returns
+        -------
+        self
         """
         check_option("model", self.model, tuple(_MODELS))
         for name in ("lr", "max_epochs", "batch_size"):
@@ -87,11 +93,16 @@ class _BraindecodeBase(BaseEstimator):
         if self.ch_names is not None and len(self.ch_names) != X.shape[1]:
             raise ValueError(f"ch_names has {len(self.ch_names)} names but X has {X.shape[1]} channels.")
         targets, n_outputs = self._encode_targets(y)
+        # Input and target scaling are fitted on the training part of the early-stopping split
+        # only, so the validation trials stay unseen.
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        train, valid = inner_split(self, len(X), groups, seed)
+        targets = self._scale_targets(targets, train)
         self.n_times_ = X.shape[2]
         # DE tokens: per-band z-scores; raw windows: one scale (volts -> about unit variance).
         axes = (0, 1) if self.model == "dgcnn" else None
-        self.mean_ = X.mean(axis=axes) if axes else np.float32(0.0)
-        self.scale_ = X.std(axis=axes) + 1e-12
+        self.mean_ = X[train].mean(axis=axes) if axes else np.float32(0.0)
+        self.scale_ = X[train].std(axis=axes) + 1e-12
         Xs = ((X - self.mean_) / self.scale_).astype(np.float32)
 
         import braindecode
@@ -99,8 +110,6 @@ class _BraindecodeBase(BaseEstimator):
         from skorch.dataset import Dataset
         from skorch.helper import predefined_split
 
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        train, valid = inner_split(self, len(X), groups, seed)
         callbacks = [("lr_schedule", cosine_schedule(self.lr, self.max_epochs))]
         if valid is not None:
             callbacks.append(("early_stopping", EarlyStopping(patience=self.patience, load_best=True)))
@@ -131,6 +140,9 @@ class _BraindecodeBase(BaseEstimator):
             self.net_.fit(Xs[train], targets[train])
         return self
 
+    def _scale_targets(self, targets, train):
+        return targets
+
     def _forward(self, X):
         check_is_fitted(self, "net_")
         X = self._check_X(X, reset=False)
@@ -153,7 +165,7 @@ class BraindecodeClassifier(ClassifierMixin, _BraindecodeBase):
         Sampling frequency in Hz of raw windows (required by "tsception").
     model_params : dict or None
         Extra keyword arguments of the braindecode model (e.g. ``{"drop_prob": 0.25}``).
-    lr, weight_decay, max_epochs, batch_size, label_smoothing, patience, validation_fraction, device, random_state, verbose
+    lr, weight_decay, max_epochs, batch_size, label_smoothing, patience, validation_fraction, validation_groups, device, random_state, verbose
         As in :class:`~neuroaffect.estimators.ElectrodeAttentionClassifier`.
 
     Attributes
@@ -162,12 +174,15 @@ class BraindecodeClassifier(ClassifierMixin, _BraindecodeBase):
         Class labels.
     net_ : braindecode.EEGClassifier
         The trained network.
+    mean_, scale_ : ndarray or float
+        Input standardisation (per band for "dgcnn", one scale for raw windows), fitted on the
+        inner training split (the early-stopping validation trials excluded).
     """
 
     def __init__(
         self, model="dgcnn", ch_names=None, sfreq=None, model_params=None, lr=1e-3, max_epochs=100,
         batch_size=64, weight_decay=1e-3, label_smoothing=0.0, patience=15, validation_fraction=0.2,
-        device="auto", random_state=None, verbose=0,
+        validation_groups="auto", device="auto", random_state=None, verbose=0,
     ):
         self.model = model
         self.ch_names = ch_names
@@ -180,11 +195,13 @@ class BraindecodeClassifier(ClassifierMixin, _BraindecodeBase):
         self.label_smoothing = label_smoothing
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.validation_groups = validation_groups
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
     def _encode_targets(self, y):
+        check_class_labels(y, hint="use BraindecodeRegressor for continuous ratings or binarise them first")
         self.classes_, codes = np.unique(y, return_inverse=True)
         if len(self.classes_) < 2:
             raise ValueError("Classifier can't train when only one class is present.")
@@ -198,6 +215,7 @@ class BraindecodeClassifier(ClassifierMixin, _BraindecodeBase):
 
     def predict(self, X):
         """Class label per window, shape (n_windows,)."""
+        check_is_fitted(self, "net_")
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
     def predict_proba_trials(self, X, groups):
@@ -207,6 +225,7 @@ class BraindecodeClassifier(ClassifierMixin, _BraindecodeBase):
 
     def predict_trials(self, X, groups):
         """Class per trial from its mean window probability; returns ``(y_pred, trial_ids)``."""
+        check_is_fitted(self, "net_")
         proba, ids = self.predict_proba_trials(X, groups)
         return self.classes_[proba.argmax(axis=1)], ids
 
@@ -215,14 +234,23 @@ class BraindecodeRegressor(RegressorMixin, _BraindecodeBase):
     """A braindecode network as a regressor of one continuous rating; ``score`` is the CCC.
 
     Parameters are those of :class:`BraindecodeClassifier` except ``label_smoothing``.
+
+    Attributes
+    ----------
+    net_ : braindecode.EEGRegressor
+        The trained network.
+    mean_, scale_ : ndarray or float
+        As in :class:`BraindecodeClassifier`.
+    y_mean_, y_scale_ : float
+        Target standardisation, fitted on the inner training split.
     """
 
     _regression = True
 
     def __init__(
         self, model="dgcnn", ch_names=None, sfreq=None, model_params=None, lr=1e-3, max_epochs=100,
-        batch_size=64, weight_decay=1e-3, patience=15, validation_fraction=0.2, device="auto",
-        random_state=None, verbose=0,
+        batch_size=64, weight_decay=1e-3, patience=15, validation_fraction=0.2, validation_groups="auto",
+        device="auto", random_state=None, verbose=0,
     ):
         self.model = model
         self.ch_names = ch_names
@@ -234,14 +262,18 @@ class BraindecodeRegressor(RegressorMixin, _BraindecodeBase):
         self.weight_decay = weight_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.validation_groups = validation_groups
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
 
     def _encode_targets(self, y):
-        y = check_finite(np.asarray(y, dtype=float), "y")
-        self.y_mean_, self.y_scale_ = y.mean(), y.std() + 1e-12
-        return ((y - self.y_mean_) / self.y_scale_).astype(np.float32)[:, None], 1
+        return check_finite(np.asarray(y, dtype=float), "y"), 1
+
+    def _scale_targets(self, y, train):
+        """Standardise with the statistics of the inner training windows ``train``."""
+        self.y_mean_, self.y_scale_ = y[train].mean(), y[train].std() + 1e-12
+        return ((y - self.y_mean_) / self.y_scale_).astype(np.float32)[:, None]
 
     def predict(self, X):
         """Predicted rating per window, shape (n_windows,)."""

@@ -37,13 +37,24 @@ def concordance_correlation(y_true, y_pred) -> float:
     return float(np.mean(np.where(denom > 0, 2 * cov / np.where(denom > 0, denom, 1), 0.0)))
 
 
+#: How :func:`inner_split` groups the windows it holds out for early stopping.
+VALIDATION_GROUPS = ("auto", "trial", "subject")
+
+
 def inner_split(estimator, n, groups, seed):
     """Indices ``(train, valid)`` of the early-stopping split of ``n`` windows.
 
     ``valid`` is None (no early stopping) when ``estimator.patience`` is None,
     ``estimator.validation_fraction`` is 0, or ``groups`` is None (then a warning says why: a split
-    of windows would leak trials into the validation set).
+    of windows would leak trials into the validation set). Otherwise ``valid`` holds out whole
+    trials (``estimator.validation_groups`` "trial", or "auto", the default, which the evaluation
+    runner turns into "subject" where the protocol tests unseen subjects) or whole subjects
+    (``"subject"``: ``groups`` must then be trial keys ``"subject/session/trial"``, see
+    :func:`neuroaffect.evaluation.splitters.parse_trial_keys`).
     """
+    how = getattr(estimator, "validation_groups", "trial")
+    check_option("validation_groups", how, VALIDATION_GROUPS)
+    how = "trial" if how == "auto" else how
     everything = np.arange(n)
     if estimator.patience is None or estimator.validation_fraction == 0:
         return everything, None
@@ -57,10 +68,43 @@ def inner_split(estimator, n, groups, seed):
         )
         return everything, None
     groups = check_groups(groups, n)
-    if len(np.unique(groups)) < 2:
+    units = groups
+    if how == "subject":
+        from ..evaluation.splitters import parse_trial_keys
+
+        units = parse_trial_keys(groups)[0]
+        subjects = np.unique(units)
+        if len(subjects) < 2:
+            raise ValueError(
+                "validation_groups='subject' holds out whole subjects for early stopping, so groups must "
+                f"span at least 2 subjects; got only {subjects.tolist()}. Use validation_groups='trial' "
+                "(or patience=None) when training on one subject."
+            )
+    if len(np.unique(units)) < 2:
         raise ValueError("Early stopping needs windows from at least 2 trials in groups.")
     splitter = GroupShuffleSplit(n_splits=1, test_size=estimator.validation_fraction, random_state=seed)
-    return next(splitter.split(everything, groups=groups))
+    return next(splitter.split(everything, groups=units))
+
+
+def check_no_nan_labels(y, name="y"):
+    """Raise ``ValueError`` naming ``name`` if the labels ``y`` contain NaN (float or object arrays)."""
+    y = np.asarray(y)
+    if y.dtype.kind in "fc" or y.dtype == object:
+        missing = np.array([isinstance(v, float | np.floating) and np.isnan(v) for v in y.ravel()], dtype=bool)
+        if missing.any():
+            raise ValueError(
+                f"{name} contains NaN labels ({int(missing.sum())} of {missing.size}); expected a class label "
+                "for every window: drop the unlabelled windows (and their X rows and groups) before fit."
+            )
+
+
+def check_class_labels(y, name="y", hint="use the regressor for continuous ratings or binarise them first"):
+    """Raise ``ValueError`` unless ``y`` holds class labels (no NaN, not continuous values)."""
+    check_no_nan_labels(y, name)
+    try:
+        check_classification_targets(y)
+    except ValueError as err:  # keep scikit-learn's "Unknown label type: ..." first (its checks match it)
+        raise ValueError(f"{err} {name} must hold class labels; {hint}.") from None
 
 
 def check_groups(groups, n):
@@ -174,7 +218,9 @@ class _ElectrodeAttentionBase(BaseEstimator):
         y : ndarray, shape (n_windows,) or (n_windows, n_targets)
             One target per window, or several (e.g. valence, arousal, dominance).
         groups : ndarray, shape (n_windows,), optional
-            Trial id of each window; the early-stopping validation split holds out whole trials.
+            Trial id of each window; the early-stopping validation split holds out whole trials
+            (or whole subjects with ``validation_groups="subject"``: then trial keys
+            ``"subject/session/trial"``, e.g. ``WindowTokens.trial_key``).
         va : ndarray, shape (n_windows, 2), optional
             Valence and arousal of each window in the common space [-1, 1]
             (:func:`neuroaffect.affect.to_common_space`); required when ``prototype_weight > 0``,
@@ -203,14 +249,20 @@ class _ElectrodeAttentionBase(BaseEstimator):
         check_option("device", self.device, ("auto", "cpu", "cuda") + tuple(f"cuda:{i}" for i in range(16)))
         check_option("precision", self.precision, ("float32", "bfloat16"))
         targets, task_sizes = self._encode_targets(y)
+        # Input and target scaling (like class weights) are fitted on the training part of the
+        # early-stopping split only, so the validation trials stay unseen.
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        train, valid = inner_split(self, len(X), groups, seed)
+        targets = self._scale_targets(targets, train)
         self.ch_names_, positions = self._electrodes(X.shape[1])
         check_positive("prototype_weight", self.prototype_weight, strict=False)
         check_positive("prototype_temperature", self.prototype_temperature)
         va = None if va is None else self._check_va(va, len(X))
 
-        # Per-band standardisation (over windows and electrodes), so models never see raw log-powers.
-        self.mean_ = X.mean(axis=(0, 1))
-        self.scale_ = X.std(axis=(0, 1)) + 1e-6
+        # Per-band standardisation (over the inner training windows and electrodes), so models never
+        # see raw log-powers.
+        self.mean_ = X[train].mean(axis=(0, 1))
+        self.scale_ = X[train].std(axis=(0, 1)) + 1e-6
         Xs = ((X - self.mean_) / self.scale_).astype(np.float32)
 
         fields = dict(n_bands=X.shape[2], n_outputs=int(sum(task_sizes)), n_electrodes=X.shape[1])
@@ -219,8 +271,6 @@ class _ElectrodeAttentionBase(BaseEstimator):
             config = make_config(self.config, **fields, electrodes="learned")
         self.config_ = config
         alignment = self._alignment(config, va)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        train, valid = inner_split(self, len(X), groups, seed)
         device = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
 
         from skorch.callbacks import EarlyStopping, ProgressBar
@@ -368,7 +418,19 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
     patience : int or None
         Early-stopping patience in epochs on the validation loss (None: no early stopping).
     validation_fraction : float
-        Fraction of training *trials* held out for early stopping (needs ``groups`` in ``fit``).
+        Fraction of training *trials* (or subjects, see ``validation_groups``) held out for early
+        stopping (needs ``groups`` in ``fit``). Input standardisation, target scaling and balanced
+        class weights are fitted on the remaining (inner training) windows only.
+    validation_groups : {"auto", "trial", "subject"}
+        What the early-stopping split holds out. "trial" holds out whole trials: right when the
+        test data come from the training subjects (within-subject or pooled protocols).
+        "subject" holds out whole subjects, so the stopping epoch is chosen for unseen subjects:
+        right when the model is tested on subjects it was not trained on (leave-one-subject-out,
+        cross-dataset); ``groups`` must then be trial keys ``"subject/session/trial"`` spanning at
+        least 2 subjects. "auto" (default) is "trial" when the estimator is fitted directly;
+        :func:`neuroaffect.evaluation.cross_validate_subjects` makes it "subject" under protocols
+        that hold out subjects when at least 3 subjects train. The estimator cannot tell the
+        protocol from the data, hence the parameter.
     class_weight : "balanced", dict, list of dict or None
         "balanced" weights classes inversely to their frequency in the inner training split (the
         validation trials never count); a dict maps class label to weight (a list: one per column).
@@ -406,6 +468,9 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
         Epochs run (fewer than ``max_epochs`` after early stopping).
     n_features_in_ : int
         Number of electrodes (X's second axis).
+    mean_, scale_ : ndarray, shape (n_bands,)
+        Per-band standardisation of the tokens, fitted on the inner training split (the
+        early-stopping validation trials excluded).
 
     Examples
     --------
@@ -421,8 +486,8 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
     def __init__(
         self, config="default", ch_names=None, n_bands=None, threshold=None, lr=1e-3, max_epochs=100,
         batch_size=256, weight_decay=1e-3, label_smoothing=0.1, patience=15, validation_fraction=0.2,
-        class_weight="balanced", device="auto", precision="float32", prototypes=None, prototype_weight=0.0,
-        prototype_temperature=0.1, random_state=None, verbose=0,
+        validation_groups="auto", class_weight="balanced", device="auto", precision="float32", prototypes=None,
+        prototype_weight=0.0, prototype_temperature=0.1, random_state=None, verbose=0,
     ):
         self.config = config
         self.ch_names = ch_names
@@ -435,6 +500,7 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
         self.label_smoothing = label_smoothing
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.validation_groups = validation_groups
         self.class_weight = class_weight
         self.device = device
         self.precision = precision
@@ -451,10 +517,12 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
         y2 = y.reshape(len(y), -1)
         if self.threshold is not None:
             threshold = np.broadcast_to(np.asarray(self.threshold, dtype=float), (y2.shape[1],))
-            y2 = (y2.astype(float) >= threshold).astype(int)
+            y2 = y2.astype(float)
+            check_no_nan_labels(y2)  # NaN >= threshold would silently become class 0
+            y2 = (y2 >= threshold).astype(int)
         classes, codes = [], []
         for column in y2.T:
-            check_classification_targets(column)
+            check_class_labels(column, hint="pass threshold=... to binarise ratings, or use ElectrodeAttentionRegressor")
             values, code = np.unique(column, return_inverse=True)
             if len(values) < 2:
                 raise ValueError("Classifier can't train when only one class is present.")
@@ -462,6 +530,9 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
             codes.append(code.ravel())
         self.classes_ = classes if self._multi else classes[0]
         return np.stack(codes, axis=1).astype(np.int64), [len(c) for c in classes]
+
+    def _scale_targets(self, targets, train):
+        return targets
 
     def _class_weights(self, codes, task_sizes):
         """Per-task class weights from the inner training split only (never the validation trials)."""
@@ -544,23 +615,24 @@ class ElectrodeAttentionRegressor(RegressorMixin, _ElectrodeAttentionBase):
 
     Parameters
     ----------
-    config, ch_names, n_bands, lr, max_epochs, batch_size, weight_decay, patience, validation_fraction, device, precision, prototypes, prototype_weight, prototype_temperature, random_state, verbose
+    config, ch_names, n_bands, lr, max_epochs, batch_size, weight_decay, patience, validation_fraction, validation_groups, device, precision, prototypes, prototype_weight, prototype_temperature, random_state, verbose
         As in :class:`ElectrodeAttentionClassifier`.
 
     Attributes
     ----------
-    net_, config_, n_epochs_, n_features_in_
+    net_, config_, n_epochs_, n_features_in_, mean_, scale_
         As in :class:`ElectrodeAttentionClassifier`.
     y_mean_, y_scale_ : ndarray, shape (n_targets,)
-        Target standardisation.
+        Target standardisation (fitted on the inner training split, like ``mean_``).
     """
 
     _regression = True
 
     def __init__(
         self, config="default", ch_names=None, n_bands=None, lr=1e-3, max_epochs=100, batch_size=256,
-        weight_decay=1e-3, patience=15, validation_fraction=0.2, device="auto", precision="float32",
-        prototypes=None, prototype_weight=0.0, prototype_temperature=0.1, random_state=None, verbose=0,
+        weight_decay=1e-3, patience=15, validation_fraction=0.2, validation_groups="auto", device="auto",
+        precision="float32", prototypes=None, prototype_weight=0.0, prototype_temperature=0.1,
+        random_state=None, verbose=0,
     ):
         self.config = config
         self.ch_names = ch_names
@@ -571,6 +643,7 @@ class ElectrodeAttentionRegressor(RegressorMixin, _ElectrodeAttentionBase):
         self.weight_decay = weight_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.validation_groups = validation_groups
         self.device = device
         self.precision = precision
         self.prototypes = prototypes
@@ -583,8 +656,12 @@ class ElectrodeAttentionRegressor(RegressorMixin, _ElectrodeAttentionBase):
         self._multi = y.ndim == 2
         y2 = np.asarray(y, dtype=float).reshape(len(y), -1)
         check_finite(y2, "y")
-        self.y_mean_, self.y_scale_ = y2.mean(axis=0), y2.std(axis=0) + 1e-12
-        return ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32), [1] * y2.shape[1]
+        return y2, [1] * y2.shape[1]
+
+    def _scale_targets(self, y2, train):
+        """Standardise per column with the statistics of the inner training windows ``train``."""
+        self.y_mean_, self.y_scale_ = y2[train].mean(axis=0), y2[train].std(axis=0) + 1e-12
+        return ((y2 - self.y_mean_) / self.y_scale_).astype(np.float32)
 
     def _class_weights(self, targets, task_sizes):
         return None

@@ -12,13 +12,14 @@ from .metrics import (
     regression_scores,
     trial_level,
 )
-from .nested import nested
+from .nested import NestedGridSearchCV, nested
 from .protocols import PROTOCOLS, Protocol, get_protocol
 from .report import load_results, render_report, write_report
 from .runner import CVResult, cross_validate_subjects
 from .splitters import (
     DatasetSplit,
     FirstTrialsSplit,
+    InnerKFold,
     LeakageError,
     LeakySegmentKFold,
     LeaveOneSessionOut,
@@ -40,8 +41,8 @@ from .stats import (
 from .targets import Target, make_target
 
 __all__ = [
-    "CVResult", "DatasetSplit", "FirstTrialsSplit", "LeakageError", "LeakySegmentKFold", "LeaveOneSessionOut",
-    "LeaveOneSubjectOut", "LeaveOneSubjectOutStimulusKFold", "LeaveOneTrialOut", "PROTOCOLS", "Protocol",
+    "CVResult", "DatasetSplit", "FirstTrialsSplit", "InnerKFold", "LeakageError", "LeakySegmentKFold", "LeaveOneSessionOut",
+    "LeaveOneSubjectOut", "LeaveOneSubjectOutStimulusKFold", "LeaveOneTrialOut", "NestedGridSearchCV", "PROTOCOLS", "Protocol",
     "SplitAudit", "Target",
     "TrialKFold", "audit_split", "check_split", "classification_scores", "compare_pipelines",
     "concordance_correlation", "cross_validate_subjects", "get_protocol", "group_permutation_p_value",

@@ -14,12 +14,14 @@ import hashlib
 import inspect
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import joblib
 import numpy as np
 from joblib import Parallel, delayed
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.dummy import DummyClassifier
 from threadpoolctl import ThreadpoolController
 
@@ -28,7 +30,7 @@ from .._atomic import atomic_path
 from .._validation import check_option
 from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, score, trial_level
 from .protocols import get_protocol
-from .splitters import audit_split, check_split
+from .splitters import audit_split, check_split, parse_trial_keys
 from .stats import group_permutation_p_value, permutation_p_value
 from .targets import Target, make_target
 
@@ -145,8 +147,10 @@ def cross_validate_subjects(
         Windows of all subjects (``X`` shape (n_windows, n_electrodes, n_bands)).
     estimator : scikit-learn estimator
         Takes ``X`` as 3-D tokens. A clone is fitted per fold. If its ``fit`` accepts ``groups``
-        (e.g. a ``GridSearchCV`` from :func:`nested`), the training windows' trial keys are passed,
-        so hyper-parameters are chosen on inner splits of the training trials only. Parameters named
+        (e.g. a search from :func:`nested`), the training windows' trial keys are passed, so
+        hyper-parameters are chosen on inner splits of the training windows only; those inner
+        splits hold out whole subjects under the cross-subject protocols (the training windows
+        then span several subjects) and whole trials otherwise. Parameters named
         ``*random_state`` that are None are set to ``random_state`` so runs are reproducible.
     target : str or Target, default="valence"
         The rating to decode (one of ``tokens.rating_names``), or labels already made (a
@@ -180,7 +184,20 @@ def cross_validate_subjects(
     -------
     CVResult
         Subjects with no test window (protocol ``"cross-dataset"``: the training dataset's) get no
-        row; they are listed in ``config["untested_subjects"]``.
+        row; they are listed in ``config["untested_subjects"]``. When a protocol meant to test every
+        window leaves some untested (``"leave-one-subject-out-stimulus-kfold"`` when subjects saw
+        few or different stimuli), a warning names the subjects and
+        ``config["untested_windows"]`` maps each such subject to its number of untested windows.
+
+    Raises
+    ------
+    ValueError
+        If a trial key does not parse to its window's subject id (a session or trial id
+        containing ``"/"``), or the protocol cannot split a subject's windows (the message names
+        the subject).
+    LeakageError
+        If a split of a leakage-free protocol shares a trial, overlapping windows, or a unit the
+        protocol holds out (subject, session or stimulus) between train and test.
     """
     prot = get_protocol(protocol)
     if isinstance(target, Target):  # labels made by the caller (e.g. cross-dataset, common space)
@@ -197,13 +214,14 @@ def cross_validate_subjects(
     check_option("metric", metric, CLASSIFICATION_METRICS if tgt.is_classification else REGRESSION_METRICS)
     if not isinstance(n_permutations, int | np.integer) or n_permutations < 0:
         raise ValueError(f"Invalid value for the 'n_permutations' parameter: expected an integer >= 0, got {n_permutations!r}.")
-    estimator = _seeded(clone(estimator), random_state)
-    timings = {"splits": 0.0, "fit": 0.0, "score": 0.0}
-    t0 = time.perf_counter()
-
     keys = np.asarray(tokens.trial_key).astype(str)
     subject = np.asarray(tokens.subject).astype(str)
     subjects = np.unique(subject)
+    estimator = _seeded(clone(estimator), random_state)
+    estimator = _validation_groups(estimator, prot, len(subjects))
+    timings = {"splits": 0.0, "fit": 0.0, "score": 0.0}
+    t0 = time.perf_counter()
+    held_out = _held_out_units(prot, keys, subject)
     if prot.scope == "subject":
         scopes = [(s, np.flatnonzero(subject == s)) for s in subjects]
     else:
@@ -219,7 +237,7 @@ def cross_validate_subjects(
         "ch_names": list(tokens.ch_names), "band_names": list(tokens.band_names), "sfreq": float(tokens.sfreq),
         "neuroaffect_version": __version__,
     }
-    run_hash = _hash(_params_repr(estimator), prot.name, n_splits, random_state, target_id, task, __version__)
+    run_hash = _hash(_estimator_key(estimator), prot.name, n_splits, random_state, target_id, task, __version__)
     config["run_id"] = run_hash[:16]
     data_hash = {name: _data_hash(tokens, idx) for name, idx in scopes}
     fold_dir = Path(results_dir) / "folds" if results_dir is not None else None
@@ -231,11 +249,17 @@ def cross_validate_subjects(
     for perm, y in enumerate(labels):
         for name, idx in scopes:
             splitter = prot.splitter(n_splits, random_state)
-            for fold, (tr, te) in enumerate(splitter.split(tokens.X[idx], y[idx], keys[idx])):
+            scope_label = f"protocol {prot.name!r}, {'subject ' + name if prot.scope == 'subject' else 'pooled'}"
+            try:
+                splits = list(splitter.split(tokens.X[idx], y[idx], keys[idx]))
+            except ValueError as err:
+                raise ValueError(f"{scope_label}: {err}") from err
+            for fold, (tr, te) in enumerate(splits):
                 train, test = idx[tr], idx[te]
-                where = f"protocol {prot.name!r}, {'subject ' + name if prot.scope == 'subject' else 'pooled'}, fold {fold}"
+                where = f"{scope_label}, fold {fold}"
                 if prot.leakage_free:
-                    audit = check_split(keys, tokens.start, tokens.stop, train, test, leakage_free=True, where=where)
+                    audit = check_split(keys, tokens.start, tokens.stop, train, test, leakage_free=True, where=where,
+                                        held_out=held_out)
                 elif perm == 0:
                     audit = audit_split(keys, tokens.start, tokens.stop, train, test)
                 if perm == 0:
@@ -325,6 +349,9 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
     n_perm = len(labels) - 1
     preds = [np.full(n, np.nan) for _ in labels]
     proba = np.full((n, tgt.n_classes), np.nan) if classification else None
+    # Permutation runs' probabilities, kept only when the primary metric needs them (ROC-AUC null).
+    perm_proba = [np.full((n, tgt.n_classes), np.nan) if classification and metric == "roc_auc" else None
+                  for _ in range(n_perm)]
     fold_of = np.full(n, -1)
     importances = {}
     fold_rows = []
@@ -332,6 +359,8 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
     for job, out in zip(jobs, outputs, strict=True):
         preds[job["perm"]][job["test"]] = out["pred"]
         if job["perm"] != 0:
+            if perm_proba[job["perm"] - 1] is not None and out["proba"].size:
+                perm_proba[job["perm"] - 1][job["test"]] = out["proba"]
             continue
         fold_of[job["test"]] = job["fold"]
         if classification and out["proba"].size:
@@ -350,11 +379,23 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
 
     # Subjects with no test window (the training dataset of protocol "cross-dataset") are not scored.
     untested = [str(s) for s in subjects if not (fold_of[subject == s] >= 0).any()]
+    if prot.tests_every_window:
+        missing = {str(s): int(((subject == s) & (fold_of < 0)).sum()) for s in subjects}
+        missing = {s: c for s, c in missing.items() if c}
+        if missing:
+            config["untested_windows"] = missing
+            listed = ", ".join(f"{s!r} ({c})" for s, c in missing.items())
+            warnings.warn(
+                f"protocol {prot.name!r} left {sum(missing.values())} window(s) untested, per subject: {listed}; "
+                "their splits had an empty training or test side (e.g. too few shared stimuli). "
+                "Scores cover the tested windows only (see config['untested_windows']).",
+                UserWarning, stacklevel=3,
+            )
     if untested:
         subjects = np.array([s for s in subjects if str(s) not in untested])
         config["n_subjects"] = len(subjects)
         config["untested_subjects"] = untested
-    subject_rows, null = [], np.full((n_perm, len(subjects)), np.nan)
+    subject_rows, null, chance_sources = [], np.full((n_perm, len(subjects)), np.nan), set()
     for j, s in enumerate(subjects):
         mine = subject == s
         tested = mine & (fold_of >= 0)
@@ -368,12 +409,13 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
                 row[f"confusion_{level}"] = cm
         for p in range(1, n_perm + 1):
             y_p, pred_p = labels[p][tested], preds[p][tested]
-            null[p - 1, j] = _level_scores("window", keys[tested], tgt, y_p, pred_p, None)[metric] \
-                if metric != "roc_auc" else np.nan
+            proba_p = None if perm_proba[p - 1] is None else perm_proba[p - 1][tested]
+            null[p - 1, j] = _level_scores("window", keys[tested], tgt, y_p, pred_p, proba_p)[metric]
         if n_perm:
             row["p_value"] = permutation_p_value(row["window"][metric], null[:, j])
             row["null_mean"] = float(np.nanmean(null[:, j])) if np.isfinite(null[:, j]).any() else float("nan")
         row["chance"] = _chance(metric, tgt, tgt.y[tested], row.get("null_mean"))
+        chance_sources.add("permutation" if np.isfinite(row.get("null_mean", np.nan)) else "theoretical")
         subject_rows.append(row)
 
     summary = {}
@@ -381,7 +423,10 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
         names = [m for m in subject_rows[0][level]]
         summary[level] = {m: _mean_std([r[level][m] for r in subject_rows]) for m in names}
     summary["chance"] = {metric: float(np.mean([r["chance"] for r in subject_rows]))}
-    summary["chance_source"] = "permutation" if n_perm else "theoretical"
+    # Where every subject's chance is its permutation null mean: "permutation"; where none (no
+    # permutations, or a null that could not be scored): "theoretical"; otherwise both are mixed.
+    summary["chance_source"] = ("permutation+theoretical" if len(chance_sources) > 1
+                                else chance_sources.pop() if chance_sources else "theoretical")
     summary["group_p_value"] = group_permutation_p_value([r["window"][metric] for r in subject_rows], null) if n_perm else None
     if classification:
         summary["confusion_window"] = np.sum([r["confusion_window"] for r in subject_rows], axis=0).tolist()
@@ -462,6 +507,20 @@ def _seeded(estimator, random_state):
     return estimator.set_params(**unset) if unset else estimator
 
 
+def _validation_groups(estimator, prot, n_subjects: int):
+    """Turn ``validation_groups="auto"`` into "subject" where the protocol tests unseen subjects.
+
+    Early stopping inside a fold then holds out what the protocol holds out: whole subjects, so
+    the stopping epoch is chosen for subjects the model has not seen. It needs at least 3 training
+    subjects (2 left for an inner fit of a nested search); with fewer, "auto" stays "trial".
+    """
+    if "subject" not in prot.held_out or n_subjects - 1 < 3:
+        return estimator
+    auto = {k: "subject" for k, v in estimator.get_params(deep=True).items()
+            if k.split("__")[-1] == "validation_groups" and isinstance(v, str) and v == "auto"}
+    return estimator.set_params(**auto) if auto else estimator
+
+
 def _accepts_groups(estimator) -> bool:
     from sklearn.model_selection._search import BaseSearchCV
 
@@ -492,9 +551,71 @@ def _electrode_importance(estimator, X_test):
     return None if value is None else np.asarray(value, dtype=float).ravel()
 
 
-def _params_repr(estimator) -> str:
-    params = estimator.get_params(deep=True)
-    return _ADDRESS.sub("", repr(sorted((k, repr(v)) for k, v in params.items())) + type(estimator).__qualname__)
+def _estimator_key(estimator) -> str:
+    """A hash of the estimator's type and parameter values (not their reprs), stable across processes.
+
+    Part of the resume-cache key: estimators differing in any parameter value, including the
+    middle of a large array that ``repr`` would elide, get different keys.
+    """
+    return joblib.hash(_canonical(estimator), hash_name="sha1")
+
+
+def _canonical(value):
+    """Stand-in for a parameter value that pickles the same for equal values in any process.
+
+    Estimators (anything with ``get_params``) become their type and canonical parameters, so nested
+    estimators hash by their parameters, never by identity; containers are canonicalised
+    recursively (dicts with sorted keys); anything else is hashed by content with
+    :func:`joblib.hash` (arrays by their bytes), or, if it cannot be pickled, by its repr without
+    memory addresses.
+    """
+    if isinstance(value, BaseEstimator) or (not isinstance(value, type) and callable(getattr(value, "get_params", None))):
+        try:
+            params = value.get_params(deep=False)
+        except TypeError:
+            params = None
+        if isinstance(params, dict):
+            cls = type(value)
+            return ("estimator", cls.__module__, cls.__qualname__,
+                    [(str(k), _canonical(v)) for k, v in sorted(params.items(), key=lambda kv: str(kv[0]))])
+    if isinstance(value, dict):
+        items = [(_canonical(k), _canonical(v)) for k, v in value.items()]
+        return ("dict", type(value).__qualname__, sorted(items, key=lambda kv: repr(kv[0])))
+    if isinstance(value, list | tuple):
+        return (type(value).__qualname__, [_canonical(v) for v in value])
+    if value is None or isinstance(value, bool | int | float | str | bytes):
+        return value
+    try:
+        return ("hash", type(value).__module__, type(value).__qualname__, joblib.hash(value, hash_name="sha1"))
+    except Exception:  # not picklable (e.g. a lambda): fall back to its repr, without memory addresses
+        return ("repr", _ADDRESS.sub("", repr(value)))
+
+
+def _held_out_units(prot, keys, subject) -> dict:
+    """Per-window ids of the units ``prot`` holds out, after checking every key parses to its subject.
+
+    The splitters read subject, session and stimulus ids from the keys ``"subject/session/trial"``;
+    a ``"/"`` inside a session or trial id shifts the parse and would silently put a subject on
+    both sides of a cross-subject split, so such keys are refused here.
+    """
+    key_subject, key_session, key_trial = parse_trial_keys(keys)
+    bad = np.flatnonzero(key_subject != subject)
+    if len(bad):
+        i = bad[0]
+        raise ValueError(
+            f"Trial key {str(keys[i])!r} of subject {str(subject[i])!r} does not parse as "
+            f"'{str(subject[i])}/<session>/<trial>' (it parses to subject {str(key_subject[i])!r}): a session or "
+            f"trial id contains '/'. {len(bad)} window(s) are affected; rename the session/trial ids "
+            "(WindowTokens.trial_key is 'subject/session/trial', so only subject ids may contain '/')."
+        )
+    # (subject, session) as "subject/session": unambiguous, the session id has no "/" (checked above).
+    units = {"subject": subject, "session": np.char.add(np.char.add(subject, "/"), key_session),
+             "stimulus": key_trial}
+    return {unit: units[unit] for unit in prot.held_out}
+
+
+# Kept for callers of the old name: the key is now a hash of the parameter values.
+_params_repr = _estimator_key
 
 
 def _hash(*parts) -> str:

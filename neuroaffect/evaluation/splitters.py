@@ -92,7 +92,7 @@ def _check_no_shared_trials(keys: np.ndarray, train: np.ndarray, test: np.ndarra
     if len(shared):
         raise LeakageError(
             f"{who} produced a split with {len(shared)} trial(s) in both train and test "
-            f"(first: {shared[0]!r}); this must never happen for a leakage-free protocol."
+            f"(first: {str(shared[0])!r}); this must never happen for a leakage-free protocol."
         )
 
 
@@ -120,8 +120,9 @@ class TrialKFold(_TrialSplitter):
     Trials are the unique ``groups`` values. When ``y`` is discrete (and constant within each trial)
     and some class has at least ``n_splits`` trials, folds are stratified by the trials' labels
     (``StratifiedKFold`` over trials: rarer classes are spread over as many folds as they have
-    trials); otherwise they are plain ``KFold`` over trials. All windows of a trial go to the same
-    fold.
+    trials); otherwise they are plain ``KFold`` over trials. A 2-D ``y`` (multi-task labels, one
+    row per window) is stratified on each trial's combination of labels. All windows of a trial go
+    to the same fold.
 
     Parameters
     ----------
@@ -147,9 +148,11 @@ class TrialKFold(_TrialSplitter):
             raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2, got {self.n_splits!r}.")
         trials, codes = _codes_in_order(keys)
         if len(trials) < self.n_splits:
+            subjects = sorted({str(k).rsplit("/", 2)[0] for k in trials.tolist()})
+            whose = f" of subject {subjects[0]!r}" if len(subjects) == 1 else ""
             raise ValueError(
-                f"Cannot make n_splits={self.n_splits} folds of whole trials from {len(trials)} trial(s); "
-                "lower n_splits or use LeaveOneTrialOut."
+                f"Cannot make n_splits={self.n_splits} folds of whole trials from {len(trials)} trial(s)"
+                f"{whose}; lower n_splits or use LeaveOneTrialOut."
             )
         trial_y = _trial_labels(y, codes, len(trials)) if self.stratify else None
         seed = self.random_state if self.shuffle else None
@@ -167,21 +170,93 @@ class TrialKFold(_TrialSplitter):
 
 
 def _trial_labels(y, codes, n_trials):
-    """One label per trial if ``y`` is discrete and constant within trials, else None."""
+    """One label per trial if ``y`` is discrete and constant within trials, else None.
+
+    For 2-D ``y`` (several discrete targets per window, e.g. valence and arousal classes) the label
+    of a trial is its joint row of targets, so folds are stratified on the label combinations.
+    """
     if y is None or len(y) != len(codes):
         return None
     y = np.asarray(y)
+    if y.ndim not in (1, 2) or (y.ndim == 2 and y.shape[1] == 0):
+        return None
     if y.dtype.kind == "f":
         if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
             return None
     elif y.dtype.kind not in "iubUSO":
         return None
+    if y.ndim == 2:  # joint label rows -> one code per distinct combination
+        try:
+            y = np.unique(y, axis=0, return_inverse=True)[1].reshape(-1)
+        except TypeError:  # mixed object rows that cannot be ordered
+            return None
     first = np.zeros(n_trials, dtype=int)
     first[codes[::-1]] = np.arange(len(codes))[::-1]
     trial_y = y[first]
     if np.any(trial_y[codes] != y):
         return None
     return trial_y
+
+
+class InnerKFold(_TrialSplitter):
+    """Inner folds for nested cross-validation, holding out the same unit as the outer protocol.
+
+    With ``unit="auto"`` the unit is read from ``groups`` (trial keys ``"subject/session/trial"``):
+    when the windows span several subjects (in the runner, only the training set of a pooled
+    protocol: leave-one-subject-out and its stimulus variant, cross-dataset, the leaky pooled
+    k-fold), whole subjects are held out, so hyper-parameters are chosen for generalisation to unseen
+    subjects, as the outer protocol measures; otherwise (one subject, the within-subject protocols)
+    whole trials are held out with :class:`TrialKFold`.
+
+    Subject folds are ``min(n_splits, n_subjects)`` folds of shuffled subjects (fewer subjects than
+    ``n_splits`` give leave-one-subject-out).
+
+    Parameters
+    ----------
+    n_splits : int, default=3
+    unit : {"auto", "subject", "trial"}, default="auto"
+    shuffle : bool, default=True
+    random_state : int or None, default=None
+    """
+
+    def __init__(self, n_splits=3, *, unit="auto", shuffle=True, random_state=None):
+        self.n_splits = n_splits
+        self.unit = unit
+        self.shuffle = shuffle
+        self.random_state = random_state
+
+    def _resolve(self, keys):
+        if self.unit not in ("auto", "subject", "trial"):
+            raise ValueError(
+                f"Invalid value for the 'unit' parameter: expected 'auto', 'subject' or 'trial', got {self.unit!r}."
+            )
+        if not isinstance(self.n_splits, int | np.integer) or self.n_splits < 2:
+            raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2, got {self.n_splits!r}.")
+        if self.unit == "trial":
+            return "trial", None
+        subject = parse_trial_keys(keys)[0]
+        n_subjects = len(np.unique(subject))
+        if self.unit == "subject" and n_subjects < 2:
+            raise ValueError(
+                f"InnerKFold(unit='subject') needs windows from at least 2 subjects, got {n_subjects}."
+            )
+        return ("subject", subject) if n_subjects >= 2 else ("trial", None)
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        keys = _check_keys(groups)
+        unit, subject = self._resolve(keys)
+        return self.n_splits if unit == "trial" else min(self.n_splits, len(np.unique(subject)))
+
+    def _split(self, keys, y):
+        unit, subject = self._resolve(keys)
+        if unit == "trial":
+            yield from TrialKFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state)._split(keys, y)
+            return
+        subjects, codes = _codes_in_order(subject)
+        folds = KFold(min(self.n_splits, len(subjects)), shuffle=self.shuffle,
+                      random_state=self.random_state if self.shuffle else None)
+        for train_subjects, test_subjects in folds.split(np.zeros(len(subjects))):
+            yield np.flatnonzero(np.isin(codes, train_subjects)), np.flatnonzero(np.isin(codes, test_subjects))
 
 
 class LeaveOneTrialOut(_TrialSplitter):
@@ -228,7 +303,7 @@ class FirstTrialsSplit(_TrialSplitter):
             trial_ids = sorted(set(trial[in_run].tolist()), key=_natural_key)
             if len(trial_ids) <= self.n_train:
                 raise ValueError(
-                    f"Session {run!r} has {len(trial_ids)} trial(s); FirstTrialsSplit(n_train={self.n_train}) "
+                    f"Session {str(run)!r} has {len(trial_ids)} trial(s); FirstTrialsSplit(n_train={self.n_train}) "
                     "needs more than n_train trials per session."
                 )
             first = np.isin(trial, trial_ids[: self.n_train])
@@ -250,7 +325,7 @@ class LeaveOneSessionOut(_TrialSplitter):
             train = (subject == subject[test][0]) & ~test
             if not train.any():
                 raise ValueError(
-                    f"Subject {subject[test][0]!r} has a single session ({run!r}); "
+                    f"Subject {str(subject[test][0])!r} has a single session ({str(run)!r}); "
                     "leave-one-session-out needs at least 2 sessions per subject."
                 )
             yield np.flatnonzero(train), np.flatnonzero(test)
@@ -277,8 +352,13 @@ class LeaveOneSubjectOutStimulusKFold(_TrialSplitter):
     ``n_splits`` folds; for each subject and fold, the test set is that subject's windows of the
     fold's stimuli and the training set is every *other* subject's windows of the *other* stimuli.
     So the model has seen neither the test subject nor the test stimuli (plain
-    :class:`LeaveOneSubjectOut` lets it learn the test stimuli from the other subjects). Splits
-    with an empty side are skipped; every window is tested once.
+    :class:`LeaveOneSubjectOut` lets it learn the test stimuli from the other subjects).
+
+    Every window is tested at most once. A (subject, fold) split whose training side would be empty
+    (no other subject has windows of the other folds' stimuli) or whose test side is empty is
+    skipped, so the windows of a skipped test side are never tested; this happens when subjects saw
+    few or different stimuli. :func:`~neuroaffect.evaluation.cross_validate_subjects` warns when it
+    happens and records the untested windows per subject in ``config["untested_windows"]``.
 
     Parameters
     ----------
@@ -465,8 +545,52 @@ def audit_split(trial_key, start, stop, train, test) -> SplitAudit:
     )
 
 
-def check_split(trial_key, start, stop, train, test, *, leakage_free=True, where="split") -> SplitAudit:
-    """Audit a split; raise :class:`LeakageError` if it leaks and ``leakage_free`` is claimed."""
+def check_split(trial_key, start, stop, train, test, *, leakage_free=True, where="split",
+                held_out=None) -> SplitAudit:
+    """Audit a split; raise :class:`LeakageError` if it leaks and ``leakage_free`` is claimed.
+
+    Parameters
+    ----------
+    trial_key : array-like of str, shape (n_windows,)
+    start, stop : array-like of int, shape (n_windows,)
+        Window spans in samples within their trial (``stop`` exclusive).
+    train, test : array-like of int
+        Indices of the training and test windows.
+    leakage_free : bool, default=True
+        Whether the split claims to keep whole trials on one side (then any shared trial or
+        overlapping window raises).
+    where : str, default="split"
+        Names the split in error messages.
+    held_out : dict of str to array-like, optional
+        Units the protocol holds out as a whole, each mapped to one id per window, e.g.
+        ``{"subject": tokens.subject}`` for leave-one-subject-out. An id present on both sides
+        raises :class:`LeakageError`, whatever ``leakage_free`` says (the trial keys alone cannot
+        show that a subject was trained on, e.g. when an id contains ``"/"``).
+
+    Returns
+    -------
+    SplitAudit
+
+    Raises
+    ------
+    LeakageError
+        If the split shares a trial (or overlapping windows) while ``leakage_free``, or shares a
+        unit of ``held_out``.
+    """
+    train_idx, test_idx = np.asarray(train, dtype=int), np.asarray(test, dtype=int)
+    for unit, ids in (held_out or {}).items():
+        ids = np.asarray(ids).astype(str)
+        if len(ids) != len(trial_key):
+            raise ValueError(
+                f"held_out[{unit!r}] has {len(ids)} ids but there are {len(trial_key)} windows; "
+                "expected one id per window."
+            )
+        shared_units = np.intersect1d(ids[train_idx], ids[test_idx])
+        if len(shared_units):
+            raise LeakageError(
+                f"{where}: {len(shared_units)} {unit}(s) have windows in both train and test "
+                f"(first: {str(shared_units[0])!r}); this protocol must hold out whole {unit}s."
+            )
     audit = audit_split(trial_key, start, stop, train, test)
     if leakage_free and not audit.clean:
         keys = np.asarray(trial_key).astype(str)
@@ -474,7 +598,7 @@ def check_split(trial_key, start, stop, train, test, *, leakage_free=True, where
         raise LeakageError(
             f"{where}: {audit.shared_trials} trial(s) have windows in both train and test "
             f"({audit.leaked_test_fraction:.1%} of test windows, {audit.overlapping_test_fraction:.1%} "
-            f"overlapping a training window; first trial {shared[0]!r}). A leakage-free protocol "
+            f"overlapping a training window; first trial {str(shared[0])!r}). A leakage-free protocol "
             "must keep whole trials on one side."
         )
     return audit
