@@ -6,6 +6,14 @@
                                             (EEG: deap, seed, seed-iv, dreamer; fMRI: fmri-bids, fmri-nsd)
 ``neuroaffect report <results-dir>``        re-render a report from its results.json
 ``neuroaffect recipes``                     list the recipes
+
+Errors in the command line (unknown recipe or option, a bad option value, an unknown estimator
+parameter or subject id, a missing results folder) are reported as one line
+``neuroaffect <command>: error: ...`` on stderr with exit status 2. The recipes check their options
+before any computation (argparse types and choices, then :func:`neuroaffect.recipes._eeg.option_errors`
+around the interpretation of ``--model-param`` and ``--subjects``); ``ValueError`` / ``TypeError``
+raised later, while computing features or cross-validating, are deliberately not caught here and
+keep their traceback, since they point at a data problem or a bug, not at a mistyped option.
 """
 
 from __future__ import annotations
@@ -126,6 +134,12 @@ def _simulate_fmri(args) -> int:
 
 def _report(results_dir: Path) -> int:
     from .evaluation.report import load_results, render_report, summary_text
+
+    if not (results_dir / "results.json").is_file():
+        what = "no such folder" if not results_dir.exists() else "no results.json in it"
+        print(f"neuroaffect report: error: {results_dir}: {what}; expected the --out folder of a "
+              "'neuroaffect run' (with its results.json).", file=sys.stderr)
+        return 2
 
     path = render_report(results_dir)
     print(summary_text(load_results(results_dir)))

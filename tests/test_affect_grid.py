@@ -21,9 +21,23 @@ def _reference_bins(va, n_bins):
 def test_bin_edges_are_inclusive_at_both_ends():
     np.testing.assert_allclose(va_bin_edges(5), [-1, -0.6, -0.2, 0.2, 0.6, 1])
     assert va_bins([[-1, -1], [1, 1], [-1, 1], [1, -1], [0, 0]]).tolist() == [0, 24, 4, 20, 12]
-    # an inner edge (as returned by va_bin_edges) belongs to the bin above it
+    # an inner edge (as returned by va_bin_edges) belongs to the bin above it, also when a rounding
+    # error puts it a few ulp below; a point clearly below it is in the bin below
     e = va_bin_edges(5)
-    assert va_bins([[e[1], e[3]], [np.nextafter(e[1], -1), np.nextafter(e[3], -1)]]).tolist() == [8, 2]
+    assert va_bins([[e[1], e[3]], [np.nextafter(e[1], -1), np.nextafter(e[3], -1)]]).tolist() == [8, 8]
+    assert va_bins([[e[1] - 1e-6, e[3] - 1e-6]]).tolist() == [2]
+
+
+def test_converted_ratings_on_an_edge_get_the_bin_above():
+    from neuroaffect.affect.scales import get_scale
+
+    # DEAP 5.8 is exactly the edge 0.2 but converts to 0.19999999999999996; 3.4 -> -0.4 is a centre
+    deap = get_scale("deap")
+    ratings = np.array([5.8, 7.4, 3.4, 2.6, 6.6])
+    v = deap.normalize(ratings)
+    assert v[0] < 0.2  # the rounding error this guards against
+    exact = np.array([3, 4, 1, 1, 3])  # bins of the exact values (edges at 2.6, 4.2, 5.8, 7.4)
+    np.testing.assert_array_equal(va_bins(np.column_stack([v, v])), exact * 5 + exact)
 
 
 @pytest.mark.parametrize("n_bins", [1, 2, 5, 7])

@@ -70,3 +70,16 @@ def test_bad_arguments():
         from_common_space([0.0], "seed_iv")
     with pytest.raises(ValueError, match="shape"):
         to_common_space(np.ones((2, 2, 2)), "deap")
+
+
+def test_categorical_scale_names_each_code_once():
+    from neuroaffect.affect import RatingScale
+
+    with pytest.raises(ValueError, match=r"'mine': categories has 2 name\(s\) .* for the 4 codes 0..3"):
+        RatingScale("mine", 0, 3, "categorical", ("a", "b"))
+    with pytest.raises(ValueError, match="integer codes"):
+        RatingScale("mine", 0, 2.5, "categorical", ("a", "b", "c"))
+    with pytest.raises(ValueError, match="repeat a name"):
+        RatingScale("mine", 0, 1, "categorical", ("a", "a"))
+    assert RatingScale("mine", 0, 3, "categorical", ("a", "b", "c", "d")).categories == ("a", "b", "c", "d")
+    assert RatingScale("unnamed", 0, 3, "categorical").categories == ()

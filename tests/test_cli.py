@@ -1,6 +1,7 @@
 """The neuroaffect command end to end (tiny simulated data)."""
 
 import json
+import re
 
 import pytest
 
@@ -56,5 +57,51 @@ def test_cli_errors_and_listing(capsys):
     assert "leakage-demo" in listed and "fmri-semantic" in listed
     with pytest.raises(SystemExit):
         main(["report"])
-    with pytest.raises(FileNotFoundError, match="results.json"):
-        main(["report", "/nonexistent-folder"])
+    capsys.readouterr()
+    assert main(["report", "/nonexistent-folder"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("neuroaffect report: error: /nonexistent-folder: no such folder") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--model", "nosuch"], "argument --model: invalid choice: 'nosuch'"),
+    (["--n-splits", "1"], "argument --n-splits: expected an integer >= 2, got 1"),
+    (["--n-jobs", "0"], "argument --n-jobs: expected a non-zero integer"),
+    (["--n-permutations", "-1"], "argument --n-permutations: expected an integer >= 0"),
+    (["--window", "0"], "argument --window: expected a positive number"),
+    (["--model-param", "foo=1"], "--model de-logreg --model-param: .*unexpected keyword argument 'foo'"),
+    (["--model-param", "foo"], "--model-param expects KEY=VALUE, got 'foo'"),
+    (["--subjects", "1", "9"], r"--subjects: Unknown deap subject\(s\) \['9'\].*available subjects: \['1', '2', '3'\]"),
+])
+def test_bad_option_values_are_one_line_usage_errors(option, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "deap", *option, "--quick", "--quiet", "--out", str(tmp_path / "o")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert re.search(f"^neuroaffect run deap: error: {message}", err.splitlines()[-1])
+
+
+def test_leakage_demo_on_seed_iv_files_takes_sfreq_and_both_spellings(tmp_path, capsys):
+    data = tmp_path / "sim"
+    assert main(["simulate", "seed-iv", "--out", str(data), "--subjects", "1", "--trial-duration", "3", "--quiet"]) == 0
+    data_dir = capsys.readouterr().out.split("--data-dir ")[-1].strip()
+    common = ["--data-dir", data_dir, "--quiet", "--n-permutations", "0", "--no-feature-cache"]
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "leakage-demo", "--dataset", "seed_iv", *common, "--out", str(tmp_path / "a")])
+    assert exit_.value.code == 2 and "needs --sfreq with --data-dir" in capsys.readouterr().err
+    for spelling in ("seed_iv", "seed-iv"):
+        out = tmp_path / spelling
+        assert main(["run", "leakage-demo", "--dataset", spelling, "--sfreq", "200", *common, "--out", str(out)]) == 0
+        clean, leaky = json.loads((out / "results.json").read_text())["runs"]
+        assert clean["config"]["protocol"] == "seed-iv-16-8" and leaky["config"]["protocol"] == "leaky-segment-kfold"
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "leakage-demo", "--dataset", "deap", "--sfreq", "200", "--quick", "--out", str(tmp_path / "b")])
+    assert exit_.value.code == 2 and "--sfreq applies to SEED-IV only" in capsys.readouterr().err
+
+
+def test_subjects_select_simulated_subjects(tmp_path):
+    out = tmp_path / "o"
+    assert main(["run", "deap", "--subjects", "1", "3", "--quick", "--quiet", "--n-splits", "2", "--out", str(out)]) == 0
+    doc = json.loads((out / "results.json").read_text())
+    assert [s["subject"] for s in doc["runs"][0]["subjects"]] == ["1", "3"]

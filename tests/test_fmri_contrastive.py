@@ -152,3 +152,64 @@ def test_text_decoding_with_real_sentence_model():
     truth_words = [words[int(s[4:])] for s in r.stimulus[90:]]
     accuracy = np.mean([top[0][0] == w for top, w in zip(ranked, truth_words, strict=True)])
     assert accuracy > 0.5  # chance 1/6
+
+
+def test_ties_count_as_a_random_tie_break_not_as_hits():
+    rng = np.random.RandomState(0)
+    target = rng.standard_normal((300, 16))
+    collapsed = np.tile(rng.standard_normal(16), (300, 1))  # the same prediction for every sample
+    res = retrieval_accuracy(collapsed, target, n_repeats=3, random_state=0)
+    for direction in ("brain_to_embedding", "embedding_to_brain"):
+        assert res[direction]["top1"] < 0.02 and res[direction]["top5"] < 0.05
+    assert res["embedding_to_brain"]["top1"] == pytest.approx(1 / 300)
+    assert res["embedding_to_brain"]["top5"] == pytest.approx(5 / 300)
+    # a tie of two at top-1 counts half, as in two-way identification
+    brain = np.array([[1.0, 0.0], [1.0, 0.0]])
+    target2 = np.array([[1.0, 1.0], [1.0, -1.0]])
+    res = retrieval_accuracy(brain, target2, n_candidates=2, n_repeats=1)
+    assert res["embedding_to_brain"]["top1"] == 0.5
+    assert two_way_identification(target2, brain) == 0.5
+
+
+def test_chance_never_exceeds_one():
+    with pytest.warns(UserWarning, match="uses 4 candidates"):
+        res = retrieval_accuracy(np.eye(4), np.eye(4), n_repeats=1)
+    assert res["chance"] == {"top1": 0.25, "top5": 1.0}
+
+
+def test_repeated_stimuli_count_as_one_candidate():
+    rng = np.random.RandomState(0)
+    E = rng.standard_normal((50, 16))
+    E /= np.linalg.norm(E, axis=1, keepdims=True)
+    Y = np.vstack([E, E])  # every stimulus twice among the test rows
+    X = Y @ rng.standard_normal((16, 80)) + 1e-6 * rng.standard_normal((100, 80))
+    enc = RidgeEncoder(alphas=[1e-6]).fit(X, Y)
+    assert enc.score(X, Y) == 1.0  # argmax over duplicates used to pick the first: 0.5
+    with pytest.warns(UserWarning, match="Only 50 distinct targets"):
+        res = retrieval_accuracy(enc.transform(X), Y, n_candidates=100, n_repeats=2, random_state=0)
+    assert res["n_candidates"] == 50 and res["brain_to_embedding"]["top1"] == 1.0
+    assert res["embedding_to_brain"]["top1"] == 1.0
+    # chance of score: 1 / distinct targets
+    noise = RidgeEncoder().fit(rng.standard_normal((100, 80)), Y)
+    assert noise.score(rng.standard_normal((100, 80)), Y) < 0.15
+
+
+def test_softclip_uses_row_softmax_targets_in_both_directions(monkeypatch):
+    import neuroaffect.fmri.contrastive as C
+
+    calls = []
+    original = C.soft_cross_entropy
+
+    def spy(logits, targets):
+        calls.append(targets.detach().clone())
+        return original(logits, targets)
+
+    monkeypatch.setattr(C, "soft_cross_entropy", spy)
+    rng = np.random.RandomState(0)
+    Y = rng.standard_normal(16) + 0.6 * rng.standard_normal((32, 16))  # close targets, as CLIP's are
+    Y /= np.linalg.norm(Y, axis=1, keepdims=True)
+    C.ContrastiveEncoder(loss="mindeye", mixco_fraction=0.0, max_epochs=1, batch_size=32, soft_target_tau=0.05,
+                         random_state=0).fit(Y @ rng.standard_normal((16, 40)), Y)
+    brain_to_emb, emb_to_brain = calls[:2]
+    torch.testing.assert_close(emb_to_brain, brain_to_emb)
+    torch.testing.assert_close(emb_to_brain.sum(1), torch.ones(32))

@@ -177,3 +177,150 @@ def test_responses_from_run_checks_confounds_and_timing():
         responses_from_run(signals, late, 2.0)
     with pytest.raises(ValueError, match="'method'"):
         responses_from_run(signals, events, 2.0, method="mean")
+
+
+# ---------------------------------------------------------------- confounds (fMRIPrep-sized tables)
+def _fmriprep_table(n, rng, with_tissue=True):
+    cols = {c: rng.standard_normal(n) for c in ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")}
+    if with_tissue:
+        cols.update(white_matter=rng.standard_normal(n), csf=rng.standard_normal(n))
+    cols["global_signal"] = rng.standard_normal(n)
+    cols.update({f"a_comp_cor_{i:02d}": rng.standard_normal(n) for i in range(60)})
+    cols["trans_x_derivative1"] = np.r_[np.nan, rng.standard_normal(n - 1)]  # fMRIPrep's leading n/a
+    return pd.DataFrame(cols)
+
+
+def test_read_confounds_strategies_and_columns(tmp_path):
+    from neuroaffect.fmri.io import read_confounds
+
+    rng = np.random.default_rng(0)
+    path = tmp_path / "sub-01_task-x_desc-confounds_timeseries.tsv"
+    table = _fmriprep_table(40, rng)
+    table.to_csv(path, sep="\t", index=False, na_rep="n/a")
+    minimal = read_confounds(path)  # default: 6 motion + white_matter + csf
+    np.testing.assert_allclose(minimal, table[["trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z",
+                                               "white_matter", "csf"]].to_numpy())
+    assert read_confounds(path, "minimal+global").shape == (40, 9)
+    assert read_confounds(path, "motion").shape == (40, 6)
+    everything = read_confounds(path, "all")
+    assert everything.shape == (40, table.shape[1]) and everything[0, -1] == 0.0
+    np.testing.assert_allclose(read_confounds(path, ["csf", "a_comp_cor_03"]), table[["csf", "a_comp_cor_03"]])
+    with pytest.raises(FileFormatError, match=r"confounds_timeseries\.tsv.*\['framewise_displacement'\]"):
+        read_confounds(path, ["csf", "framewise_displacement"])
+    with pytest.raises(ValueError, match="'confounds' parameter.*'minimal'"):
+        read_confounds(path, "csf")
+    # the simulator's files: motion and global_signal only -> the 6 motion columns
+    table[["global_signal", "trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z"]].to_csv(
+        path, sep="\t", index=False)
+    assert read_confounds(path).shape == (40, 6)
+    pd.DataFrame({"dvars": rng.standard_normal(40)}).to_csv(path, sep="\t", index=False)
+    with pytest.warns(UserWarning, match=r"confounds_timeseries\.tsv: none of the confounds='minimal'"):
+        assert read_confounds(path).shape == (40, 0)
+
+
+def test_read_bids_fmri_chooses_confound_columns(bids, tmp_path):
+    import shutil
+
+    root, truth = bids
+    copy = tmp_path / "fmriprep"
+    shutil.copytree(root, copy)
+    rng = np.random.default_rng(0)
+    for f in copy.glob("sub-*/func/*_desc-confounds_timeseries.tsv"):
+        sim = pd.read_csv(f, sep="\t")
+        extra = _fmriprep_table(len(sim), rng, with_tissue=False).drop(columns=list(sim.columns), errors="ignore")
+        pd.concat([sim, extra], axis=1).to_csv(f, sep="\t", index=False, na_rep="n/a")
+    subset = dict(subjects=["01"], task="affect")
+    for method in ("glm", "lagged-mean"):
+        out = read_bids_fmri(copy, Parcellate("dosenbach160"), method=method, **subset)
+        assert out.info["confounds"] == "minimal"
+        clean = truth.embedding_of(out.stimulus) @ truth.encoding[0]
+        assert np.corrcoef(out.X.ravel(), clean.ravel())[0, 1] > 0.3
+    # every column (68 for 47 volumes): lagged-mean refuses instead of regressing the signal away
+    with pytest.raises(ValueError, match=r"run-1_bold\.nii\.gz: lagged-mean with 68 confounds for 47 volumes"):
+        read_bids_fmri(copy, Parcellate("dosenbach160"), method="lagged-mean", confounds="all", **subset)
+    with pytest.raises(FileFormatError, match=r"run-1_desc-confounds_timeseries\.tsv.*\['white_matter'\]"):
+        read_bids_fmri(copy, Parcellate("dosenbach160"), confounds=["trans_x", "white_matter"], **subset)
+    with pytest.raises(ValueError, match="'confounds' parameter"):
+        read_bids_fmri(copy, Parcellate("dosenbach160"), confounds="compcor", **subset)
+    none = read_bids_fmri(copy, Parcellate("dosenbach160"), confounds=None, **subset)
+    assert none.info["confounds"] == "none"
+
+
+def test_lagged_mean_refuses_too_many_confounds():
+    rng = np.random.RandomState(0)
+    signals = rng.rand(30, 4) + 10
+    events = pd.DataFrame({"onset": [2.0, 20.0], "duration": [1.0, 1.0], "stimulus": ["a", "b"]})
+    with pytest.raises(ValueError, match="lagged-mean with 15 confounds for 30 volumes"):
+        responses_from_run(signals, events, 2.0, method="lagged-mean", confounds=rng.rand(30, 15))
+    ok = responses_from_run(signals, events, 2.0, method="lagged-mean", confounds=rng.rand(30, 14))
+    assert ok.X.shape == (2, 4)
+
+
+def test_lagged_window_after_the_run_is_dropped_with_a_warning():
+    rng = np.random.default_rng(0)
+    Y = 100 + rng.standard_normal((100, 3))
+    Y[-1] += 50.0  # a spike in the last volume: the old code returned it as event b's response
+    events = pd.DataFrame({"onset": [20.0, 196.0], "duration": [2.0, 2.0], "stimulus": ["a", "b"]})
+    with pytest.warns(UserWarning, match=r"run-1_bold\.nii\.gz: dropped 1 event\(s\) \(onsets \[196\.0\]"):
+        out = responses_from_run(Y, events, 2.0, method="lagged-mean", lag=5.0, source="run-1_bold.nii.gz")
+    assert out.stimulus.tolist() == ["a"]
+
+
+def test_events_with_na_stimulus_rows_are_dropped(tmp_path):
+    path = tmp_path / "sub-01_task-x_events.tsv"
+    pd.DataFrame({"onset": [1.0, 2.0, 5.0, 6.0], "duration": [1.0, "n/a", 1.0, 0.0],
+                  "stim_id": ["a", "n/a", "b", "n/a"], "trial_type": ["stim", "response", "stim", "response"],
+                  "valence": [3.0, "n/a", 5.0, "n/a"], "arousal": [3.0, "n/a", 5.0, "n/a"],
+                  "dominance": [3.0, "n/a", 5.0, "n/a"]}).to_csv(path, sep="\t", index=False)
+    with pytest.warns(UserWarning, match=r"events\.tsv: dropped 2 of 4 event row\(s\) whose 'stim_id' is missing"):
+        events = read_events(path)
+    assert events["stimulus"].tolist() == ["a", "b"] and "nan" not in events["stimulus"].tolist()
+    assert events["duration"].tolist() == [1.0, 1.0]
+    # a stimulus trial without ratings names the file and line
+    pd.DataFrame({"onset": [1.0, 5.0], "duration": [1.0, 1.0], "stim_id": ["a", "b"],
+                  "valence": [3.0, "n/a"], "arousal": [3.0, 4.0], "dominance": [3.0, 4.0]}).to_csv(
+        path, sep="\t", index=False)
+    with pytest.raises(FileFormatError, match=r"events\.tsv.*1 stimulus event\(s\) lack.*lines \[3\]"):
+        read_events(path)
+
+
+# ---------------------------------------------------------------- NSD: scale and subjects
+def test_nsd_file_keeps_its_vad_scale(tmp_path):
+    import json
+
+    import h5py
+
+    from neuroaffect.affect.scales import RatingScale
+    from neuroaffect.fmri import read_fmri_dir, write_nsd_betas
+
+    rng = np.random.default_rng(0)
+    scale = RatingScale("VAD -1..1", -1.0, 1.0)
+    r = StimulusResponses(rng.standard_normal((10, 4)), [f"s{i}" for i in range(10)], "01", None,
+                          rng.uniform(-1, 1, (10, 3)), scale)
+    path = write_nsd_betas(tmp_path / "sub-01_betas.h5", r)
+    back = read_nsd_betas(path)
+    assert back.vad_scale == scale
+    np.testing.assert_allclose(back.vad, r.vad)
+    folder, _ = read_fmri_dir(tmp_path)
+    assert folder.vad_scale == scale
+    # an older file: [name, low, high] without kind
+    with h5py.File(path, "r+") as f:
+        f.attrs["vad_scale"] = json.dumps(["VAD -1..1", -1.0, 1.0])
+    assert read_nsd_betas(path).vad_scale == scale
+    # an explicit scale overrides the attribute, with a warning
+    wide = RatingScale("wide", -5.0, 5.0)
+    with pytest.warns(UserWarning, match="overrides the file's vad_scale attribute"):
+        assert read_fmri_dir(tmp_path, vad_scale=wide)[0].vad_scale == wide
+    with h5py.File(path, "r+") as f:
+        f.attrs["vad_scale"] = "SAM"
+    with pytest.raises(FileFormatError, match=r"sub-01_betas\.h5.*'vad_scale'"):
+        read_nsd_betas(path)
+
+
+def test_write_nsd_betas_refuses_several_subjects(tmp_path):
+    from neuroaffect.fmri import write_nsd_betas
+
+    r = StimulusResponses(np.zeros((4, 2)), ["a", "b", "a", "b"], ["01", "01", "02", "02"])
+    with pytest.raises(ValueError, match=r"2 subjects \['01', '02'\]; expected one subject per file"):
+        write_nsd_betas(tmp_path / "both_betas.h5", r)
+    assert not (tmp_path / "both_betas.h5").exists()

@@ -117,3 +117,55 @@ def test_probabilistic_maps_atlas():
     # binary maps: the regression onto disjoint maps gives each region's mean
     expected = np.stack([data[labels == k].mean(0) for k in (1, 2)], axis=1)
     np.testing.assert_allclose(signals, expected, rtol=1e-4)
+
+
+def _mni_run(resolution=6, n_vols=4, seed=0):
+    from nilearn.datasets import load_mni152_brain_mask
+
+    mask = load_mni152_brain_mask(resolution=resolution)
+    data = np.random.RandomState(seed).rand(*mask.shape, n_vols).astype(np.float32) + 1
+    return nib.Nifti1Image(data, mask.affine)
+
+
+def test_refit_after_set_params_uses_the_new_spheres():
+    from nilearn.maskers import NiftiSpheresMasker
+
+    run = _mni_run()
+    p = Parcellate("dosenbach160").fit(run)
+    small = p.transform(run)  # fills the voxel cache for 5 mm spheres
+    p.set_params(radius=12.0).fit(run)
+    big = p.transform(run)
+    ref = NiftiSpheresMasker(p.seeds_.tolist(), radius=12.0, allow_overlap=True).fit().transform(run)
+    np.testing.assert_allclose(big, ref, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(big, small)
+    p.set_params(atlas="power264", radius=None).fit(run)
+    assert p.transform(run).shape == (4, p.n_parcels_) and p.n_parcels_ > 200
+
+
+def test_list_transform_passes_each_images_confounds():
+    run = _mni_run(n_vols=6)
+    conf = np.random.RandomState(1).rand(6, 2)
+    p = Parcellate("dosenbach160").fit(run)
+    single = p.transform(run, confounds=conf)
+    both = p.transform([run, run], confounds=[conf, None])
+    np.testing.assert_allclose(both[0], single)
+    np.testing.assert_allclose(both[1], p.transform(run))
+    assert not np.allclose(both[0], both[1])
+    with pytest.raises(ValueError, match="one entry .* per image for a list of 2 images, got a list of 1"):
+        p.transform([run, run], confounds=[conf])
+    with pytest.raises(ValueError, match="per image for a list of 2 images, got ndarray"):
+        p.transform([run, run], confounds=conf)
+
+
+def test_seeds_outside_the_field_of_view_are_dropped_by_name():
+    run = _mni_run()
+    crop = run.slicer[:, :, 18:]  # upper brain only: z from 36 mm on a 6 mm grid
+    crop = nib.Nifti1Image(np.asarray(crop.dataobj), crop.affine)
+    with pytest.warns(UserWarning, match=r"dosenbach160 seeds have no voxel within 5 mm .* dropped: \['inf cerebellum"):
+        p = Parcellate("dosenbach160").fit(crop)
+    assert not any("cerebellum" in n for n in p.parcel_names_)
+    # every kept seed is within the radius of the image (the old test allowed radius / 2 *voxels*)
+    assert p.seeds_[:, 2].min() >= crop.affine[2, 3] - 5.0
+    signals = p.transform(crop)
+    assert signals.shape == (4, p.n_parcels_)
+    np.testing.assert_allclose(signals, p._masker_transform(crop), rtol=1e-5, atol=1e-6)

@@ -91,3 +91,25 @@ def test_fmri_vad_on_bids_folder(tmp_path):
     runs, _ = _runs(out)
     assert len(runs) == 12
     assert all(r["config"]["n_windows"] == 40 for r in runs.values())
+
+
+def test_fmri_vad_nsd_folder_keeps_the_files_scale(tmp_path, capsys):
+    from neuroaffect.affect.scales import RatingScale
+    from neuroaffect.fmri import write_nsd_betas
+    from neuroaffect.simulate.fmri import simulate_responses
+
+    sim, _ = simulate_responses(n_subjects=2, n_stimuli=30, n_repeats=1, n_parcels=12, random_state=0)
+    scale = RatingScale("VAD -1..1", -1.0, 1.0)
+    sim.vad, sim.vad_scale = (sim.vad - 5.0) / 4.0, scale  # SAM 1-9 -> -1..1
+    root = tmp_path / "nsd"
+    root.mkdir()
+    for s in sim.subjects:
+        write_nsd_betas(root / f"sub-{s}_betas.h5", sim[sim.subject == s])
+    out = tmp_path / "vad"
+    argv = ["--data-dir", str(root), "--out", str(out), "--n-splits", "3", "--quiet", "--protocol", "within-subject"]
+    assert fmri_vad.main(argv) == 0
+    assert "scale VAD -1..1" in capsys.readouterr().out
+    # --scale-low/--scale-high override the files' attribute (here: a wider declared scale)
+    with pytest.warns(UserWarning, match="overrides the file's vad_scale"):
+        assert fmri_vad.main(argv + ["--scale-low", "-2", "--scale-high", "2", "--out", str(tmp_path / "v2")]) == 0
+    assert "scale VAD -2-2" in capsys.readouterr().out

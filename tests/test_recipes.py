@@ -38,6 +38,8 @@ def test_recipe_registry_and_model_params(tmp_path):
     assert run["config"]["metric"] == "ccc" and "alpha=10.0" in run["config"]["estimator"]
 
 
-def test_seed_iv_real_data_needs_sfreq(tmp_path):
-    with pytest.raises(SystemExit, match="sfreq"):
+def test_seed_iv_real_data_needs_sfreq(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
         run_recipe("seed-iv", ["--data-dir", str(tmp_path), "--quiet", "--out", str(tmp_path / "o")])
+    assert exit_.value.code == 2
+    assert "neuroaffect run seed-iv: error: SEED-IV needs --sfreq with --data-dir" in capsys.readouterr().err

@@ -2,7 +2,9 @@
 
 The common space's valence and arousal, each in [-1, 1], are cut into ``n_bins`` equal bins
 (5 x 5 = 25 classes by default). Bin edges belong to the bin above them except +1, which belongs to
-the last bin, so -1 and +1 are both inside the grid. The class of a point is
+the last bin, so -1 and +1 are both inside the grid. A point within ``1e-9`` bin widths below an edge
+counts as on it: ratings converted from a scale (DEAP's 5.8 is 0.19999999999999996, not 0.2) land
+in the bin their exact value belongs to. The class of a point is
 ``valence_bin * n_bins + arousal_bin`` (valence-major).
 
 A fitted model's embeddings averaged per bin and L2-normalised give one prototype per class: a
@@ -40,6 +42,10 @@ def _check_va(va) -> np.ndarray:
     return va
 
 
+#: Points closer than this (in bin widths) below a bin edge count as on the edge.
+_EDGE_TOL = 1e-9
+
+
 def va_bin_edges(n_bins: int = 5) -> np.ndarray:
     """Edges of the bins along one axis, shape (n_bins + 1,), from -1 to 1."""
     return np.linspace(-1.0, 1.0, _check_n_bins(n_bins) + 1)
@@ -67,8 +73,8 @@ def va_bins(va, n_bins: int = 5) -> np.ndarray:
     """
     n_bins = _check_n_bins(n_bins)
     va = _check_va(va)
-    # compare with the edges themselves so a point exactly on an edge is binned as documented
-    idx = np.minimum(np.searchsorted(va_bin_edges(n_bins), va, side="right") - 1, n_bins - 1)
+    # tolerant floor: a point a rounding error below an edge (e.g. a converted rating) is on it
+    idx = np.clip(np.floor((va + 1) / 2 * n_bins + _EDGE_TOL), 0, n_bins - 1).astype(int)
     return idx[:, 0] * n_bins + idx[:, 1]
 
 

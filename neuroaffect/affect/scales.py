@@ -35,7 +35,14 @@ class RatingScale:
         Continuous ratings take any value in [low, high]; ordinal ones only integers; categorical
         ones are codes with no order (``categories`` names them).
     categories : tuple of str, optional
-        Names of the categorical codes ``low, low + 1, ..., high``.
+        Names of the categorical codes ``low, low + 1, ..., high``: ``high - low + 1`` distinct
+        names (or none, for unnamed codes).
+
+    Raises
+    ------
+    ValueError
+        If ``high <= low``; for a categorical scale, if ``low``/``high`` are not integers or
+        ``categories`` does not name each code once.
     """
 
     name: str
@@ -48,6 +55,20 @@ class RatingScale:
         check_option("kind", self.kind, ("continuous", "ordinal", "categorical"))
         if not self.high > self.low:
             raise ValueError(f"RatingScale {self.name!r}: high ({self.high}) must exceed low ({self.low}).")
+        if self.kind == "categorical":
+            if self.low != np.round(self.low) or self.high != np.round(self.high):
+                raise ValueError(f"RatingScale {self.name!r}: a categorical scale's low and high are the "
+                                 f"smallest and largest integer codes, got {self.low!r} and {self.high!r}.")
+            n_codes = int(round(self.high - self.low)) + 1
+            if self.categories and len(self.categories) != n_codes:
+                raise ValueError(
+                    f"RatingScale {self.name!r}: categories has {len(self.categories)} name(s) "
+                    f"{tuple(self.categories)} for the {n_codes} codes {int(self.low)}..{int(self.high)}; "
+                    "expected one name per code (or none)."
+                )
+            if len(set(self.categories)) != len(self.categories):
+                raise ValueError(f"RatingScale {self.name!r}: categories {tuple(self.categories)} repeat a "
+                                 "name; expected distinct names.")
 
     @property
     def midpoint(self) -> float:

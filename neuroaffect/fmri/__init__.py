@@ -20,7 +20,7 @@ _EXPORTS = {
     "load_image": "io", "read_events": "io", "read_confounds": "io", "responses_from_run": "io",
     "find_bids_runs": "io", "read_bids_fmri": "io", "NSDBetas": "io", "read_nsd_betas": "io",
     "write_nsd_betas": "io", "load_embeddings": "io", "write_embeddings": "io",
-    "align_embeddings": "io", "read_fmri_dir": "io",
+    "align_embeddings": "io", "read_fmri_dir": "io", "confound_columns": "io", "CONFOUND_STRATEGIES": "io",
     "Parcellate": "parcels", "coordinate_atlas": "parcels",
     "ContrastiveEncoder": "contrastive", "RidgeEncoder": "contrastive",
     "retrieval_accuracy": "semantics", "two_way_identification": "semantics",

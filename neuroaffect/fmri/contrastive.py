@@ -54,14 +54,29 @@ def _normalize(Z):
 
 class _RetrievalScore:
     def score(self, X, Y):
-        """Top-1 retrieval accuracy brain -> embedding among the ``len(X)`` candidates of ``Y``.
+        """Top-1 retrieval accuracy brain -> embedding among the distinct targets of ``Y``.
 
-        Chance is ``1 / len(X)``. See :func:`neuroaffect.fmri.retrieval_accuracy` for the standard
-        300-candidate protocol.
+        Rows of ``Y`` that are identical (repeats of one stimulus) are one candidate, so retrieving
+        the target of a repeat is a hit. Ties are broken at random in expectation.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n_samples, n_features)
+        Y : ndarray, shape (n_samples, embed_dim)
+            True target of each sample.
+
+        Returns
+        -------
+        float
+            Mean top-1 hit; chance is ``1 / n_distinct`` (the number of distinct rows of ``Y``). See
+            :func:`neuroaffect.fmri.retrieval_accuracy` for the standard 300-candidate protocol.
         """
+        from .semantics import distinct_targets, expected_topk_hits
+
         X, Y = _check_pair(X, Y)
         pred = self.transform(X)
-        return float(np.mean(np.argmax(pred @ Y.T, axis=1) == np.arange(len(X))))
+        first, label = distinct_targets(Y)
+        return float(np.mean(expected_topk_hits(pred @ Y[first].T, label, 1)))
 
 
 class RidgeEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
@@ -277,12 +292,14 @@ class ContrastiveEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
                 B = len(batch)
                 if epoch < mixco_epochs:
                     xb, targets = self._mixco(xb, rng)
+                    targets_t = targets.T  # BiMixCo: the mixing weights of each target, column-wise
                 elif self.loss == "mindeye":
-                    targets = F.softmax(yb @ yb.T / self.soft_target_tau, dim=1)
+                    # SoftCLIP (MindEye's soft_clip_loss): the same row-softmax targets both ways
+                    targets = targets_t = F.softmax(yb @ yb.T / self.soft_target_tau, dim=1)
                 else:
-                    targets = torch.eye(B, device=device)
+                    targets = targets_t = torch.eye(B, device=device)
                 logits = log_scale.exp() * F.normalize(model(xb), dim=1) @ yb.T  # (B, B)
-                loss = (soft_cross_entropy(logits, targets) + soft_cross_entropy(logits.T, targets.T)) / 2
+                loss = (soft_cross_entropy(logits, targets) + soft_cross_entropy(logits.T, targets_t)) / 2
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import warnings
 from os import PathLike
 from pathlib import Path
 
@@ -96,8 +97,26 @@ def repetition_time(img, sidecar: Path | None = None) -> float:
 def read_events(path, stimulus_column: str | None = None):
     """Read a BIDS ``events.tsv`` and check its onset/duration columns.
 
-    Returns a DataFrame with ``onset``, ``duration`` (s) and ``stimulus`` (str) columns plus the
-    file's other columns.
+    Parameters
+    ----------
+    path : path
+        Tab-separated events table (``n/a`` marks a missing value).
+    stimulus_column : str, optional
+        Column holding the stimulus id (default: the first of ``stim_id``, ``stim_file``,
+        ``trial_type`` present).
+
+    Returns
+    -------
+    DataFrame
+        One row per stimulus event: ``onset``, ``duration`` (s) and ``stimulus`` (str) plus the
+        file's other columns. Rows whose stimulus id is missing (``n/a``: fixation, responses, ...)
+        are dropped with a warning giving their number and the file.
+
+    Raises
+    ------
+    FileFormatError
+        If a column is missing, an onset/duration is not a number, no row has a stimulus id, or a
+        stimulus row lacks one of ``valence``/``arousal``/``dominance`` while the columns exist.
     """
     import pandas as pd
 
@@ -110,11 +129,6 @@ def read_events(path, stimulus_column: str | None = None):
     if missing:
         raise FileFormatError(path, f"events table lacks the column(s) {missing}; expected BIDS columns "
                                     f"'onset' and 'duration' (seconds), got {list(events.columns)}.")
-    for col in ("onset", "duration"):
-        values = pd.to_numeric(events[col], errors="coerce")
-        if values.isna().any():
-            raise FileFormatError(path, f"column {col!r} has missing or non-numeric values; expected seconds.")
-        events[col] = values.astype(float)
     if stimulus_column is None:
         stimulus_column = next((c for c in STIMULUS_COLUMNS if c in events.columns), None)
         if stimulus_column is None:
@@ -122,22 +136,134 @@ def read_events(path, stimulus_column: str | None = None):
                                         "or pass stimulus_column.")
     elif stimulus_column not in events.columns:
         raise FileFormatError(path, f"stimulus_column {stimulus_column!r} not among {list(events.columns)}.")
+    missing_id = events[stimulus_column].isna().to_numpy()
+    if missing_id.any():
+        # BIDS "n/a" (fixation, button presses, ...): not a stimulus presentation
+        warnings.warn(f"{path}: dropped {int(missing_id.sum())} of {len(events)} event row(s) whose "
+                      f"{stimulus_column!r} is missing ('n/a' or empty); they are not stimulus trials.",
+                      stacklevel=2)
+        events = events.loc[~missing_id].copy()
+    if not len(events):
+        raise FileFormatError(path, f"no event row has a stimulus id in column {stimulus_column!r}; "
+                                    "expected at least one stimulus trial.")
+    for col in ("onset", "duration"):
+        values = pd.to_numeric(events[col], errors="coerce")
+        if values.isna().any():
+            raise FileFormatError(path, f"column {col!r} has missing or non-numeric values; expected seconds.")
+        events[col] = values.astype(float)
+    if all(c in events.columns for c in VAD_NAMES):
+        no_vad = events[list(VAD_NAMES)].isna().any(axis=1).to_numpy()
+        if no_vad.any():
+            lines = (events.index[no_vad] + 2).tolist()[:5]  # file lines: 1-based, after the header
+            raise FileFormatError(path, f"{int(no_vad.sum())} stimulus event(s) lack a valence, arousal or "
+                                        f"dominance value (e.g. lines {lines}); expected ratings for every "
+                                        "stimulus trial, or no such columns.")
+    events = events.reset_index(drop=True)
     events["stimulus"] = events[stimulus_column].astype(str)
     return events
 
 
-def read_confounds(path, columns=None) -> np.ndarray:
-    """Confound regressors (n_volumes, n_confounds) from a TSV; leading NaNs (fMRIPrep) become 0."""
+#: The six rigid-body motion parameters (fMRIPrep names; mm and rad).
+MOTION_PARAMETERS = ("trans_x", "trans_y", "trans_z", "rot_x", "rot_y", "rot_z")
+
+#: Named confound selections for :func:`read_confounds` / :func:`read_bids_fmri` (column names of
+#: fMRIPrep's ``desc-confounds_timeseries.tsv``). ``None`` means every numeric column.
+CONFOUND_STRATEGIES = {
+    "minimal": MOTION_PARAMETERS + ("white_matter", "csf"),
+    "minimal+global": MOTION_PARAMETERS + ("white_matter", "csf", "global_signal"),
+    "motion": MOTION_PARAMETERS,
+    "all": None,
+}
+
+
+def confound_columns(path, available, confounds="minimal") -> list[str]:
+    """Names of the confound columns to use from a table with columns ``available``.
+
+    Parameters
+    ----------
+    path : path
+        The confounds file (named in messages).
+    available : sequence of str
+        Its columns.
+    confounds : str or sequence of str
+        A strategy of :data:`CONFOUND_STRATEGIES` or explicit column names.
+
+        - ``"minimal"`` (default): the 6 motion parameters ``trans_x .. rot_z`` plus the mean
+          ``white_matter`` and ``csf`` signals (nilearn's ``"simple"`` strategy without its cosine
+          terms: the GLM has its own drift model). Columns of a strategy that the file lacks are
+          skipped (logged), e.g. the simulator writes motion and ``global_signal`` only; if it has
+          none of them, no confound is used and a warning says so.
+        - ``"minimal+global"``: the same plus ``global_signal`` (global signal regression).
+        - ``"motion"``: the 6 motion parameters only.
+        - ``"all"``: every numeric column. fMRIPrep files have 100-300 (CompCor components,
+          cosines, derivatives, outlier spikes): rarely what you want.
+        - A list of column names: exactly those; a missing one is an error.
+
+    Raises
+    ------
+    FileFormatError
+        If an explicitly requested column is not in the file.
+    ValueError
+        If ``confounds`` is an unknown strategy name.
+    """
+    available = [str(c) for c in available]
+    if isinstance(confounds, str):
+        if confounds not in CONFOUND_STRATEGIES:
+            raise ValueError(f"Invalid value for the 'confounds' parameter: expected one of "
+                             f"{sorted(CONFOUND_STRATEGIES)} or a list of column names, got {confounds!r} "
+                             "(pass [name] for a single column).")
+        wanted = CONFOUND_STRATEGIES[confounds]
+        if wanted is None:
+            return available
+        chosen = [c for c in wanted if c in available]
+        skipped = [c for c in wanted if c not in available]
+        if not chosen:
+            warnings.warn(f"{path}: none of the confounds={confounds!r} columns {list(wanted)} is in the "
+                          f"file (it has {available[:10]}{' ...' if len(available) > 10 else ''}); no "
+                          "confound is regressed. Pass confounds=[names] to choose columns.", stacklevel=3)
+        elif skipped:
+            logger.info("%s: confounds=%r: columns %s absent, using %s", path, confounds, skipped, chosen)
+        return chosen
+    wanted = [str(c) for c in confounds]
+    missing = [c for c in wanted if c not in available]
+    if missing:
+        more = " ..." if len(available) > 20 else ""
+        raise FileFormatError(path, f"confounds parameter asks for column(s) {missing} that the file lacks; "
+                                    f"expected names among its columns {available[:20]}{more}.")
+    return wanted
+
+
+def read_confounds(path, columns="minimal") -> np.ndarray:
+    """Confound regressors from a TSV (fMRIPrep ``desc-confounds_timeseries.tsv`` or similar).
+
+    Parameters
+    ----------
+    path : path
+        Tab-separated table, one row per volume.
+    columns : str or sequence of str
+        A named strategy or column names; see :func:`confound_columns` (default ``"minimal"``: the 6
+        motion parameters plus ``white_matter`` and ``csf``, those present).
+
+    Returns
+    -------
+    ndarray, shape (n_volumes, n_confounds)
+        Leading NaNs (fMRIPrep's derivatives of the first volume) become 0. ``n_confounds`` may be 0.
+    """
     import pandas as pd
 
     path = check_file(path, "confounds file")
-    table = pd.read_csv(path, sep="\t", na_values=["n/a"])
-    if columns is not None:
-        missing = [c for c in columns if c not in table.columns]
-        if missing:
-            raise FileFormatError(path, f"confounds lack column(s) {missing}.")
-        table = table[list(columns)]
-    table = table.select_dtypes("number")
+    try:
+        table = pd.read_csv(path, sep="\t", na_values=["n/a"])
+    except Exception as err:
+        raise FileFormatError(path, f"not a tab-separated table ({err}).") from None
+    if columns == "all":
+        table = table.select_dtypes("number")
+    else:
+        names = confound_columns(path, table.columns, columns)
+        table = table[names]
+        text = [c for c in names if not pd.api.types.is_numeric_dtype(table[c])]
+        if text:
+            raise FileFormatError(path, f"confound column(s) {text} are not numeric; expected numbers per volume.")
     return table.fillna(0.0).to_numpy(float)
 
 
@@ -145,7 +271,7 @@ def read_confounds(path, columns=None) -> np.ndarray:
 def responses_from_run(signals, events, t_r: float, *, method: str = "glm", confounds=None,
                        hrf_model: str = "glover", high_pass: float = 0.01, noise_model: str = "ar1",
                        lag: float = 5.0, psc: bool = True, subject="01", run="", vad_scale=SAM_1_9,
-                       feature_names=()) -> StimulusResponses:
+                       feature_names=(), source: str = "") -> StimulusResponses:
     """Per-trial responses from one run's signals.
 
     Parameters
@@ -162,15 +288,29 @@ def responses_from_run(signals, events, t_r: float, *, method: str = "glm", conf
         a cosine drift basis (``high_pass`` Hz), ``confounds`` and an ``noise_model`` (``"ar1"`` or
         ``"ols"``) error model; the responses are the trial betas. ``"lagged-mean"``: the mean signal
         over the volumes acquired between ``onset + lag`` and ``onset + duration + lag`` minus the run
-        mean (confounds regressed out first).
+        mean (confounds regressed out first). An event whose window starts after the last volume
+        (nothing of it was acquired) is dropped with a warning naming ``source`` and its onset.
+    confounds : ndarray, shape (n_volumes, n_confounds), optional
+        Nuisance regressors (e.g. from :func:`read_confounds`). ``"lagged-mean"`` refuses
+        ``n_confounds >= n_volumes / 2``: regressing that many out leaves almost no signal.
+    lag : float
+        Seconds from onset to the window of ``"lagged-mean"`` (about the HRF peak).
     psc : bool
         Scale each feature to percent signal change of its run mean first (skipped for a feature
         whose mean is near zero, e.g. already standardised data).
+    source : str
+        The run's file, named in errors and warnings.
 
     Returns
     -------
     StimulusResponses
-        One row per event, in event order.
+        One row per event, in event order (less events dropped as above).
+
+    Raises
+    ------
+    ValueError
+        If an event starts after the run ends, ``confounds`` has the wrong shape, or there are too
+        many regressors for the number of volumes.
     """
     check_option("method", method, ("glm", "lagged-mean"))
     check_positive("t_r", t_r)
@@ -182,13 +322,16 @@ def responses_from_run(signals, events, t_r: float, *, method: str = "glm", conf
         Y = np.where(scale, 100 * (Y / np.where(scale, mean, 1) - 1), Y - mean)
     frame_times = np.arange(n_vols) * t_r
     onsets = events["onset"].to_numpy(float)
+    where = f"{source}: " if source else ""
     late = onsets >= frame_times[-1] + t_r
     if late.any():
-        raise ValueError(f"{late.sum()} event(s) start after the run ends ({n_vols} volumes x {t_r} s).")
+        raise ValueError(f"{where}{late.sum()} event(s) start after the run ends ({n_vols} volumes x {t_r} s).")
     if confounds is not None:
         confounds = check_finite(np.asarray(confounds, dtype=float), "confounds")
         if confounds.ndim != 2 or len(confounds) != n_vols:
-            raise ValueError(f"confounds must have shape ({n_vols}, n_confounds), got {confounds.shape}.")
+            raise ValueError(f"{where}confounds must have shape ({n_vols}, n_confounds), got {confounds.shape}.")
+        if confounds.shape[1] == 0:
+            confounds = None
     if method == "glm":
         import pandas as pd
         from nilearn.glm.first_level import make_first_level_design_matrix, run_glm
@@ -204,8 +347,9 @@ def responses_from_run(signals, events, t_r: float, *, method: str = "glm", conf
         )
         trial_cols = list(trial_events["trial_type"])
         if len(design.columns) > n_vols:
-            raise ValueError(f"The GLM has {len(design.columns)} regressors for {n_vols} volumes; use "
-                             "fewer confounds, a longer run or method='lagged-mean'.")
+            raise ValueError(f"{where}the GLM has {len(design.columns)} regressors for {n_vols} volumes; "
+                             "use fewer confounds (read_bids_fmri's confounds=), a longer run or "
+                             "method='lagged-mean'.")
         labels, results = run_glm(Y, design.to_numpy(), noise_model=noise_model)
         idx = [design.columns.get_loc(c) for c in trial_cols]
         X = np.empty((len(trial_cols), Y.shape[1]))
@@ -213,16 +357,34 @@ def responses_from_run(signals, events, t_r: float, *, method: str = "glm", conf
             X[:, labels == label] = res.theta[idx]
     else:
         if confounds is not None:
+            if confounds.shape[1] >= n_vols / 2:
+                raise ValueError(
+                    f"{where}lagged-mean with {confounds.shape[1]} confounds for {n_vols} volumes would "
+                    "regress most of the signal away; expected fewer than half as many confounds as "
+                    "volumes (choose columns with read_bids_fmri's confounds=, e.g. 'minimal')."
+                )
             C = np.column_stack([np.ones(n_vols), confounds - confounds.mean(0)])
             Y = Y - C[:, 1:] @ np.linalg.lstsq(C, Y, rcond=None)[0][1:]
         Y = Y - Y.mean(0)
         ends = onsets + events["duration"].to_numpy(float)
         X = np.empty((len(onsets), Y.shape[1]))
+        keep = np.ones(len(onsets), dtype=bool)
         for i, (start, stop) in enumerate(zip(onsets + lag, ends + lag, strict=True)):
             sel = (frame_times >= start) & (frame_times <= max(stop, start + t_r))
             if not sel.any():
+                if start > frame_times[-1]:  # nothing of the window was acquired
+                    keep[i] = False
+                    continue
                 sel = np.abs(frame_times - start) == np.abs(frame_times - start).min()
             X[i] = Y[sel].mean(0)
+        if not keep.all():
+            warnings.warn(
+                f"{where}dropped {int((~keep).sum())} event(s) (onsets {onsets[~keep][:5].tolist()} s) whose "
+                f"lagged-mean window (onset + {lag:g} s) starts after the last volume ({frame_times[-1]:g} s): "
+                "no volume of their response was acquired.", stacklevel=2)
+            if not keep.any():
+                raise ValueError(f"{where}no event has a lagged-mean window inside the run.")
+            X, events = X[keep], events.loc[keep].reset_index(drop=True)
     vad = None
     if all(c in events.columns for c in VAD_NAMES):
         vad = events[list(VAD_NAMES)].to_numpy(float)
@@ -266,9 +428,10 @@ def find_bids_runs(data_dir, task: str | None = None, subjects=None) -> list[dic
 
 
 def read_bids_fmri(data_dir, parcellate=None, *, task: str | None = None, subjects=None,
-                   method: str = "glm", use_confounds: bool = True, t_r: float | None = None,
-                   stimulus_column: str | None = None, vad_scale: RatingScale = SAM_1_9,
-                   progress: bool = False, **run_kwargs) -> StimulusResponses:
+                   method: str = "glm", confounds="minimal", use_confounds: bool = True,
+                   t_r: float | None = None, stimulus_column: str | None = None,
+                   vad_scale: RatingScale = SAM_1_9, progress: bool = False,
+                   **run_kwargs) -> StimulusResponses:
     """Read every BIDS run into per-trial parcel responses.
 
     Parameters
@@ -281,6 +444,15 @@ def read_bids_fmri(data_dir, parcellate=None, *, task: str | None = None, subjec
         runs only.
     method : {"glm", "lagged-mean"}
         See :func:`responses_from_run`.
+    confounds : str, sequence of str or None
+        Which columns of each run's ``_desc-confounds_timeseries.tsv`` are regressed out: a strategy
+        of :data:`CONFOUND_STRATEGIES` or column names (see :func:`confound_columns`). The default
+        ``"minimal"`` takes the 6 motion parameters (``trans_x``, ``trans_y``, ``trans_z``,
+        ``rot_x``, ``rot_y``, ``rot_z``) and ``white_matter`` and ``csf``, those of them the file
+        has; ``"all"`` takes every numeric column (fMRIPrep: 100-300, usually too many). ``None``:
+        no confounds. A requested column a file lacks is an error naming the file.
+    use_confounds : bool
+        ``False`` is the same as ``confounds=None`` (kept for compatibility).
     t_r : float, optional
         Repetition time (s); read from the JSON sidecar or NIfTI header if omitted.
     vad_scale : RatingScale
@@ -292,6 +464,10 @@ def read_bids_fmri(data_dir, parcellate=None, *, task: str | None = None, subjec
 
     from .parcels import DATA_DRIVEN, Parcellate
 
+    if confounds is not None and not isinstance(confounds, str):
+        confounds = [str(c) for c in confounds]
+    if isinstance(confounds, str) and confounds not in CONFOUND_STRATEGIES:
+        confound_columns("read_bids_fmri", [], confounds)  # raises the message listing the strategies
     runs = find_bids_runs(data_dir, task, subjects)
     parcellate = Parcellate("seitzman300") if parcellate is None else parcellate
     try:
@@ -312,16 +488,24 @@ def read_bids_fmri(data_dir, parcellate=None, *, task: str | None = None, subjec
         img = load_image(str(r["bold"]), ndim=4, what="fMRI run")
         tr = t_r if t_r is not None else repetition_time(img, r["sidecar"])
         events = read_events(r["events"], stimulus_column)
-        confounds = read_confounds(r["confounds"]) if (use_confounds and r["confounds"]) else None
+        regressors = None
+        if use_confounds and confounds is not None:
+            if r["confounds"]:
+                regressors = read_confounds(r["confounds"], confounds)
+            elif not isinstance(confounds, str):
+                raise FileNotFoundError(f"confounds={confounds} asks for columns but {r['bold']} has no "
+                                        "_desc-confounds_timeseries.tsv next to it.")
         signals = parcellate.transform(img)
         label = "_".join(f"{k}-{r[v]}" for k, v in (("ses", "session"), ("run", "run")) if r[v])
-        parts.append(responses_from_run(signals, events, tr, method=method, confounds=confounds,
+        parts.append(responses_from_run(signals, events, tr, method=method, confounds=regressors,
                                         subject=r["subject"], run=label, vad_scale=vad_scale,
-                                        feature_names=parcellate.parcel_names_, **run_kwargs))
+                                        feature_names=parcellate.parcel_names_, source=str(r["bold"]),
+                                        **run_kwargs))
     out = StimulusResponses.concatenate(parts)
     out.dataset = str(data_dir)
     out.info["parcellation"] = parcellate.resampling_
     out.info["method"] = method
+    out.info["confounds"] = confounds if (use_confounds and confounds is not None) else "none"
     return out
 
 
@@ -345,10 +529,14 @@ class NSDBetas:
         Subject id (default: the file's ``subject`` attribute or its stem).
     vad_key : str, optional
         Dataset with (n_trials, 3) VAD on ``vad_scale`` (read if present).
+    vad_scale : RatingScale, optional
+        Scale of the VAD ratings. Default: the file's ``vad_scale`` attribute (JSON ``[name, low,
+        high(, kind)]``, written by :func:`write_nsd_betas`), else SAM 1-9. A scale passed here
+        overrides the attribute (with a warning when they differ).
     """
 
     def __init__(self, path, betas_key="betas", stimulus_key="stimulus", scale=1.0, mask=None,
-                 subject=None, vad_key="vad", vad_scale: RatingScale = SAM_1_9):
+                 subject=None, vad_key="vad", vad_scale: RatingScale | None = None):
         import h5py
 
         self.path = check_file(path, "HDF5 betas file")
@@ -361,6 +549,7 @@ class NSDBetas:
                 n_stim = f[stimulus_key].shape[0]
                 self.subject = str(subject if subject is not None else f.attrs.get("subject", self.path.stem))
                 self.has_vad = vad_key is not None and vad_key in f
+                stored = f.attrs.get("vad_scale")
         except OSError as err:
             raise FileFormatError(self.path, f"not an HDF5 file ({err}).") from None
         if len(shape) < 2:
@@ -368,6 +557,13 @@ class NSDBetas:
         if n_stim != shape[0]:
             raise FileFormatError(self.path, f"{betas_key!r} has {shape[0]} trials but {stimulus_key!r} "
                                              f"has {n_stim} ids; expected one id per trial.")
+        file_scale = None if stored is None else _parse_vad_scale(self.path, stored)
+        if vad_scale is None:
+            vad_scale = SAM_1_9 if file_scale is None else file_scale
+        elif file_scale is not None and (vad_scale.low, vad_scale.high) != (file_scale.low, file_scale.high):
+            warnings.warn(f"{self.path}: vad_scale {vad_scale.name} ({vad_scale.low:g}..{vad_scale.high:g}) "
+                          f"overrides the file's vad_scale attribute {file_scale.name} "
+                          f"({file_scale.low:g}..{file_scale.high:g}).", stacklevel=2)
         self.betas_key, self.stimulus_key, self.vad_key, self.vad_scale = betas_key, stimulus_key, vad_key, vad_scale
         self.scale = check_positive("scale", scale)
         self.n_trials = shape[0]
@@ -415,6 +611,19 @@ class NSDBetas:
                                  self.vad_scale if vad is not None else None, dataset=str(self.path))
 
 
+def _parse_vad_scale(path, stored) -> RatingScale:
+    """The RatingScale of an HDF5 ``vad_scale`` attribute: JSON ``[name, low, high]`` or with ``kind``."""
+    try:
+        value = json.loads(stored.decode() if isinstance(stored, bytes) else str(stored))
+        if not isinstance(value, list) or len(value) not in (3, 4):
+            raise ValueError("not a list of 3 or 4 items")
+        name, low, high, *kind = value
+        return RatingScale(str(name), float(low), float(high), *(str(k) for k in kind))
+    except (ValueError, TypeError) as err:
+        raise FileFormatError(path, f"attribute 'vad_scale' is {stored!r} ({err}); expected JSON "
+                                    "[name, low, high] or [name, low, high, kind].") from None
+
+
 def read_nsd_betas(path, indices=None, **kwargs) -> StimulusResponses:
     """Read trials of an NSD-style HDF5 betas file (see :class:`NSDBetas`)."""
     return NSDBetas(path, **kwargs).read(indices)
@@ -429,7 +638,22 @@ def _atomic_h5(path: Path, write) -> Path:
 
 
 def write_nsd_betas(path, responses: StimulusResponses) -> Path:
-    """Write responses as an NSD-style HDF5 file (``betas``, ``stimulus``, optional ``vad``), atomically."""
+    """Write one subject's responses as an NSD-style HDF5 file, atomically.
+
+    The file holds ``betas`` (n_trials, n_features) float32, ``stimulus`` ids, optional ``vad``
+    (n_trials, 3), and the attributes ``subject`` and ``vad_scale`` (JSON ``[name, low, high,
+    kind]``, read back by :class:`NSDBetas`).
+
+    Raises
+    ------
+    ValueError
+        If ``responses`` hold more than one subject (the format has one subject per file).
+    """
+    if len(responses.subjects) > 1:
+        raise ValueError(f"write_nsd_betas({str(path)!r}): responses hold {len(responses.subjects)} subjects "
+                         f"{responses.subjects[:5]}; expected one subject per file (write "
+                         "responses[responses.subject == s] to one file per subject s).")
+
     def write(f):
         f.create_dataset("betas", data=responses.X.astype(np.float32), chunks=True)
         f.create_dataset("stimulus", data=np.asarray(responses.stimulus, dtype="S"))
@@ -437,7 +661,7 @@ def write_nsd_betas(path, responses: StimulusResponses) -> Path:
         if responses.vad is not None:
             f.create_dataset("vad", data=responses.vad)
             f.attrs["vad_scale"] = json.dumps([responses.vad_scale.name, responses.vad_scale.low,
-                                               responses.vad_scale.high])
+                                               responses.vad_scale.high, responses.vad_scale.kind])
     return _atomic_h5(path, write)
 
 
@@ -488,12 +712,21 @@ def align_embeddings(responses: StimulusResponses, ids, embeddings) -> np.ndarra
 
 # --------------------------------------------------------------------------- a whole folder
 def read_fmri_dir(data_dir, parcellate=None, *, method: str = "glm", task: str | None = None,
-                  embeddings=None, progress: bool = False):
+                  embeddings=None, progress: bool = False, vad_scale: RatingScale | None = None,
+                  confounds="minimal"):
     """Read a folder of fMRI data and its stimulus embeddings (if any).
 
     NSD-style folders (``*_betas.h5`` files, one per subject) are read with :class:`NSDBetas`;
     anything else as BIDS with :func:`read_bids_fmri`. Embeddings come from ``embeddings`` (an
     HDF5 path) or ``<data_dir>/stimuli/embeddings.h5`` when present.
+
+    Parameters
+    ----------
+    vad_scale : RatingScale, optional
+        Scale of the VAD ratings. Default: each HDF5 file's ``vad_scale`` attribute (else SAM 1-9);
+        for BIDS, SAM 1-9. Given, it applies to every file.
+    confounds : str, sequence of str or None
+        BIDS only: see :func:`read_bids_fmri`.
 
     Returns
     -------
@@ -505,10 +738,11 @@ def read_fmri_dir(data_dir, parcellate=None, *, method: str = "glm", task: str |
         raise FileNotFoundError(f"data folder not found: {data_dir}")
     nsd = sorted(data_dir.glob("*_betas.h5"))
     if nsd:
-        responses = StimulusResponses.concatenate([NSDBetas(p).read() for p in nsd])
+        responses = StimulusResponses.concatenate([NSDBetas(p, vad_scale=vad_scale).read() for p in nsd])
         responses.dataset = str(data_dir)
     else:
-        responses = read_bids_fmri(data_dir, parcellate, method=method, task=task, progress=progress)
+        responses = read_bids_fmri(data_dir, parcellate, method=method, task=task, progress=progress,
+                                   confounds=confounds, vad_scale=SAM_1_9 if vad_scale is None else vad_scale)
     path = Path(embeddings) if embeddings is not None else data_dir / "stimuli" / "embeddings.h5"
     emb = load_embeddings(path) if (embeddings is not None or path.is_file()) else None
     return responses, emb

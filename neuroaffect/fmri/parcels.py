@@ -156,6 +156,7 @@ class Parcellate(TransformerMixin, BaseEstimator):
             raise ValueError("Parcellate.fit needs at least one image.")
         ref = load_image(imgs_list[0], ndim=4, what="fMRI run")
         self.seeds_ = None
+        self.__dict__.pop("_sphere_cache", None)  # voxel lists of a previous fit (other seeds/radius/mask)
         common = dict(standardize=self.standardize, smoothing_fwhm=self.smoothing_fwhm)
         if isinstance(self.atlas, str) and self.atlas in COORD_ATLASES:
             self._fit_spheres(ref, common)
@@ -177,23 +178,31 @@ class Parcellate(TransformerMixin, BaseEstimator):
         seeds, names, radius = coordinate_atlas(self.atlas)
         if self.radius is not None:
             radius = check_positive("radius", self.radius)
-        inv = np.linalg.inv(ref.affine)
-        vox = seeds @ inv[:3, :3].T + inv[:3, 3]
-        inside = np.all((vox > -0.5 - radius / 2) & (vox < np.array(ref.shape[:3]) - 0.5 + radius / 2), axis=1)
+        # a seed is usable when its sphere (NiftiSpheresMasker's rule, in mm) has a voxel in the
+        # image's field of view and in mask_img
+        mask = self._mask_on(ref)
+        members = sphere_voxels(seeds, ref.shape[:3], ref.affine, radius, mask)
+        inside = np.array([len(m) > 0 for m in members])
         if not inside.any():
             raise ValueError(
                 f"The {self.atlas} atlas does not overlap the data: none of its {len(seeds)} MNI seeds "
-                f"lies in the image's field of view ({_grid(ref)}); expected an image in MNI space."
+                f"has a voxel within {radius:g} mm in the image's field of view ({_grid(ref)})"
+                + (" and mask_img" if mask is not None else "") + "; expected an image in MNI space."
             )
         if not inside.all():
-            warnings.warn(f"{(~inside).sum()} of {len(seeds)} {self.atlas} seeds lie outside the "
-                          "image's field of view and are dropped.", stacklevel=3)
+            dropped = [n for n, keep in zip(names, inside, strict=True) if not keep]
+            warnings.warn(f"{len(dropped)} of {len(seeds)} {self.atlas} seeds have no voxel within {radius:g} mm "
+                          f"in the image's field of view ({_grid(ref)})"
+                          + (" and mask_img" if mask is not None else "")
+                          + f" and are dropped: {dropped[:10]}{' ...' if len(dropped) > 10 else ''}.",
+                          stacklevel=3)
         self.seeds_ = seeds[inside]
         self.parcel_names_ = [n for n, keep in zip(names, inside, strict=True) if keep]
         # neighbouring ROIs (>= 10 mm apart) can share a boundary voxel on fine grids
         self.masker_ = NiftiSpheresMasker(self.seeds_.tolist(), radius=radius, mask_img=self.mask_img,
                                           allow_overlap=True, **common).fit()
         self.n_parcels_ = len(self.seeds_)
+        self._cache_spheres(ref, [m for m, keep in zip(members, inside, strict=True) if keep])
         self.resampling_ = (f"no resampling: {self.n_parcels_} spheres of {radius:g} mm evaluated in "
                             f"the data's own grid ({_grid(ref)})")
 
@@ -253,6 +262,14 @@ class Parcellate(TransformerMixin, BaseEstimator):
     def transform(self, imgs, confounds=None):
         """Parcel signals of one 4-D image (or a list of them).
 
+        Parameters
+        ----------
+        imgs : niimg-like or list of niimg-like
+            4-D run(s).
+        confounds : ndarray, shape (n_volumes, n_confounds), or a list of them, optional
+            Regressed out by the nilearn masker. For a list of images, a list with one entry
+            (array or None) per image.
+
         Returns
         -------
         signals : ndarray, shape (n_volumes, n_parcels), or a list of them for a list input.
@@ -261,7 +278,13 @@ class Parcellate(TransformerMixin, BaseEstimator):
         from .io import load_image
 
         if isinstance(imgs, list | tuple):
-            return [self.transform(i) for i in imgs]
+            if confounds is None:
+                confounds = [None] * len(imgs)
+            elif not isinstance(confounds, list | tuple) or len(confounds) != len(imgs):
+                got = f"a list of {len(confounds)}" if isinstance(confounds, list | tuple) else type(confounds).__name__
+                raise ValueError(f"Parcellate.transform: confounds must be a list with one entry (array or None) "
+                                 f"per image for a list of {len(imgs)} images, got {got}.")
+            return [self.transform(i, c) for i, c in zip(imgs, confounds, strict=True)]
         img = load_image(imgs, ndim=4, what="fMRI run")
         if self.seeds_ is not None and confounds is None and self.standardize is None and not self.smoothing_fwhm:
             signals = self._sphere_means(img)
@@ -282,31 +305,48 @@ class Parcellate(TransformerMixin, BaseEstimator):
             signals = self.masker_.transform(img, confounds=confounds)
         return np.asarray(signals, dtype=float)
 
-    def _sphere_means(self, img):
-        """Sphere means as ``NiftiSpheresMasker`` defines them, with the voxel lists computed once
-        per grid (nilearn searches Python lists of all voxels for every seed on every call)."""
+    def _mask_on(self, img):
+        """``mask_img`` as a boolean array on ``img``'s grid, or None."""
+        if self.mask_img is None:
+            return None
+        from nilearn.image import resample_to_img
+
+        from .io import load_image
+
+        mask = load_image(self.mask_img, ndim=3, what="mask_img")
+        ref = img.slicer[..., 0] if img.ndim == 4 else img
+        return np.asarray(resample_to_img(mask, ref, interpolation="nearest", force_resample=True,
+                                          copy_header=True).dataobj) != 0
+
+    def _cache_key(self, img):
+        return (img.shape[:3], img.affine.tobytes(), self.seeds_.tobytes(), float(self.masker_.radius))
+
+    def _cache_spheres(self, img, members):
         from scipy.sparse import csr_matrix
 
-        key = (img.shape[:3], img.affine.tobytes())
+        union, inverse = np.unique(np.concatenate(members), return_inverse=True)
+        rows = np.repeat(np.arange(len(members)), [len(m) for m in members])
+        weights = np.concatenate([np.full(len(m), 1.0 / len(m)) for m in members])
         cache = self.__dict__.setdefault("_sphere_cache", {})
+        cache.clear()
+        cache[self._cache_key(img)] = (union, csr_matrix((weights, (rows, inverse)),
+                                                         shape=(len(members), len(union))))
+
+    def _sphere_means(self, img):
+        """Sphere means as ``NiftiSpheresMasker`` defines them, with the voxel lists computed once
+        per grid (nilearn searches Python lists of all voxels for every seed on every call).
+
+        The cache is keyed by grid, seeds and radius and emptied by :meth:`fit`.
+        """
+        key = self._cache_key(img)
+        cache = self.__dict__.get("_sphere_cache", {})
         if key not in cache:
-            mask = None
-            if self.mask_img is not None:
-                from nilearn.image import resample_to_img
-
-                from .io import load_image
-
-                mask = load_image(self.mask_img, ndim=3, what="mask_img")
-                mask = np.asarray(resample_to_img(mask, img.slicer[..., 0], interpolation="nearest",
-                                                  force_resample=True, copy_header=True).dataobj) != 0
-            members = sphere_voxels(self.seeds_, img.shape[:3], img.affine, self.masker_.radius, mask)
+            members = sphere_voxels(self.seeds_, img.shape[:3], img.affine, self.masker_.radius,
+                                    self._mask_on(img))
             if any(len(m) == 0 for m in members):
                 return self._masker_transform(img)  # nilearn raises its "empty spheres" error
-            union, inverse = np.unique(np.concatenate(members), return_inverse=True)
-            rows = np.repeat(np.arange(len(members)), [len(m) for m in members])
-            weights = np.concatenate([np.full(len(m), 1.0 / len(m)) for m in members])
-            cache.clear()
-            cache[key] = (union, csr_matrix((weights, (rows, inverse)), shape=(len(members), len(union))))
+            self._cache_spheres(img, members)
+            cache = self.__dict__["_sphere_cache"]
         union, W = cache[key]
         ijk = np.unravel_index(union, img.shape[:3])  # index the 4-D array: no copy of F-ordered data
         return np.asarray(W @ np.asarray(img.dataobj)[ijk].astype(float)).T

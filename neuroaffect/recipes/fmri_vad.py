@@ -4,8 +4,10 @@
 
 Without ``--data-dir`` the fMRI simulator provides the data (VAD derived from the stimulus
 embeddings through a known map). With ``--data-dir``: a BIDS folder whose ``events.tsv`` carry
-``valence``, ``arousal`` and ``dominance`` columns (on ``--scale-low``..``--scale-high``), or an
-NSD-style folder of ``*_betas.h5`` files with a ``vad`` dataset.
+``valence``, ``arousal`` and ``dominance`` columns (on ``--scale-low``..``--scale-high``, default
+1..9), or an NSD-style folder of ``*_betas.h5`` files with a ``vad`` dataset (on the files' own
+``vad_scale`` attribute unless ``--scale-low``/``--scale-high`` are given). BIDS confounds: the
+``--confounds`` strategy (default ``minimal``: 6 motion parameters, white matter, CSF).
 
 Evaluation is the EEG side's: :func:`neuroaffect.evaluation.cross_validate_subjects` on
 :meth:`StimulusResponses.to_tokens` (one "window" per stimulus response, one "electrode" per
@@ -38,8 +40,12 @@ def _parser():
                    help="one sample per presentation (repeats share a trial key) instead of averaging repeats")
     p.add_argument("--atlas", default="seitzman300", help="parcellation for BIDS data")
     p.add_argument("--method", default="glm", choices=("glm", "lagged-mean"))
-    p.add_argument("--scale-low", type=float, default=1.0)
-    p.add_argument("--scale-high", type=float, default=9.0)
+    p.add_argument("--scale-low", type=float, default=None,
+                   help="low end of the VAD scale (default: an NSD file's vad_scale attribute, else 1)")
+    p.add_argument("--scale-high", type=float, default=None,
+                   help="high end of the VAD scale (default: an NSD file's vad_scale attribute, else 9)")
+    p.add_argument("--confounds", default="minimal", choices=("minimal", "minimal+global", "motion", "all", "none"),
+                   help="BIDS confound columns regressed out (minimal: 6 motion parameters + white_matter + csf)")
     p.add_argument("--n-splits", type=int, default=5, help="folds of stimuli")
     p.add_argument("--n-jobs", type=int, default=1, help="parallel (subject, fold) jobs")
     p.add_argument("--snr", type=float, default=0.25, help="simulator signal-to-noise ratio")
@@ -62,11 +68,19 @@ def _data(args):
                 "neuroaffect.simulate.fmri): a demonstration of the pipeline, not a result about real brains. "
                 "Pass --data-dir to use real data.")
         return responses, note, True
-    scale = RatingScale(f"VAD {args.scale_low:g}-{args.scale_high:g}", args.scale_low, args.scale_high)
+    scale = None  # NSD: the files' own vad_scale attribute
+    if args.scale_low is not None or args.scale_high is not None:
+        low = 1.0 if args.scale_low is None else args.scale_low
+        high = 9.0 if args.scale_high is None else args.scale_high
+        scale = RatingScale(f"VAD {low:g}-{high:g}", low, high)
+    confounds = None if args.confounds == "none" else args.confounds
     if sorted(args.data_dir.glob("*_betas.h5")):
-        responses, _ = read_fmri_dir(args.data_dir)
+        responses, _ = read_fmri_dir(args.data_dir, vad_scale=scale)
     else:
-        responses = read_bids_fmri(args.data_dir, Parcellate(args.atlas), method=args.method, vad_scale=scale)
+        if scale is None:
+            scale = RatingScale("VAD 1-9", 1.0, 9.0)
+        responses = read_bids_fmri(args.data_dir, Parcellate(args.atlas), method=args.method, vad_scale=scale,
+                                   confounds=confounds)
     return responses, f"Data: {args.data_dir}", False
 
 

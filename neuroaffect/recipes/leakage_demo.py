@@ -12,7 +12,17 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ._eeg import DATASETS, build_parser, load_tokens, make_model, prepare_data, simulated_note
+from ._eeg import (
+    DATASETS,
+    build_parser,
+    check_args,
+    dataset_key,
+    dataset_name,
+    load_tokens,
+    make_model,
+    prepare_data,
+    simulated_note,
+)
 
 LEAKY = "leaky-segment-kfold"
 
@@ -22,12 +32,16 @@ def main(argv=None) -> int:
     from ..evaluation import cross_validate_subjects, write_report
     from ..evaluation.report import load_results, summary_text
 
-    parser = build_parser("deap", prog="neuroaffect run leakage-demo",
+    # --sfreq is always offered: --dataset may be SEED-IV, whose real files need it (check_args).
+    parser = build_parser("deap", prog="neuroaffect run leakage-demo", sfreq=True,
                           description="Leaky vs leakage-free evaluation of the same model on the same data.")
-    parser.add_argument("--dataset", default="deap", choices=tuple(DATASETS), help="dataset format")
+    parser.add_argument("--dataset", default="deap", type=dataset_name,
+                        choices=tuple(dataset_name(name) for name in DATASETS),
+                        help="dataset format ('seed_iv' is accepted for 'seed-iv')")
     parser.set_defaults(n_permutations=None)
     args = parser.parse_args(argv)
-    dataset = args.dataset
+    dataset = dataset_key(args.dataset)
+    check_args(parser, dataset, args)
     defaults = DATASETS[dataset]
     # The deap defaults of the shared parser are replaced by the chosen dataset's where not given.
     for name in ("target", "task", "protocol"):
@@ -44,12 +58,12 @@ def main(argv=None) -> int:
     t0 = time.perf_counter()
     data_dir, simulated, sim = prepare_data(dataset, args, progress=progress)
     timings["simulate"] = time.perf_counter() - t0
-    tokens, t = load_tokens(dataset, data_dir, args, simulated=simulated, progress=progress)
+    tokens, t = load_tokens(dataset, data_dir, args, simulated=simulated, progress=progress, parser=parser)
     timings.update(t)
     results = []
     for protocol in (args.protocol, LEAKY):
         t1 = time.perf_counter()
-        est = make_model(args.model, args.task, args.model_param, tokens, args.seed)
+        est = make_model(args.model, args.task, args.model_param, tokens, args.seed, parser=parser)
         print(f"Cross-validating: {protocol}{' (LEAKY)' if protocol == LEAKY else ''} ...", flush=True)
         results.append(cross_validate_subjects(
             tokens, est, target=args.target, task=args.task, protocol=protocol, n_splits=args.n_splits,
