@@ -357,3 +357,14 @@ def test_runner_chooses_validation_groups_from_the_protocol(protocol, n_subjects
     explicit = ValidationGroupsSpy(validation_groups="trial")
     cross_validate_subjects(tok, explicit, protocol=protocol, n_splits=2, progress=False)
     assert set(ValidationGroupsSpy.seen) == {"trial"}
+
+
+def test_validation_groups_count_each_folds_training_subjects():
+    # cross-dataset: 4 subjects in all, but the training dataset has 1; "subject" would need 2
+    tok = make_tokens(n_subjects=4, n_trials=6, n_windows=2)
+    names = {"s01": "a:1", "s02": "b:1", "s03": "b:2", "s04": "b:3"}
+    tok.subject = np.array([names[s] for s in tok.subject])
+    tok.trial_key = np.array([f"{names[k.split('/', 1)[0]]}/{k.split('/', 1)[1]}" for k in tok.trial_key])
+    ValidationGroupsSpy.seen.clear()
+    cross_validate_subjects(tok, ValidationGroupsSpy(), protocol="cross-dataset", progress=False)
+    assert ValidationGroupsSpy.seen == ["auto"]

@@ -218,7 +218,6 @@ def cross_validate_subjects(
     subject = np.asarray(tokens.subject).astype(str)
     subjects = np.unique(subject)
     estimator = _seeded(clone(estimator), random_state)
-    estimator = _validation_groups(estimator, prot, len(subjects))
     timings = {"splits": 0.0, "fit": 0.0, "score": 0.0}
     t0 = time.perf_counter()
     held_out = _held_out_units(prot, keys, subject)
@@ -269,7 +268,8 @@ def cross_validate_subjects(
                 jobs.append({"perm": perm, "scope": name, "fold": fold, "train": train, "test": test, "path": path})
     timings["splits"] = time.perf_counter() - t0
 
-    outputs = _run_jobs(estimator, tokens.X, labels, keys, jobs, tgt.n_classes, n_jobs, progress)
+    outputs = _run_jobs(estimator, tokens.X, labels, keys, jobs, tgt.n_classes, n_jobs, progress,
+                        subject_validation="subject" in prot.held_out)
     timings["fit"] = float(sum(o["fit_time"] for o in outputs))
     t1 = time.perf_counter()
 
@@ -278,7 +278,7 @@ def cross_validate_subjects(
     return result
 
 
-def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress):
+def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress, subject_validation=False):
     from tqdm.auto import tqdm
 
     outputs = [None] * len(jobs)
@@ -296,7 +296,7 @@ def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress):
     tasks = (
         delayed(_fit_predict)(
             estimator, X[jobs[i]["train"]], labels[jobs[i]["perm"]][jobs[i]["train"]], keys[jobs[i]["train"]],
-            X[jobs[i]["test"]], n_classes, jobs[i]["path"],
+            X[jobs[i]["test"]], n_classes, jobs[i]["path"], subject_validation,
         )
         for i in pending
     )
@@ -308,9 +308,11 @@ def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress):
     return outputs
 
 
-def _fit_predict(estimator, X_train, y_train, groups_train, X_test, n_classes, path):
+def _fit_predict(estimator, X_train, y_train, groups_train, X_test, n_classes, path, subject_validation=False):
     """Fit a clone on one training set, predict its test set, store the result atomically."""
     est = clone(estimator)
+    if subject_validation:
+        est = _validation_groups(est, len(np.unique(parse_trial_keys(groups_train)[0])))
     single_class = bool(n_classes) and len(np.unique(y_train)) < 2
     if single_class:  # e.g. a subject who rated every training trial "high": predict that class
         est = DummyClassifier(strategy="most_frequent")
@@ -507,14 +509,15 @@ def _seeded(estimator, random_state):
     return estimator.set_params(**unset) if unset else estimator
 
 
-def _validation_groups(estimator, prot, n_subjects: int):
-    """Turn ``validation_groups="auto"`` into "subject" where the protocol tests unseen subjects.
+def _validation_groups(estimator, n_train_subjects: int):
+    """Turn ``validation_groups="auto"`` into "subject" for a fold whose test subjects are unseen.
 
-    Early stopping inside a fold then holds out what the protocol holds out: whole subjects, so
-    the stopping epoch is chosen for subjects the model has not seen. It needs at least 3 training
-    subjects (2 left for an inner fit of a nested search); with fewer, "auto" stays "trial".
+    Called only under protocols that hold out subjects. Early stopping inside the fold then holds
+    out what the protocol holds out: whole subjects, so the stopping epoch is chosen for subjects
+    the model has not seen. It needs at least 3 training subjects in the fold (2 left for an inner
+    fit of a nested search); with fewer, "auto" stays "trial".
     """
-    if "subject" not in prot.held_out or n_subjects - 1 < 3:
+    if n_train_subjects < 3:
         return estimator
     auto = {k: "subject" for k, v in estimator.get_params(deep=True).items()
             if k.split("__")[-1] == "validation_groups" and isinstance(v, str) and v == "auto"}
