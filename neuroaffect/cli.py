@@ -27,6 +27,7 @@ _SIMULATE_DATASETS = ("deap", "seed", "seed-iv", "dreamer", "fmri-bids", "fmri-n
 
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .recipes._eeg import int_at_least, positive_float
 
     p = argparse.ArgumentParser(
         prog="neuroaffect",
@@ -41,12 +42,15 @@ def _parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("simulate", help="write a simulated dataset in a dataset's file layout")
     sim.add_argument("dataset", choices=_SIMULATE_DATASETS)
     sim.add_argument("--out", type=Path, required=True, help="output folder")
-    sim.add_argument("--subjects", type=int, default=None, help="number of subjects (default: the real dataset's)")
-    sim.add_argument("--trials", type=int, default=None, help="trials per subject and session")
-    sim.add_argument("--trial-duration", type=float, default=None, help="seconds per trial")
-    sim.add_argument("--resolution", type=int, default=None, help="fmri-bids: voxel size in mm (default 6)")
+    sim.add_argument("--subjects", type=int_at_least(1), default=None,
+                     help="number of subjects (default: the real dataset's)")
+    sim.add_argument("--trials", type=int_at_least(1), default=None,
+                     help="trials per subject and session (fmri-*: stimuli per subject)")
+    sim.add_argument("--trial-duration", type=positive_float, default=None, help="seconds per trial")
+    sim.add_argument("--resolution", type=int_at_least(1), default=None, help="fmri-bids: voxel size in mm (default 6)")
     sim.add_argument("--seed", type=int, default=0)
     sim.add_argument("--quiet", action="store_true", help="no progress bar")
+    sim.set_defaults(error=sim.error)  # option combinations checked in _simulate: exit 2 like argparse
     rep = sub.add_parser("report", help="re-render report.md, figures and report.html from results.json")
     rep.add_argument("results_dir", type=Path)
     sub.add_parser("recipes", help="list the recipes")
@@ -92,9 +96,16 @@ def _simulate(args) -> int:
     if args.dataset.startswith("fmri-"):
         return _simulate_fmri(args)
     if args.resolution is not None:
-        raise SystemExit("neuroaffect simulate: --resolution applies to fmri-bids only.")
+        args.error("--resolution applies to fmri-bids only.")
+    from .recipes._eeg import DATASETS
+
     dataset = args.dataset.replace("-", "_")
     kwargs = {"seed": args.seed, "progress": not args.quiet}
+    # SEED-IV files do not record their rate and the recipes need it with --data-dir: write at the
+    # rate the recipes read simulated SEED-IV data at (200 Hz) and print it in the next command.
+    rate = DATASETS[dataset]["reader"].get("sfreq")
+    if rate is not None:
+        kwargs["sfreq"] = rate
     if args.subjects is not None:
         kwargs["n_subjects"] = args.subjects
     if args.trials is not None:
@@ -103,7 +114,7 @@ def _simulate(args) -> int:
         kwargs["trial_duration"] = args.trial_duration
     data_dir = getattr(simulate, f"write_{dataset}")(args.out, **kwargs)
     print(f"Wrote simulated {args.dataset.upper()} data to {data_dir}")
-    print(f"Next: neuroaffect run {args.dataset} --data-dir {data_dir}")
+    print(f"Next: neuroaffect run {args.dataset} --data-dir {data_dir}" + (f" --sfreq {rate:g}" if rate else ""))
     return 0
 
 
@@ -113,9 +124,9 @@ def _simulate_fmri(args) -> int:
     from .simulate.fmri import write_bids_fmri, write_nsd_fmri
 
     if args.trial_duration is not None:
-        raise SystemExit("neuroaffect simulate: --trial-duration applies to the EEG datasets only.")
+        args.error("--trial-duration applies to the EEG datasets only.")
     if args.resolution is not None and args.dataset != "fmri-bids":
-        raise SystemExit("neuroaffect simulate: --resolution applies to fmri-bids only.")
+        args.error("--resolution applies to fmri-bids only.")
     kwargs = {"random_state": args.seed}
     if args.subjects is not None:
         kwargs["n_subjects"] = args.subjects

@@ -2,6 +2,7 @@
 
 import json
 import re
+import shlex
 
 import pytest
 
@@ -69,6 +70,11 @@ def test_cli_errors_and_listing(capsys):
     (["--n-jobs", "0"], "argument --n-jobs: expected a non-zero integer"),
     (["--n-permutations", "-1"], "argument --n-permutations: expected an integer >= 0"),
     (["--window", "0"], "argument --window: expected a positive number"),
+    (["--window", "inf"], "argument --window: expected a positive number, got inf"),
+    (["--model", "eegnet"], "argument --model: invalid choice: 'eegnet'"),  # raw windows, not tokens
+    (["--model", "tsception"], "argument --model: invalid choice: 'tsception'"),
+    (["--subjects", "0"], "--subjects: without --data-dir one number is how many subjects to simulate; "
+                          "expected >= 1, got 0"),
     (["--model-param", "foo=1"], "--model de-logreg --model-param: .*unexpected keyword argument 'foo'"),
     (["--model-param", "foo"], "--model-param expects KEY=VALUE, got 'foo'"),
     (["--subjects", "1", "9"], r"--subjects: Unknown deap subject\(s\) \['9'\].*available subjects: \['1', '2', '3'\]"),
@@ -85,7 +91,7 @@ def test_bad_option_values_are_one_line_usage_errors(option, message, tmp_path, 
 def test_leakage_demo_on_seed_iv_files_takes_sfreq_and_both_spellings(tmp_path, capsys):
     data = tmp_path / "sim"
     assert main(["simulate", "seed-iv", "--out", str(data), "--subjects", "1", "--trial-duration", "3", "--quiet"]) == 0
-    data_dir = capsys.readouterr().out.split("--data-dir ")[-1].strip()
+    data_dir = capsys.readouterr().out.split("--data-dir ")[-1].split(" --sfreq")[0].strip()
     common = ["--data-dir", data_dir, "--quiet", "--n-permutations", "0", "--no-feature-cache"]
     with pytest.raises(SystemExit) as exit_:
         main(["run", "leakage-demo", "--dataset", "seed_iv", *common, "--out", str(tmp_path / "a")])
@@ -105,3 +111,80 @@ def test_subjects_select_simulated_subjects(tmp_path):
     assert main(["run", "deap", "--subjects", "1", "3", "--quick", "--quiet", "--n-splits", "2", "--out", str(out)]) == 0
     doc = json.loads((out / "results.json").read_text())
     assert [s["subject"] for s in doc["runs"][0]["subjects"]] == ["1", "3"]
+
+
+def test_model_choices_are_the_token_estimators():
+    from neuroaffect.estimators import ESTIMATORS
+    from neuroaffect.recipes._eeg import token_estimators
+
+    assert token_estimators() == ("de-logreg", "de-svm", "transformer", "transformer-reference", "dgcnn")
+    assert set(ESTIMATORS) - set(token_estimators()) == {"eegnet", "tsception"}
+
+
+def test_leakage_demo_keeps_a_typed_value_equal_to_the_deap_default(tmp_path, capsys):
+    out = tmp_path / "typed"
+    common = ["run", "leakage-demo", "--dataset", "seed", "--quick", "--quiet", "--n-permutations", "0"]
+    assert main([*common, "--protocol", "within-subject-kfold", "--n-splits", "3", "--out", str(out)]) == 0
+    clean, _ = json.loads((out / "results.json").read_text())["runs"]
+    assert clean["config"]["protocol"] == "within-subject-kfold"
+    assert clean["config"]["target"] == "emotion" and clean["config"]["task"] == "classes"  # filled for seed
+    out = tmp_path / "default"
+    assert main([*common, "--out", str(out)]) == 0
+    clean, _ = json.loads((out / "results.json").read_text())["runs"]
+    assert clean["config"]["protocol"] == "seed-9-6"
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "leakage-demo", "--help"])
+    assert exit_.value.code == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "default: None" not in printed
+    assert "(default: per --dataset: deap within-subject-kfold, dreamer within-subject-kfold, seed seed-9-6, " \
+           "seed-iv seed-iv-16-8)" in printed
+
+
+@pytest.mark.parametrize("argv", [["run", "seed-iv"], ["run", "leakage-demo", "--dataset", "seed-iv"]])
+def test_sfreq_without_data_dir_is_refused(argv, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*argv, "--sfreq", "1000", "--quick", "--quiet", "--out", str(tmp_path / "o")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].endswith("error: --sfreq applies with --data-dir only: without it the simulated "
+                                         "SEED-IV data is used, which is written at 200 Hz.")
+    assert not (tmp_path / "o").exists()
+
+
+def test_simulate_seed_iv_prints_a_command_that_runs(tmp_path, capsys):
+    import inspect
+
+    from neuroaffect.recipes._eeg import DATASETS
+    from neuroaffect.simulate import write_seed_iv
+
+    # the rate simulated SEED-IV data is read at is the simulator's own default
+    assert DATASETS["seed_iv"]["reader"]["sfreq"] == inspect.signature(write_seed_iv).parameters["sfreq"].default
+    assert main(["simulate", "seed-iv", "--out", str(tmp_path / "sim"), "--subjects", "1", "--trial-duration", "3",
+                 "--quiet"]) == 0
+    nxt = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Next: ")][0]
+    argv = shlex.split(nxt[len("Next: "):])
+    assert argv[:3] == ["neuroaffect", "run", "seed-iv"] and argv[-2:] == ["--sfreq", "200"]
+    out = tmp_path / "res"
+    assert main([*argv[1:], "--quiet", "--no-feature-cache", "--out", str(out)]) == 0
+    assert json.loads((out / "results.json").read_text())["runs"][0]["config"]["protocol"] == "seed-iv-16-8"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["deap", "--trials", "-3"], "argument --trials: expected an integer >= 1, got -3"),
+    (["deap", "--subjects", "0"], "argument --subjects: expected an integer >= 1, got 0"),
+    (["seed", "--trial-duration", "0"], "argument --trial-duration: expected a positive number, got 0"),
+    (["fmri-bids", "--resolution", "0"], "argument --resolution: expected an integer >= 1, got 0"),
+    (["deap", "--resolution", "6"], "--resolution applies to fmri-bids only."),
+    (["fmri-nsd", "--resolution", "6"], "--resolution applies to fmri-bids only."),
+    (["fmri-bids", "--trial-duration", "3"], "--trial-duration applies to the EEG datasets only."),
+])
+def test_simulate_bad_option_values_are_one_line_usage_errors(argv, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", *argv, "--out", str(tmp_path / "o"), "--quiet"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.splitlines()[-1] == f"neuroaffect simulate: error: {message}"
+    assert not (tmp_path / "o").exists()

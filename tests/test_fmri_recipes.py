@@ -59,10 +59,11 @@ def test_simulate_fmri_from_the_cli(tmp_path, capsys):
     assert main(["simulate", "fmri-nsd", "--out", str(tmp_path / "nsd"), "--subjects", "2", "--trials", "10"]) == 0
     assert sorted(p.name for p in (tmp_path / "nsd").glob("*_betas.h5")) == ["sub-01_betas.h5", "sub-02_betas.h5"]
     assert "fmri-vad --data-dir" in capsys.readouterr().out
-    with pytest.raises(SystemExit, match="fmri-bids only"):
-        main(["simulate", "fmri-nsd", "--out", str(tmp_path / "x"), "--resolution", "6"])
-    with pytest.raises(SystemExit, match="EEG datasets only"):
-        main(["simulate", "fmri-bids", "--out", str(tmp_path / "x"), "--trial-duration", "3"])
+    for option, message in ((["fmri-nsd", "--resolution", "6"], "fmri-bids only"),
+                            (["fmri-bids", "--trial-duration", "3"], "EEG datasets only")):
+        with pytest.raises(SystemExit) as exit_:
+            main(["simulate", *option, "--out", str(tmp_path / "x")])
+        assert exit_.value.code == 2 and message in capsys.readouterr().err
 
 
 def test_fmri_semantic_on_bids_folder(tmp_path, capsys):
@@ -113,3 +114,38 @@ def test_fmri_vad_nsd_folder_keeps_the_files_scale(tmp_path, capsys):
     with pytest.warns(UserWarning, match="overrides the file's vad_scale"):
         assert fmri_vad.main(argv + ["--scale-low", "-2", "--scale-high", "2", "--out", str(tmp_path / "v2")]) == 0
     assert "scale VAD -2-2" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("recipe, option, message", [
+    ("fmri-vad", ["--n-splits", "1"], "argument --n-splits: expected an integer >= 2, got 1"),
+    ("fmri-vad", ["--n-jobs", "0"], "argument --n-jobs: expected a non-zero integer"),
+    ("fmri-vad", ["--snr", "0"], "argument --snr: expected a positive number, got 0"),
+    ("fmri-semantic", ["--n-splits", "1"], "argument --n-splits: expected an integer >= 2, got 1"),
+    ("fmri-semantic", ["--epochs", "0"], "argument --epochs: expected an integer >= 1, got 0"),
+    ("fmri-semantic", ["--threads", "0"], "argument --threads: expected an integer >= 1, got 0"),
+    ("fmri-semantic", ["--snr", "-1"], "argument --snr: expected a positive number, got -1"),
+    ("fmri-semantic", ["--encoders", "ridge,foo"], "--encoders: unknown encoder(s) ['foo']; expected a "
+                                                   "comma-separated subset of ridge, clip, clip-linear, mindeye."),
+    ("fmri-semantic", ["--encoders", ","], "--encoders: no encoder given"),
+])
+def test_fmri_bad_option_values_are_one_line_usage_errors(recipe, option, message, tmp_path, capsys):
+    from neuroaffect.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", recipe, *option, "--quick", "--out", str(tmp_path / "o")])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1].startswith(f"neuroaffect run {recipe}: error: {message}")
+    assert not (tmp_path / "o").exists()
+
+
+def test_cross_val_predict_without_any_split_raises():
+    from neuroaffect.fmri import RidgeEncoder, cross_val_predict
+    from neuroaffect.simulate.fmri import simulate_responses
+
+    responses, truth = simulate_responses(n_subjects=1, n_stimuli=12, n_repeats=1, n_parcels=6, embed_dim=4,
+                                          random_state=0)
+    with pytest.raises(ValueError, match="No split with both training and test rows.*n_splits=1"):
+        cross_val_predict(RidgeEncoder(), responses, truth.embeddings, n_splits=1)
+    assert cross_val_predict(RidgeEncoder(), responses, truth.embeddings, n_splits=2).shape == (12, 4)

@@ -18,8 +18,12 @@ def _cache(tmp_path, monkeypatch):
 def test_dataset_recipes_quick(name, protocol, n_classes, tmp_path):
     out = tmp_path / name
     assert run_recipe(name, ["--quick", "--quiet", "--out", str(out), "--n-splits", "3"]) == 0
-    run = json.loads((out / "results.json").read_text())["runs"][0]
+    doc = json.loads((out / "results.json").read_text())
+    run = doc["runs"][0]
     assert run["config"]["protocol"] == protocol and run["config"]["leakage_free"]
+    # the dataset in its public spelling (not the DATASETS key "seed_iv")
+    assert doc["notes"][0].startswith(f"SIMULATED {name.upper()}-format data")
+    assert doc["title"].startswith(f"neuroaffect {name.upper()}:")
     assert len(run["config"]["class_names"]) == n_classes
     assert run["leakage"]["leaked_test_fraction"] == 0
     if name.startswith("seed"):  # the first 9 (16) of 15 (24) trials train: 6 (8) test trials x 3 sessions

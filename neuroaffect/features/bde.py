@@ -30,12 +30,17 @@ Three ways to band-pass are offered:
     1e-3 nats.
 
     High-order ``(b, a)`` filters are numerically fragile when a band is narrow relative to the
-    sampling rate: the rounded coefficients move the poles, up to outside the unit circle (at
-    1000 Hz the 1-4, 4-8 and 8-14 Hz filters are unstable, at 250 / 256 Hz the 1-4 Hz one).
-    :func:`design_filters` refuses such a filter with a ``ValueError`` instead of returning wrong
-    numbers (see there). The widely used implementation also designs its filters for ``fs = 128``
-    whatever the data's sampling rate (on SEED's 200 Hz data every band edge is then multiplied by
-    200 / 128); ``filter_sfreq=128`` reproduces that on purpose.
+    sampling rate: the rounded coefficients move the poles, up to outside the unit circle.
+    :func:`design_filters` refuses a filter that is unstable or whose impulse response is more
+    than 1e-3 (relative) away from the same design in second-order sections, with a
+    ``ValueError`` instead of returning wrong numbers (see there). At the default order 5 this
+    refuses, among the preset bands: at 1000 Hz the 1-4, 4-8 and 8-14 Hz filters (unstable); at
+    500 / 512 Hz 1-4 Hz (unstable) and 4-8 Hz (inaccurate); at 250 / 256 Hz 1-4 Hz (unstable);
+    at 200 Hz 1-4 Hz (inaccurate). Every preset band passes at 128 Hz. The widely used
+    implementation also designs its filters for ``fs = 128`` whatever the data's sampling rate
+    (on SEED's 200 Hz data every band edge is then multiplied by 200 / 128); ``filter_sfreq=128``
+    reproduces that on purpose, and is what SEED at 200 Hz needs with a delta band (the
+    ``"seed"`` or ``"with-delta"`` presets) under ``method="reference"``.
 """
 
 from __future__ import annotations
@@ -187,8 +192,11 @@ def design_filters(bands, sfreq: float, method: str = "sos", order: int | None =
         If a band reaches the Nyquist frequency, or (``"reference"``) if a band's ``(b, a)`` form is
         numerically unusable: a pole at radius ``>= 1 - 1e-6`` (unstable), or an impulse response
         more than 1e-3 (relative) away from the same filter in second-order sections. This happens
-        for bands that are narrow relative to ``sfreq`` (at 1000 Hz: 1-4, 4-8 and 8-14 Hz; at 250 /
-        256 Hz: 1-4 Hz); use ``method="sos"``, a lower order, or ``filter_sfreq``.
+        for bands that are narrow relative to ``sfreq``; at order 5 (the default), among the preset
+        bands: at 1000 Hz 1-4, 4-8 and 8-14 Hz (unstable); at 500 / 512 Hz 1-4 Hz (unstable) and
+        4-8 Hz (inaccurate); at 250 / 256 Hz 1-4 Hz (unstable); at 200 Hz 1-4 Hz (inaccurate, so
+        SEED with a delta band needs ``filter_sfreq=128``, the published setting). Use
+        ``method="sos"``, a lower order, or ``filter_sfreq``.
     """
     check_option("method", method, METHODS)
     order = _DEFAULT_ORDER[method] if order is None else order

@@ -77,6 +77,12 @@ def cross_val_predict(estimator, responses: StimulusResponses, Y, *, protocol="w
     -------
     ndarray, shape (n_stimuli, n_outputs)
         Each row predicted by the model that did not see its stimulus (nor, cross-subject, its subject).
+
+    Raises
+    ------
+    ValueError
+        If ``Y`` does not have one row per response, or if the protocol and ``n_splits`` give no
+        split with both training and test rows (e.g. ``n_splits=1``), so nothing can be predicted.
     """
     Y = np.asarray(Y, dtype=float)
     if len(Y) != responses.n_stimuli:
@@ -90,6 +96,11 @@ def cross_val_predict(estimator, responses: StimulusResponses, Y, *, protocol="w
         if out is None:
             out = np.full((responses.n_stimuli, pred.shape[1]), np.nan)
         out[test] = pred
+    if out is None:
+        raise ValueError(
+            f"No split with both training and test rows: protocol {protocol!r} with n_splits={n_splits} over "
+            f"{len(np.unique(responses.stimulus))} stimuli and {len(responses.subjects)} subject(s); "
+            "n_splits must be at least 2 (each fold's stimuli are tested on a model trained on the others).")
     return out
 
 

@@ -14,14 +14,16 @@ import ast
 import contextlib
 import hashlib
 import json
+import math
 import os
 import time
 from pathlib import Path
 
 from .._atomic import write_text_atomic
 
-#: Per dataset: the conventional target, task and protocol, the reader's options and the size of
-#: the simulated stand-in used when no --data-dir is given (``quick``: for tests).
+#: Per dataset: the conventional target, task and protocol, the reader's options for the simulated
+#: stand-in used when no --data-dir is given (SEED-IV: ``sfreq`` 200 Hz, the rate
+#: :func:`neuroaffect.simulate.write_seed_iv` writes at) and that stand-in's size (``quick``: for tests).
 DATASETS = {
     "deap": {
         "target": "valence", "task": "binary", "protocol": "within-subject-kfold", "reader": {},
@@ -60,6 +62,37 @@ def _needs_sfreq(dataset: str) -> bool:
     return "sfreq" in DATASETS[dataset_key(dataset)]["reader"]
 
 
+#: Estimators whose network takes raw windows (n_windows, n_channels, n_times), not BDE tokens: the
+#: ``model`` of their fixed parameters in :data:`neuroaffect.estimators.ESTIMATORS`
+#: (:class:`neuroaffect.estimators.BraindecodeClassifier`: only "dgcnn" takes tokens).
+RAW_WINDOW_MODELS = frozenset({"eegnet", "tsception"})
+
+
+def token_estimators() -> tuple[str, ...]:
+    """The names in :data:`neuroaffect.estimators.ESTIMATORS` that take BDE tokens (``--model`` choices).
+
+    The recipes compute tokens (n_windows, n_electrodes, n_bands); EEGNet and TSception take raw
+    windows and are left out (see :data:`RAW_WINDOW_MODELS`).
+
+    Returns
+    -------
+    tuple of str
+        In registry order, e.g. ("de-logreg", "de-svm", "transformer", "transformer-reference", "dgcnn").
+    """
+    from ..estimators import ESTIMATORS
+
+    return tuple(name for name, (_, _, fixed) in ESTIMATORS.items() if fixed.get("model") not in RAW_WINDOW_MODELS)
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except None: such an option's help says what its absence means."""
+
+    def _get_help_string(self, action):
+        if action.default is None:
+            return action.help
+        return super()._get_help_string(action)
+
+
 def int_at_least(minimum: int):
     """argparse ``type``: an integer >= ``minimum``."""
     def parse(text):
@@ -87,12 +120,12 @@ def n_jobs(text):
 
 
 def positive_float(text):
-    """argparse ``type``: a number > 0."""
+    """argparse ``type``: a finite number > 0."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not value > 0:
+    if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
     return value
 
@@ -116,34 +149,49 @@ def cache_root() -> Path:
     return Path(os.environ.get("NEUROAFFECT_CACHE", Path.home() / ".cache" / "neuroaffect"))
 
 
-def build_parser(dataset: str, *, prog: str, description: str, sfreq: bool | None = None) -> argparse.ArgumentParser:
+def build_parser(dataset: str | None, *, prog: str, description: str,
+                 sfreq: bool | None = None) -> argparse.ArgumentParser:
     """The arguments every EEG recipe takes, with the dataset's conventional defaults.
 
     Parameters
     ----------
-    dataset : str
-        Dataset whose defaults to use ("seed-iv" and "seed_iv" both accepted).
+    dataset : str or None
+        Dataset whose defaults to use ("seed-iv" and "seed_iv" both accepted). None: for a recipe
+        whose dataset is itself an option, ``--target``, ``--task`` and ``--protocol`` default to
+        None, to be filled in by :func:`fill_dataset_defaults` once the dataset is known.
     prog, description : str
         As for ``argparse.ArgumentParser``.
     sfreq : bool or None
         Offer ``--sfreq``: None offers it where ``dataset`` needs it (SEED-IV); True always (for a
         recipe whose dataset is itself an option, checked by :func:`check_args`).
+
+    Returns
+    -------
+    argparse.ArgumentParser
     """
-    from ..estimators import ESTIMATORS
     from ..evaluation import PROTOCOLS
 
-    dataset = dataset_key(dataset)
-    d = DATASETS[dataset]
-    p = argparse.ArgumentParser(prog=prog, description=description,
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    if dataset is None:
+        d = {name: None for name in ("target", "task", "protocol")}
+        per_dataset = {name: " (default: per --dataset: " + ", ".join(
+            f"{dataset_name(key)} {DATASETS[key][name]}" for key in DATASETS) + ")"
+            for name in ("target", "task", "protocol")}
+    else:
+        dataset = dataset_key(dataset)
+        d = DATASETS[dataset]
+        per_dataset = {name: "" for name in ("target", "task", "protocol")}
+    p = argparse.ArgumentParser(prog=prog, description=description, formatter_class=_HelpFormatter)
     p.add_argument("--data-dir", type=Path, default=None,
                    help="the dataset's folder; without it a small SIMULATED dataset in the same format is used")
-    p.add_argument("--target", default=d["target"], help="rating to decode")
-    p.add_argument("--task", default=d["task"], choices=("binary", "classes", "regression"))
+    p.add_argument("--target", default=d["target"], help="rating to decode" + per_dataset["target"])
+    p.add_argument("--task", default=d["task"], choices=("binary", "classes", "regression"),
+                   help="what to predict" + per_dataset["task"])
     # cross-dataset needs two datasets (neuroaffect.affect.cross_dataset_cv), not one recipe's data.
-    p.add_argument("--protocol", default=d["protocol"], choices=tuple(name for name in PROTOCOLS if name != "cross-dataset"))
-    p.add_argument("--model", default="de-logreg", choices=tuple(ESTIMATORS),
-                   help="estimator (neuroaffect.estimators.make_estimator)")
+    p.add_argument("--protocol", default=d["protocol"], choices=tuple(name for name in PROTOCOLS if name != "cross-dataset"),
+                   help="evaluation protocol" + per_dataset["protocol"])
+    # EEGNet / TSception take raw windows, not the tokens the recipes compute.
+    p.add_argument("--model", default="de-logreg", choices=token_estimators(),
+                   help="estimator taking BDE tokens (neuroaffect.estimators.make_estimator)")
     p.add_argument("--model-param", action="append", default=[], metavar="KEY=VALUE",
                    help="estimator parameter, repeatable (e.g. max_epochs=20)")
     p.add_argument("--n-splits", type=int_at_least(2), default=5, help="folds of the k-fold protocols")
@@ -158,24 +206,47 @@ def build_parser(dataset: str, *, prog: str, description: str, sfreq: bool | Non
     p.add_argument("--hop", type=positive_float, default=None, help="window hop in seconds (default: the window)")
     p.add_argument("--seed", type=int, default=0, help="random seed (folds, permutations, model, simulation)")
     p.add_argument("--no-feature-cache", action="store_true", help="do not cache BDE tokens on disk")
-    if sfreq or (sfreq is None and _needs_sfreq(dataset)):
+    if sfreq or (sfreq is None and dataset is not None and _needs_sfreq(dataset)):
         p.add_argument("--sfreq", type=positive_float, default=None,
-                       help="SEED-IV: sampling rate of eeg_raw_data in Hz (required with --data-dir: sources "
-                            "disagree, 200 vs 1000)")
+                       help="SEED-IV with --data-dir only: sampling rate of eeg_raw_data in Hz (required there: "
+                            "sources disagree, 200 vs 1000; the simulated data is written at 200 Hz)")
     p.add_argument("--quick", action="store_true", help="tiny simulated data (smoke tests)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
 
 def check_args(parser: argparse.ArgumentParser, dataset: str, args) -> None:
-    """Checks across options that argparse cannot make; errors through ``parser.error`` (exit 2)."""
+    """Checks across options that argparse cannot make; errors through ``parser.error`` (exit 2).
+
+    ``--sfreq`` is for SEED-IV files given by ``--data-dir`` only (required there); the simulated
+    SEED-IV data is written at a known rate (:data:`DATASETS`), so ``--sfreq`` without ``--data-dir``
+    is refused rather than used to mislabel it. ``--subjects N`` without ``--data-dir`` (how many
+    subjects to simulate) must be at least 1.
+    """
     sfreq = getattr(args, "sfreq", None)
     if _needs_sfreq(dataset):
         if args.data_dir is not None and sfreq is None:
             parser.error(f"{dataset_name(dataset).upper()} needs --sfreq with --data-dir (the sampling rate of "
                          "your eeg_raw_data files, in Hz: sources disagree, 200 vs 1000).")
+        if args.data_dir is None and sfreq is not None:
+            rate = DATASETS[dataset_key(dataset)]["reader"]["sfreq"]
+            parser.error(f"--sfreq applies with --data-dir only: without it the simulated "
+                         f"{dataset_name(dataset).upper()} data is used, which is written at {rate:g} Hz.")
     elif sfreq is not None:
         parser.error(f"--sfreq applies to SEED-IV only, not to {dataset_name(dataset)}.")
+    if _simulated_count(args) == 0:
+        parser.error("--subjects: without --data-dir one number is how many subjects to simulate; expected >= 1, got 0.")
+
+
+def fill_dataset_defaults(dataset: str, args) -> None:
+    """Set ``args.target``, ``args.task`` and ``args.protocol`` left None to the dataset's conventional ones.
+
+    Values the user gave are kept, whatever they are (for a parser built with ``dataset=None``).
+    """
+    defaults = DATASETS[dataset_key(dataset)]
+    for name in ("target", "task", "protocol"):
+        if getattr(args, name) is None:
+            setattr(args, name, defaults[name])
 
 
 def _simulated_count(args) -> int | None:
@@ -200,7 +271,7 @@ def prepare_data(dataset: str, args, *, progress: bool, log=print) -> tuple[Path
     marker = root / "complete.json"
     if marker.is_file():
         return root / json.loads(marker.read_text())["data_dir"], True, sim
-    log(f"Simulating {sim['n_subjects']} subjects of {dataset.upper()}-format data into {root} ...")
+    log(f"Simulating {sim['n_subjects']} subjects of {dataset_name(dataset).upper()}-format data into {root} ...")
     data_dir = getattr(simulate, f"write_{dataset}")(root, **sim, progress=progress)
     write_text_atomic(marker, json.dumps({"data_dir": str(Path(data_dir).relative_to(root)), **sim}))
     return Path(data_dir), True, sim
@@ -216,12 +287,11 @@ def load_tokens(dataset: str, data_dir: Path, args, *, simulated: bool, progress
     from ..io import list_subjects
 
     subjects = None if (not args.subjects or (simulated and _simulated_count(args) is not None)) else list(args.subjects)
-    reader = dict(DATASETS[dataset]["reader"])
-    if _needs_sfreq(dataset):
-        if getattr(args, "sfreq", None) is not None:
-            reader["sfreq"] = args.sfreq
-        elif not simulated:
+    reader = dict(DATASETS[dataset]["reader"])  # simulated data: the rate it was written at
+    if _needs_sfreq(dataset) and not simulated:
+        if getattr(args, "sfreq", None) is None:
             raise SystemExit("SEED-IV: pass --sfreq (the sampling rate of your eeg_raw_data files, in Hz).")
+        reader["sfreq"] = args.sfreq
     with option_errors(parser, "--subjects: " if subjects else ""):
         sources = list_subjects(dataset, data_dir, subjects, **reader)
     from ..features import Tokenizer, tokens_for_dataset
@@ -263,7 +333,8 @@ def make_model(name: str, task: str, params: list[str], tokens, seed: int, parse
 
 
 def simulated_note(dataset: str, sim: dict) -> str:
-    return (f"SIMULATED {dataset.upper()}-format data ({sim['n_subjects']} subjects, {sim['n_trials']} trials of "
+    """The report's note on simulated data (dataset in its public spelling: "SEED-IV-format")."""
+    return (f"SIMULATED {dataset_name(dataset).upper()}-format data ({sim['n_subjects']} subjects, {sim['n_trials']} trials of "
             f"{sim['trial_duration']:g} s, seed {sim['seed']}; neuroaffect.simulate): a demonstration of the "
             "pipeline, not a result about real brains. Pass --data-dir to use the real dataset.")
 
@@ -294,7 +365,7 @@ def run(dataset: str, argv=None, *, prog: str, description: str) -> int:
     timings["cross_validation"] = time.perf_counter() - t1
     notes = [simulated_note(dataset, sim)] if simulated else [f"Data: {data_dir}"]
     t2 = time.perf_counter()
-    write_report([result], out, title=f"neuroaffect {dataset.upper()}: {args.target} ({args.task}), {args.model}",
+    write_report([result], out, title=f"neuroaffect {dataset_name(dataset).upper()}: {args.target} ({args.task}), {args.model}",
                  notes=notes)
     timings["report"] = time.perf_counter() - t2
     print(summary_text(load_results(out)))

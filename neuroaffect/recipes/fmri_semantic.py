@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._eeg import int_at_least, positive_float
+
 TEMPLATES = (
     "a photo of a {} person", "someone who looks {}", "a {} face", "a scene that makes people feel {}",
     "a crowd of {} people", "a child feeling {}", "a {} moment at home", "an old man looking {}",
@@ -43,11 +45,12 @@ def _parser():
     p.add_argument("--method", default="glm", choices=("glm", "lagged-mean"))
     p.add_argument("--encoders", default="ridge,clip,clip-linear,mindeye",
                    help="comma-separated subset of ridge, clip (residual MLP), clip-linear, mindeye")
-    p.add_argument("--n-splits", type=int, default=5)
-    p.add_argument("--snr", type=float, default=0.25, help="simulator signal-to-noise ratio")
-    p.add_argument("--epochs", type=int, default=None, help="contrastive training epochs")
+    p.add_argument("--n-splits", type=int_at_least(2), default=5, help="folds of stimuli within each subject")
+    p.add_argument("--snr", type=positive_float, default=0.25, help="simulator signal-to-noise ratio")
+    p.add_argument("--epochs", type=int_at_least(1), default=None,
+                   help="contrastive training epochs (default 150; 30 with --quick)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=int_at_least(1), default=None, help="torch CPU threads")
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -87,7 +90,8 @@ def _data(args):
     return responses, Y, source, words
 
 
-def _encoders(args, names):
+def _encoders(args, names, parser=None):
+    """The encoders named in ``--encoders``; an unknown name is a ``parser.error`` (exit 2) with ``parser``."""
     from ..fmri import ContrastiveEncoder, RidgeEncoder
 
     epochs = args.epochs or (30 if args.quick else 150)
@@ -97,8 +101,12 @@ def _encoders(args, names):
              "clip-linear": lambda: ContrastiveEncoder(loss="clip", projector="linear", lr=1e-2, **common),
              "mindeye": lambda: ContrastiveEncoder(loss="mindeye", **common)}
     unknown = [n for n in names if n not in table]
-    if unknown:
-        raise SystemExit(f"Unknown encoder(s) {unknown}; expected a subset of {list(table)}.")
+    if unknown or not names:
+        message = (f"--encoders: unknown encoder(s) {unknown}" if unknown else "--encoders: no encoder given") + \
+            f"; expected a comma-separated subset of {', '.join(table)}."
+        if parser is not None:
+            parser.error(message)
+        raise SystemExit(message)
     return {n: table[n]() for n in names}
 
 
@@ -121,9 +129,11 @@ def main(argv=None) -> int:
     from ..fmri import cross_val_predict, retrieval_accuracy, two_way_identification
     from ..fmri.io import write_json_atomic, write_text_atomic
 
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    # Checked before the data are read or simulated (as the other recipes check their options).
+    encoders = _encoders(args, [n.strip() for n in args.encoders.split(",") if n.strip()], parser)
     responses, Y, source, words = _data(args)
-    encoders = _encoders(args, [n.strip() for n in args.encoders.split(",") if n.strip()])
     results, rows = {}, []
     for name, est in encoders.items():
         start = time.perf_counter()

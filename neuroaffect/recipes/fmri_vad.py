@@ -25,6 +25,8 @@ import argparse
 import time
 from pathlib import Path
 
+from ._eeg import int_at_least, n_jobs, positive_float
+
 
 def _parser():
     p = argparse.ArgumentParser(prog="neuroaffect run fmri-vad", description=__doc__.split("\n")[0],
@@ -46,9 +48,9 @@ def _parser():
                    help="high end of the VAD scale (default: an NSD file's vad_scale attribute, else 9)")
     p.add_argument("--confounds", default="minimal", choices=("minimal", "minimal+global", "motion", "all", "none"),
                    help="BIDS confound columns regressed out (minimal: 6 motion parameters + white_matter + csf)")
-    p.add_argument("--n-splits", type=int, default=5, help="folds of stimuli")
-    p.add_argument("--n-jobs", type=int, default=1, help="parallel (subject, fold) jobs")
-    p.add_argument("--snr", type=float, default=0.25, help="simulator signal-to-noise ratio")
+    p.add_argument("--n-splits", type=int_at_least(2), default=5, help="folds of stimuli")
+    p.add_argument("--n-jobs", type=n_jobs, default=1, help="parallel (subject, fold) jobs (-1: all cores)")
+    p.add_argument("--snr", type=positive_float, default=0.25, help="simulator signal-to-noise ratio")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p

@@ -18,6 +18,7 @@ from ._eeg import (
     check_args,
     dataset_key,
     dataset_name,
+    fill_dataset_defaults,
     load_tokens,
     make_model,
     prepare_data,
@@ -33,7 +34,9 @@ def main(argv=None) -> int:
     from ..evaluation.report import load_results, summary_text
 
     # --sfreq is always offered: --dataset may be SEED-IV, whose real files need it (check_args).
-    parser = build_parser("deap", prog="neuroaffect run leakage-demo", sfreq=True,
+    # dataset=None: --target, --task and --protocol default to None and are filled in for --dataset
+    # below, so that a value the user typed is kept even where it equals another dataset's default.
+    parser = build_parser(None, prog="neuroaffect run leakage-demo", sfreq=True,
                           description="Leaky vs leakage-free evaluation of the same model on the same data.")
     parser.add_argument("--dataset", default="deap", type=dataset_name,
                         choices=tuple(dataset_name(name) for name in DATASETS),
@@ -42,11 +45,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     dataset = dataset_key(args.dataset)
     check_args(parser, dataset, args)
-    defaults = DATASETS[dataset]
-    # The deap defaults of the shared parser are replaced by the chosen dataset's where not given.
-    for name in ("target", "task", "protocol"):
-        if getattr(args, name) == DATASETS["deap"][name] and dataset != "deap":
-            setattr(args, name, defaults[name])
+    fill_dataset_defaults(dataset, args)
     if args.n_permutations is None:
         args.n_permutations = 2 if args.quick else 20
     if args.protocol == LEAKY:
@@ -76,7 +75,7 @@ def main(argv=None) -> int:
                  "train and test: its scores measure trial identification, not emotion recognition. Run 0 keeps "
                  "whole trials out of training (leakage-free).")
     t2 = time.perf_counter()
-    write_report(results, out, title=f"Leakage demonstration: {dataset.upper()} {args.target} ({args.task}), {args.model}",
+    write_report(results, out, title=f"Leakage demonstration: {dataset_name(dataset).upper()} {args.target} ({args.task}), {args.model}",
                  notes=notes)
     timings["report"] = time.perf_counter() - t2
 
