@@ -617,9 +617,6 @@ def _held_out_units(prot, keys, subject) -> dict:
     return {unit: units[unit] for unit in prot.held_out}
 
 
-# Kept for callers of the old name: the key is now a hash of the parameter values.
-_params_repr = _estimator_key
-
 
 def _hash(*parts) -> str:
     h = hashlib.sha256()
