@@ -45,13 +45,14 @@ class NestedGridSearchCV(GridSearchCV):
     def _get_routed_params_for_fit(self, params):
         routed = super()._get_routed_params_for_fit(params)
         groups = params.get("groups")
-        if not get_config().get("enable_metadata_routing", False) and groups is not None and _fit_accepts_groups(self.estimator):
+        if not get_config().get("enable_metadata_routing", False) and groups is not None and fit_accepts_groups(self.estimator):
             # Sliced to each inner fit's training rows by the search (a per-sample fit parameter).
             routed.estimator.fit = {**routed.estimator.fit, "groups": np.asarray(groups)}
         return routed
 
 
-def _fit_accepts_groups(estimator) -> bool:
+def fit_accepts_groups(estimator) -> bool:
+    """Whether ``estimator.fit`` takes a ``groups`` argument."""
     try:
         return "groups" in inspect.signature(estimator.fit).parameters
     except (TypeError, ValueError):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import inspect
 import re
 import time
 import warnings
@@ -29,6 +28,7 @@ from .. import __version__
 from .._atomic import atomic_path
 from .._validation import check_option
 from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, score, trial_level
+from .nested import fit_accepts_groups
 from .protocols import get_protocol
 from .splitters import audit_split, check_split, parse_trial_keys
 from .stats import group_permutation_p_value, permutation_p_value
@@ -527,12 +527,8 @@ def _validation_groups(estimator, n_train_subjects: int):
 def _accepts_groups(estimator) -> bool:
     from sklearn.model_selection._search import BaseSearchCV
 
-    if isinstance(estimator, BaseSearchCV):  # fit(X, y, **params) forwards groups to its splitter
-        return True
-    try:
-        return "groups" in inspect.signature(estimator.fit).parameters
-    except (TypeError, ValueError):
-        return False
+    # A search's fit(X, y, **params) forwards groups to its splitter.
+    return isinstance(estimator, BaseSearchCV) or fit_accepts_groups(estimator)
 
 
 def _electrode_importance(estimator, X_test):
