@@ -4,10 +4,10 @@
   ``attention_bwd``) for ``torch.compile``, which treats them as opaque calls with the fake (meta)
   implementations below for shapes; autograd goes through ``register_autograd``.
 * ``EagerAttention``: the same launches and the same saved state as a plain
-  ``torch.autograd.Function``, for eager mode. A custom op's Python dispatch costs tens of
-  microseconds of host time per call (``python benchmarks/attention.py --host-overhead``), as
-  long as the whole kernel takes at the smaller benchmark shapes, where the GPU would wait on
-  the host.
+  ``torch.autograd.Function``, for eager mode. The custom op's Python dispatch costs about 20 us
+  more host time per forward call (``python benchmarks/attention.py --host-overhead``); at the
+  smallest benchmark shape the whole forward's bandwidth floor is about 30 us, so the GPU would
+  wait on the host.
 
 Internal module; imports triton through ``_triton_attention``.
 """
