@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ._keys import make_trial_keys
 from ._validation import check_finite, check_ndim, check_positive
 from .affect.scales import RatingScale
 from .channels import ch_positions, make_montage, normalize_ch_names
@@ -51,7 +52,7 @@ class EEGTrials:
         Electrode positions in metres (head coordinates of the 10-05 montage).
     trial_keys : ndarray of str, shape (n_trials,)
         ``"subject/session/trial"``: unique across a dataset, the unit that must never be split
-        between train and test.
+        between train and test (``"%"`` and ``"/"`` inside ids escaped as ``%25`` and ``%2F``).
     """
 
     signals: Sequence[np.ndarray]
@@ -86,12 +87,6 @@ class EEGTrials:
             ids = np.asarray(getattr(self, name))
             if ids.shape != (n,):
                 raise ValueError(f"{name} must have shape ({n},) (one id per trial), got {ids.shape}.")
-            slashed = sorted({str(i) for i in ids if "/" in str(i)})
-            if slashed:  # a "/" would shift the parse of "subject/session/trial" keys across subjects
-                raise ValueError(
-                    f"{name} ids must not contain '/' (trial keys are 'subject/session/trial'); "
-                    f"got {slashed[:3]}. Replace it, e.g. with '-'."
-                )
             setattr(self, name, ids)
         if self.baselines is not None:
             if len(self.baselines) != n:
@@ -160,7 +155,7 @@ class EEGTrials:
 
     @property
     def trial_keys(self) -> np.ndarray:
-        return np.array([f"{s}/{se}/{t}" for s, se, t in zip(self.subject, self.session, self.trial, strict=True)])
+        return make_trial_keys(self.subject, self.session, self.trial)
 
     def rating(self, name: str) -> np.ndarray:
         """The ratings column ``name``, shape (n_trials,)."""

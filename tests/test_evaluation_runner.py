@@ -214,10 +214,15 @@ def _indexed_tokens(**kw):
 
 def test_runner_refuses_trial_keys_that_do_not_parse_to_their_subject():
     tok = make_tokens(n_subjects=3, n_trials=6, n_windows=2)
-    # a stimulus id "clipN/partM" in the trial part shifts the parse: subject "s01/1" would be a new subject
+    keys = tok.trial_key.copy()
+    # a hand-built key with an unescaped "/" inside an id has four parts
     tok.trial_key = np.array([f"{k.rsplit('/', 1)[0]}/clip{i % 3}/part{k.rsplit('/', 1)[1]}"
-                              for i, k in enumerate(tok.trial_key)])
-    with pytest.raises(ValueError, match="Trial key 's01/1/clip0/part1' of subject 's01'.*contains '/'"):
+                              for i, k in enumerate(keys)])
+    with pytest.raises(ValueError, match="trial keys 'subject/session/trial'.*'s01/1/clip0/part1'"):
+        cross_validate_subjects(tok, _logreg(), protocol="leave-one-subject-out", progress=False)
+    # three parts, but the key names another subject than its window
+    tok.trial_key = np.array([k.replace("s01/", "s02/") for k in keys])
+    with pytest.raises(ValueError, match="Trial key 's02/1/1' of subject 's01'.*unescaped '/'"):
         cross_validate_subjects(tok, _logreg(), protocol="leave-one-subject-out", progress=False)
 
 

@@ -324,3 +324,13 @@ def test_write_nsd_betas_refuses_several_subjects(tmp_path):
     with pytest.raises(ValueError, match=r"2 subjects \['01', '02'\]; expected one subject per file"):
         write_nsd_betas(tmp_path / "both_betas.h5", r)
     assert not (tmp_path / "both_betas.h5").exists()
+
+
+def test_read_confounds_names_the_parameter_for_none(tmp_path):
+    from neuroaffect.fmri.io import read_confounds
+
+    path = tmp_path / "c.tsv"
+    path.write_text("trans_x\tnote\n0.1\ta\n0.2\tb\n")
+    assert read_confounds(path, "all").shape == (2, 1)  # the numeric columns only
+    with pytest.raises(ValueError, match="'columns' parameter.*'all'"):
+        read_confounds(path, None)

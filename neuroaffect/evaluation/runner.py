@@ -26,6 +26,7 @@ from threadpoolctl import ThreadpoolController
 
 from .. import __version__
 from .._atomic import atomic_path
+from .._keys import make_trial_keys
 from .._validation import check_option
 from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, score, trial_level
 from .nested import fit_accepts_groups
@@ -265,11 +266,12 @@ def cross_validate_subjects(
                     audits.append((name, fold, audit))
                 key = _hash(run_hash, data_hash[name], perm, fold, hashlib.sha256(test.tobytes()).hexdigest())
                 path = None if fold_dir is None else fold_dir / f"{_safe(name)}-p{perm:04d}-f{fold:03d}-{key[:16]}.npz"
-                jobs.append({"perm": perm, "scope": name, "fold": fold, "train": train, "test": test, "path": path})
+                n_train_subjects = len(np.unique(subject[train])) if "subject" in prot.held_out else 0
+                jobs.append({"perm": perm, "scope": name, "fold": fold, "train": train, "test": test, "path": path,
+                             "n_train_subjects": n_train_subjects})
     timings["splits"] = time.perf_counter() - t0
 
-    outputs = _run_jobs(estimator, tokens.X, labels, keys, jobs, tgt.n_classes, n_jobs, progress,
-                        subject_validation="subject" in prot.held_out)
+    outputs = _run_jobs(estimator, tokens.X, labels, keys, jobs, tgt.n_classes, n_jobs, progress)
     timings["fit"] = float(sum(o["fit_time"] for o in outputs))
     t1 = time.perf_counter()
 
@@ -278,7 +280,7 @@ def cross_validate_subjects(
     return result
 
 
-def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress, subject_validation=False):
+def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress):
     from tqdm.auto import tqdm
 
     outputs = [None] * len(jobs)
@@ -295,8 +297,9 @@ def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress, sub
         return outputs
     tasks = (
         delayed(_fit_predict)(
-            estimator, X[jobs[i]["train"]], labels[jobs[i]["perm"]][jobs[i]["train"]], keys[jobs[i]["train"]],
-            X[jobs[i]["test"]], n_classes, jobs[i]["path"], subject_validation,
+            _validation_groups(estimator, jobs[i]["n_train_subjects"]), X[jobs[i]["train"]],
+            labels[jobs[i]["perm"]][jobs[i]["train"]], keys[jobs[i]["train"]], X[jobs[i]["test"]], n_classes,
+            jobs[i]["path"],
         )
         for i in pending
     )
@@ -308,11 +311,9 @@ def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress, sub
     return outputs
 
 
-def _fit_predict(estimator, X_train, y_train, groups_train, X_test, n_classes, path, subject_validation=False):
+def _fit_predict(estimator, X_train, y_train, groups_train, X_test, n_classes, path):
     """Fit a clone on one training set, predict its test set, store the result atomically."""
     est = clone(estimator)
-    if subject_validation:
-        est = _validation_groups(est, len(np.unique(parse_trial_keys(groups_train)[0])))
     single_class = bool(n_classes) and len(np.unique(y_train)) < 2
     if single_class:  # e.g. a subject who rated every training trial "high": predict that class
         est = DummyClassifier(strategy="most_frequent")
@@ -510,18 +511,19 @@ def _seeded(estimator, random_state):
 
 
 def _validation_groups(estimator, n_train_subjects: int):
-    """Turn ``validation_groups="auto"`` into "subject" for a fold whose test subjects are unseen.
+    """``estimator``, or a clone with ``validation_groups="auto"`` made "subject", for one fold.
 
-    Called only under protocols that hold out subjects. Early stopping inside the fold then holds
-    out what the protocol holds out: whole subjects, so the stopping epoch is chosen for subjects
-    the model has not seen. It needs at least 3 training subjects in the fold (2 left for an inner
-    fit of a nested search); with fewer, "auto" stays "trial".
+    ``n_train_subjects`` is the fold's number of training subjects under protocols that hold out
+    subjects, 0 under the others. Early stopping inside the fold then holds out what the protocol
+    holds out: whole subjects, so the stopping epoch is chosen for subjects the model has not
+    seen. It needs at least 3 training subjects (2 left for an inner fit of a nested search);
+    with fewer, "auto" stays "trial".
     """
     if n_train_subjects < 3:
         return estimator
     auto = {k: "subject" for k, v in estimator.get_params(deep=True).items()
             if k.split("__")[-1] == "validation_groups" and isinstance(v, str) and v == "auto"}
-    return estimator.set_params(**auto) if auto else estimator
+    return clone(estimator).set_params(**auto) if auto else estimator
 
 
 def _accepts_groups(estimator) -> bool:
@@ -594,8 +596,8 @@ def _held_out_units(prot, keys, subject) -> dict:
     """Per-window ids of the units ``prot`` holds out, after checking every key parses to its subject.
 
     The splitters read subject, session and stimulus ids from the keys ``"subject/session/trial"``;
-    a ``"/"`` inside a session or trial id shifts the parse and would silently put a subject on
-    both sides of a cross-subject split, so such keys are refused here.
+    a key built by hand with an unescaped ``"/"`` inside an id would parse to another subject and
+    could put a subject on both sides of a cross-subject split, so such keys are refused here.
     """
     key_subject, key_session, key_trial = parse_trial_keys(keys)
     bad = np.flatnonzero(key_subject != subject)
@@ -603,12 +605,11 @@ def _held_out_units(prot, keys, subject) -> dict:
         i = bad[0]
         raise ValueError(
             f"Trial key {str(keys[i])!r} of subject {str(subject[i])!r} does not parse as "
-            f"'{str(subject[i])}/<session>/<trial>' (it parses to subject {str(key_subject[i])!r}): a session or "
-            f"trial id contains '/'. {len(bad)} window(s) are affected; rename the session/trial ids "
-            "(WindowTokens.trial_key is 'subject/session/trial', so only subject ids may contain '/')."
+            f"'{str(subject[i])}/<session>/<trial>' (it parses to subject {str(key_subject[i])!r}): an id "
+            f"contains an unescaped '/'. {len(bad)} window(s) are affected; build keys with "
+            "EEGTrials.trial_keys, which escapes '%' and '/' inside ids as '%25' and '%2F'."
         )
-    # (subject, session) as "subject/session": unambiguous, the session id has no "/" (checked above).
-    units = {"subject": subject, "session": np.char.add(np.char.add(subject, "/"), key_session),
+    units = {"subject": subject, "session": make_trial_keys(subject, key_session, np.zeros(len(keys), int)),
              "stimulus": key_trial}
     return {unit: units[unit] for unit in prot.held_out}
 

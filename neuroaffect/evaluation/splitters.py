@@ -33,6 +33,8 @@ from sklearn.model_selection import (
     StratifiedKFold,
 )
 
+from .._keys import split_trial_keys
+
 
 class LeakageError(RuntimeError):
     """A split put windows of one trial (or overlapping windows) in both train and test."""
@@ -44,17 +46,20 @@ def parse_trial_keys(groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     Parameters
     ----------
     groups : array-like of str, shape (n_windows,)
+        Keys as :class:`~neuroaffect.EEGTrials` and the fMRI responses build them (``"%"`` and
+        ``"/"`` inside ids escaped as ``%25`` and ``%2F``).
 
     Returns
     -------
     subject, session, trial : ndarray of str, shape (n_windows,)
+        The ids, unescaped.
     """
     keys = _check_keys(groups)
-    parts = [key.rsplit("/", 2) for key in keys.tolist()]
-    if any(len(p) != 3 for p in parts):
-        bad = next(k for k, p in zip(keys.tolist(), parts, strict=True) if len(p) != 3)
+    parts = split_trial_keys(keys.tolist())
+    if isinstance(parts, str):
         raise ValueError(
-            f"groups must be trial keys 'subject/session/trial' (WindowTokens.trial_key), got {bad!r}."
+            f"groups must be trial keys 'subject/session/trial' (WindowTokens.trial_key; '/' inside an id "
+            f"escaped as '%2F'), got {parts!r}."
         )
     subject, session, trial = (np.array(col, dtype=str) for col in zip(*parts, strict=True))
     return subject, session, trial
@@ -148,7 +153,7 @@ class TrialKFold(_TrialSplitter):
             raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2, got {self.n_splits!r}.")
         trials, codes = _codes_in_order(keys)
         if len(trials) < self.n_splits:
-            subjects = sorted({str(k).rsplit("/", 2)[0] for k in trials.tolist()})
+            subjects = sorted(set(parse_trial_keys(trials)[0].tolist()))
             whose = f" of subject {subjects[0]!r}" if len(subjects) == 1 else ""
             raise ValueError(
                 f"Cannot make n_splits={self.n_splits} folds of whole trials from {len(trials)} trial(s)"

@@ -642,16 +642,6 @@ class Tokenizer(BaseEstimator):
             )
         return self.baseline
 
-    def _baseline_segment_samples(self, sfreq: float) -> int:
-        check_positive("baseline_segment", self.baseline_segment)
-        n_segment = int(round(self.baseline_segment * sfreq))
-        if n_segment < 1:
-            raise ValueError(
-                f"Invalid value for the 'baseline_segment' parameter: {self.baseline_segment} s is "
-                f"less than one sample at sfreq={sfreq:g} Hz."
-            )
-        return n_segment
-
     def transform(self, trials) -> WindowTokens:
         """BDE tokens of every window of every trial.
 
@@ -673,7 +663,7 @@ class Tokenizer(BaseEstimator):
         n_window, n_hop = window_samples(self.window, self.hop, sfreq)
         baseline = self.resolve_baseline(trials)
         if baseline != "none":
-            n_segment = self._baseline_segment_samples(sfreq)
+            n_segment = window_samples(self.baseline_segment, None, sfreq, name="baseline_segment")[0]
         n_jobs = _n_jobs(self.n_jobs)
         keys = trials.trial_keys
         lengths = trials.n_times

@@ -12,7 +12,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .._validation import check_positive
 
 
-def window_samples(window: float, hop: float | None, sfreq: float) -> tuple[int, int]:
+def window_samples(window: float, hop: float | None, sfreq: float, *, name: str = "window") -> tuple[int, int]:
     """Window length and hop in samples (rounded to the nearest sample).
 
     Parameters
@@ -23,20 +23,22 @@ def window_samples(window: float, hop: float | None, sfreq: float) -> tuple[int,
         Distance between window starts in seconds; ``None`` means ``window`` (no overlap).
     sfreq : float
         Sampling rate in Hz.
+    name : str
+        The window's parameter name in error messages (e.g. ``"baseline_segment"``).
 
     Returns
     -------
     n_window, n_hop : int
     """
-    check_positive("window", window)
+    check_positive(name, window)
     if hop is not None:
         check_positive("hop", hop)
     n_window = int(round(window * sfreq))
     n_hop = n_window if hop is None else int(round(hop * sfreq))
-    for name, seconds, n in (("window", window, n_window), ("hop", hop, n_hop)):
+    for parameter, seconds, n in ((name, window, n_window), ("hop", hop, n_hop)):
         if n < 1:
             raise ValueError(
-                f"Invalid value for the {name!r} parameter: {seconds} s is less than one sample at "
+                f"Invalid value for the {parameter!r} parameter: {seconds} s is less than one sample at "
                 f"sfreq={sfreq:g} Hz."
             )
     return n_window, n_hop

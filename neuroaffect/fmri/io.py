@@ -251,6 +251,10 @@ def read_confounds(path, columns="minimal") -> np.ndarray:
     """
     import pandas as pd
 
+    if columns is None:
+        raise ValueError("Invalid value for the 'columns' parameter: expected a strategy of "
+                         f"{sorted(CONFOUND_STRATEGIES)} or a list of column names, got None "
+                         "(every numeric column is 'all').")
     path = check_file(path, "confounds file")
     try:
         table = pd.read_csv(path, sep="\t", na_values=["n/a"])

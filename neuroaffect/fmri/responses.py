@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._keys import make_trial_keys
 from .._validation import check_finite, check_ndim
 from ..affect.scales import RatingScale
 
@@ -166,9 +167,7 @@ class StimulusResponses:
             pairs = set(zip(self.stimulus[own].tolist(), run[own].tolist(), strict=True))
             if len(pairs) > len(set(self.stimulus[own].tolist())):
                 run[own] = "all-runs"
-        esc = lambda v: str(v).replace("%", "%25").replace("/", "%2F")  # noqa: E731
-        return np.array([f"{esc(s)}/{esc(r)}/{esc(t)}" for s, r, t in
-                         zip(self.subject, run, self.stimulus, strict=True)], dtype=str)
+        return make_trial_keys(self.subject, run, self.stimulus)
 
     def to_tokens(self, positions=None):
         """These responses as :class:`~neuroaffect.features.tokens.WindowTokens` for the EEG runner.
