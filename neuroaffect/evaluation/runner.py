@@ -217,7 +217,7 @@ def cross_validate_subjects(
         raise ValueError(f"Invalid value for the 'n_permutations' parameter: expected an integer >= 0, got {n_permutations!r}.")
     keys = np.asarray(tokens.trial_key).astype(str)
     subject = np.asarray(tokens.subject).astype(str)
-    subjects = np.unique(subject)
+    subjects, subject_code = np.unique(subject, return_inverse=True)
     estimator = _seeded(clone(estimator), random_state)
     timings = {"splits": 0.0, "fit": 0.0, "score": 0.0}
     t0 = time.perf_counter()
@@ -266,7 +266,8 @@ def cross_validate_subjects(
                     audits.append((name, fold, audit))
                 key = _hash(run_hash, data_hash[name], perm, fold, hashlib.sha256(test.tobytes()).hexdigest())
                 path = None if fold_dir is None else fold_dir / f"{_safe(name)}-p{perm:04d}-f{fold:03d}-{key[:16]}.npz"
-                n_train_subjects = len(np.unique(subject[train])) if "subject" in prot.held_out else 0
+                n_train_subjects = (np.count_nonzero(np.bincount(subject_code[train]))
+                                    if "subject" in prot.held_out else 0)
                 jobs.append({"perm": perm, "scope": name, "fold": fold, "train": train, "test": test, "path": path,
                              "n_train_subjects": n_train_subjects})
     timings["splits"] = time.perf_counter() - t0
