@@ -97,9 +97,9 @@ def _simulate(args) -> int:
         return _simulate_fmri(args)
     if args.resolution is not None:
         args.error("--resolution applies to fmri-bids only.")
-    from .recipes._eeg import DATASETS
+    from .recipes._eeg import DATASETS, dataset_key
 
-    dataset = args.dataset.replace("-", "_")
+    dataset = dataset_key(args.dataset)
     kwargs = {"seed": args.seed, "progress": not args.quiet}
     # SEED-IV files do not record their rate and the recipes need it with --data-dir: write at the
     # rate the recipes read simulated SEED-IV data at (200 Hz) and print it in the next command.

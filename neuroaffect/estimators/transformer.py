@@ -89,13 +89,17 @@ def inner_split(estimator, n, groups, seed):
 def check_no_nan_labels(y, name="y"):
     """Raise ``ValueError`` naming ``name`` if the labels ``y`` contain NaN (float or object arrays)."""
     y = np.asarray(y)
-    if y.dtype.kind in "fc" or y.dtype == object:
+    if y.dtype.kind in "fc":
+        missing = np.isnan(y)
+    elif y.dtype == object:
         missing = np.array([isinstance(v, float | np.floating) and np.isnan(v) for v in y.ravel()], dtype=bool)
-        if missing.any():
-            raise ValueError(
-                f"{name} contains NaN labels ({int(missing.sum())} of {missing.size}); expected a class label "
-                "for every window: drop the unlabelled windows (and their X rows and groups) before fit."
-            )
+    else:
+        return
+    if missing.any():
+        raise ValueError(
+            f"{name} contains NaN labels ({int(missing.sum())} of {missing.size}); expected a class label "
+            "for every window: drop the unlabelled windows (and their X rows and groups) before fit."
+        )
 
 
 def check_class_labels(y, name="y", hint="use the regressor for continuous ratings or binarise them first"):

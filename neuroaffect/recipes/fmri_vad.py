@@ -58,7 +58,7 @@ def _parser():
 
 def _data(args):
     from ..affect.scales import RatingScale
-    from ..fmri import Parcellate, read_bids_fmri, read_fmri_dir
+    from ..fmri import Parcellate, read_fmri_dir
     from ..simulate.fmri import simulate_responses
 
     if args.data_dir is None:
@@ -70,19 +70,14 @@ def _data(args):
                 "neuroaffect.simulate.fmri): a demonstration of the pipeline, not a result about real brains. "
                 "Pass --data-dir to use real data.")
         return responses, note, True
-    scale = None  # NSD: the files' own vad_scale attribute
+    scale = None  # NSD files: their own vad_scale attribute; BIDS events: SAM 1-9
     if args.scale_low is not None or args.scale_high is not None:
         low = 1.0 if args.scale_low is None else args.scale_low
         high = 9.0 if args.scale_high is None else args.scale_high
         scale = RatingScale(f"VAD {low:g}-{high:g}", low, high)
     confounds = None if args.confounds == "none" else args.confounds
-    if sorted(args.data_dir.glob("*_betas.h5")):
-        responses, _ = read_fmri_dir(args.data_dir, vad_scale=scale)
-    else:
-        if scale is None:
-            scale = RatingScale("VAD 1-9", 1.0, 9.0)
-        responses = read_bids_fmri(args.data_dir, Parcellate(args.atlas), method=args.method, vad_scale=scale,
-                                   confounds=confounds)
+    responses, _ = read_fmri_dir(args.data_dir, Parcellate(args.atlas), method=args.method, vad_scale=scale,
+                                 confounds=confounds)
     return responses, f"Data: {args.data_dir}", False
 
 
