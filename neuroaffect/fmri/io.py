@@ -432,7 +432,7 @@ def find_bids_runs(data_dir, task: str | None = None, subjects=None) -> list[dic
 
 
 def read_bids_fmri(data_dir, parcellate=None, *, task: str | None = None, subjects=None,
-                   method: str = "glm", confounds="minimal", use_confounds: bool = True,
+                   method: str = "glm", confounds="minimal",
                    t_r: float | None = None, stimulus_column: str | None = None,
                    vad_scale: RatingScale = SAM_1_9, progress: bool = False,
                    **run_kwargs) -> StimulusResponses:
@@ -455,8 +455,6 @@ def read_bids_fmri(data_dir, parcellate=None, *, task: str | None = None, subjec
         ``rot_x``, ``rot_y``, ``rot_z``) and ``white_matter`` and ``csf``, those of them the file
         has; ``"all"`` takes every numeric column (fMRIPrep: 100-300, usually too many). ``None``:
         no confounds. A requested column a file lacks is an error naming the file.
-    use_confounds : bool
-        ``False`` is the same as ``confounds=None`` (kept for compatibility).
     t_r : float, optional
         Repetition time (s); read from the JSON sidecar or NIfTI header if omitted.
     vad_scale : RatingScale
@@ -493,7 +491,7 @@ def read_bids_fmri(data_dir, parcellate=None, *, task: str | None = None, subjec
         tr = t_r if t_r is not None else repetition_time(img, r["sidecar"])
         events = read_events(r["events"], stimulus_column)
         regressors = None
-        if use_confounds and confounds is not None:
+        if confounds is not None:
             if r["confounds"]:
                 regressors = read_confounds(r["confounds"], confounds)
             elif not isinstance(confounds, str):
@@ -509,7 +507,7 @@ def read_bids_fmri(data_dir, parcellate=None, *, task: str | None = None, subjec
     out.dataset = str(data_dir)
     out.info["parcellation"] = parcellate.resampling_
     out.info["method"] = method
-    out.info["confounds"] = confounds if (use_confounds and confounds is not None) else "none"
+    out.info["confounds"] = "none" if confounds is None else confounds
     return out
 
 
