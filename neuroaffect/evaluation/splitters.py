@@ -34,6 +34,7 @@ from sklearn.model_selection import (
 )
 
 from .._keys import split_trial_keys
+from .._validation import check_option
 
 
 class LeakageError(RuntimeError):
@@ -63,6 +64,11 @@ def parse_trial_keys(groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         )
     subject, session, trial = (np.array(col, dtype=str) for col in zip(*parts, strict=True))
     return subject, session, trial
+
+
+def _check_n_splits(n_splits) -> None:
+    if not isinstance(n_splits, int | np.integer) or n_splits < 2:
+        raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2, got {n_splits!r}.")
 
 
 def _check_keys(groups, n_samples: int | None = None) -> np.ndarray:
@@ -149,8 +155,7 @@ class TrialKFold(_TrialSplitter):
         return self.n_splits
 
     def _split(self, keys, y):
-        if not isinstance(self.n_splits, int | np.integer) or self.n_splits < 2:
-            raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2, got {self.n_splits!r}.")
+        _check_n_splits(self.n_splits)
         trials, codes = _codes_in_order(keys)
         if len(trials) < self.n_splits:
             subjects = sorted(set(parse_trial_keys(trials)[0].tolist()))
@@ -231,12 +236,8 @@ class InnerKFold(_TrialSplitter):
         self.random_state = random_state
 
     def _resolve(self, keys):
-        if self.unit not in ("auto", "subject", "trial"):
-            raise ValueError(
-                f"Invalid value for the 'unit' parameter: expected 'auto', 'subject' or 'trial', got {self.unit!r}."
-            )
-        if not isinstance(self.n_splits, int | np.integer) or self.n_splits < 2:
-            raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2, got {self.n_splits!r}.")
+        check_option("unit", self.unit, ("auto", "subject", "trial"))
+        _check_n_splits(self.n_splits)
         if self.unit == "trial":
             return "trial", None
         subject = parse_trial_keys(keys)[0]
@@ -382,8 +383,7 @@ class LeaveOneSubjectOutStimulusKFold(_TrialSplitter):
         return sum(1 for _ in self._split(_check_keys(groups), None))
 
     def _split(self, keys, y):
-        if not isinstance(self.n_splits, int | np.integer) or self.n_splits < 2:
-            raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2, got {self.n_splits!r}.")
+        _check_n_splits(self.n_splits)
         subject, _, stimulus = parse_trial_keys(keys)
         subjects = _codes_in_order(subject)[0]
         if len(subjects) < 2:

@@ -14,12 +14,12 @@ import ast
 import contextlib
 import hashlib
 import json
-import math
 import os
 import time
 from pathlib import Path
 
 from .._atomic import write_text_atomic
+from .._validation import check_positive
 
 #: Per dataset: the conventional target, task and protocol, the reader's options for the simulated
 #: stand-in used when no --data-dir is given (SEED-IV: ``sfreq`` 200 Hz, the rate
@@ -125,9 +125,10 @@ def positive_float(text):
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
-    return value
+    try:
+        return check_positive("value", value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}") from None
 
 
 @contextlib.contextmanager
