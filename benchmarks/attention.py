@@ -495,7 +495,11 @@ def compile_report(dtype: str, seq: int, head_dim: int, mode: str, config=None, 
     compiled = triton.compile(source, target=GPUTarget("cuda", arch, 32),
                               options=dict(num_warps=cfg.num_warps, num_stages=cfg.num_stages))
     ptx = compiled.asm["ptx"]
-    ptxas = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "ptxas")
+    # The ptxas Triton itself uses for this arch (Triton 3.9 ships two; the older one refuses the
+    # newer PTX that Triton writes).
+    from triton.backends.nvidia.compiler import get_ptxas
+
+    ptxas = get_ptxas(arch).path
     with tempfile.TemporaryDirectory() as tmp:
         with open(os.path.join(tmp, "k.ptx"), "w") as f:
             f.write(ptx)

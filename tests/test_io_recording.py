@@ -267,7 +267,8 @@ def bids_root(tmp_path):
 def test_bids_ratings_in_events_tsv(bids_root):
     root, data_uv, events_path = bids_root
     events = pd.read_csv(events_path, sep="\t")
-    events["valence"] = [6.0, 2.0, 8.0]
+    stimuli = events["trial_type"].str.startswith("Stimulus")  # MNE < 1.9 also writes 'New Segment/'
+    events.loc[stimuli, "valence"] = [6.0, 2.0, 8.0]
     events.to_csv(events_path, sep="\t", index=False, na_rep="n/a")
     trials = read_bids(root, "01", "emotion", scales="deap", rating_names=["valence"])
     assert trials.n_trials == 3 and list(trials.subject) == ["01"] * 3

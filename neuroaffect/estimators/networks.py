@@ -3,7 +3,8 @@
 * braindecode networks trained by braindecode's ``EEGClassifier`` / ``EEGRegressor`` (skorch):
   DGCNN (Song et al. 2018) on DE tokens (n_windows, n_electrodes, n_bands), EEGNet (Lawhern et al.
   2018) and TSception (Ding et al. 2020) on raw windows (n_windows, n_channels, n_times) in volts.
-  braindecode is imported only when one of these is fitted.
+  braindecode is imported only when one of these is fitted, and is an optional extra:
+  ``pip install "neuroaffect[braindecode]"``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,19 @@ __all__ = ["BraindecodeClassifier", "BraindecodeRegressor"]
 
 
 _MODELS = {"dgcnn": "DGCNN", "eegnet": "EEGNet", "tsception": "TSception"}
+
+
+def import_braindecode(estimator):
+    """``braindecode``, or one ImportError that names the extra that installs it."""
+    try:
+        import braindecode
+        import braindecode.models  # noqa: F401  (loads torchaudio: fails on a mismatched torch)
+    except (ImportError, OSError) as err:
+        raise ImportError(
+            f"{estimator} needs braindecode, an optional extra with its own torch/torchaudio pair: "
+            f'pip install "neuroaffect[braindecode]" ({type(err).__name__}: {err})'
+        ) from err
+    return braindecode
 
 
 def _chs_info(ch_names):
@@ -80,6 +94,7 @@ class _BraindecodeBase(BaseEstimator):
         self
         """
         check_option("model", self.model, tuple(_MODELS))
+        braindecode = import_braindecode(f"{type(self).__name__}(model={self.model!r})")
         for name in ("lr", "max_epochs", "batch_size"):
             check_positive(name, getattr(self, name))
         X = self._check_X(X, reset=True)
@@ -105,7 +120,6 @@ class _BraindecodeBase(BaseEstimator):
         self.scale_ = X[train].std(axis=axes) + 1e-12
         Xs = ((X - self.mean_) / self.scale_).astype(np.float32)
 
-        import braindecode
         from skorch.callbacks import EarlyStopping
         from skorch.dataset import Dataset
         from skorch.helper import predefined_split

@@ -112,13 +112,15 @@ def _fwd_kernel(
     sq_ok = row_ok[:, None] & row_ok[None, :]
     for i in tl.range(0, PAIRS):
         pair = pid * PAIRS + i
-        valid = pair < n_pairs
+        # The pair test as a vector, not a scalar: Triton 3.9's interpreter refuses scalar & tensor
+        # masks ("mask has unsupported dtype"); compiled kernels are the same either way.
+        valid = (offs_s * 0 + pair) < n_pairs  # (BLOCK_S,)
         b = pair // H
         h = pair % H
         ptrs = qkv_ptr + b * s_qb + h * s_qh + offs_s[:, None] * s_qs + offs_d[None, :]
-        q = tl.load(ptrs, mask=tile_ok & valid, other=0.0)
-        k = tl.load(ptrs + s_q3, mask=tile_ok & valid, other=0.0)
-        v = tl.load(ptrs + 2 * s_q3, mask=tile_ok & valid, other=0.0)
+        q = tl.load(ptrs, mask=tile_ok & valid[:, None], other=0.0)
+        k = tl.load(ptrs + s_q3, mask=tile_ok & valid[:, None], other=0.0)
+        v = tl.load(ptrs + 2 * s_q3, mask=tile_ok & valid[:, None], other=0.0)
 
         # Scores in base-2 units; padded keys get -inf so they take no probability.
         s = tl.dot(q, tl.trans(k), input_precision=PRECISION) * qk_scale
@@ -129,14 +131,14 @@ def _fwd_kernel(
         p = p * (1.0 / denom)[:, None]
         if WRITE_W:  # the softmax weights, before dropout
             w_ptrs = w_ptr + pair * S * S + offs_s[:, None] * S + offs_s[None, :]
-            tl.store(w_ptrs, p.to(w_ptr.dtype.element_ty), mask=sq_ok & valid)
+            tl.store(w_ptrs, p.to(w_ptr.dtype.element_ty), mask=sq_ok & valid[:, None])
         if DROPOUT:
             keep = _keep_mask(seed, pair, offs_s, offs_s, S, dropout_p)
             p = tl.where(keep, p * (1.0 / (1.0 - dropout_p)), 0.0)
         o = tl.dot(p.to(v.dtype), v, input_precision=PRECISION)
 
         o_ptrs = out_ptr + b * s_ob + h * s_oh + offs_s[:, None] * s_os + offs_d[None, :]
-        tl.store(o_ptrs, o.to(out_ptr.dtype.element_ty), mask=tile_ok & valid)
+        tl.store(o_ptrs, o.to(out_ptr.dtype.element_ty), mask=tile_ok & valid[:, None])
         tl.store(lse_ptr + pair * S + offs_s, m + tl.log2(denom), mask=row_ok & valid)
 
 
@@ -161,15 +163,17 @@ def _bwd_kernel(
     sq_ok = row_ok[:, None] & row_ok[None, :]
     for i in tl.range(0, PAIRS):
         pair = pid * PAIRS + i
-        valid = pair < n_pairs
+        # The pair test as a vector, not a scalar: Triton 3.9's interpreter refuses scalar & tensor
+        # masks ("mask has unsupported dtype"); compiled kernels are the same either way.
+        valid = (offs_s * 0 + pair) < n_pairs  # (BLOCK_S,)
         b = pair // H
         h = pair % H
         ptrs = qkv_ptr + b * s_qb + h * s_qh + offs_s[:, None] * s_qs + offs_d[None, :]
-        q = tl.load(ptrs, mask=tile_ok & valid, other=0.0)
-        k = tl.load(ptrs + s_q3, mask=tile_ok & valid, other=0.0)
-        v = tl.load(ptrs + 2 * s_q3, mask=tile_ok & valid, other=0.0)
+        q = tl.load(ptrs, mask=tile_ok & valid[:, None], other=0.0)
+        k = tl.load(ptrs + s_q3, mask=tile_ok & valid[:, None], other=0.0)
+        v = tl.load(ptrs + 2 * s_q3, mask=tile_ok & valid[:, None], other=0.0)
         do_ptrs = do_ptr + b * s_gb + h * s_gh + offs_s[:, None] * s_gs + offs_d[None, :]
-        do = tl.load(do_ptrs, mask=tile_ok & valid, other=0.0)
+        do = tl.load(do_ptrs, mask=tile_ok & valid[:, None], other=0.0)
         lse = tl.load(lse_ptr + pair * S + offs_s, mask=row_ok & valid, other=0.0)
 
         # Recompute the normalised probabilities from the saved log-sum-exp.
@@ -186,7 +190,7 @@ def _bwd_kernel(
             w = p
         if HAS_DW:
             w_ptrs = dw_ptr + pair * S * S + offs_s[:, None] * S + offs_s[None, :]
-            dp += tl.load(w_ptrs, mask=sq_ok & valid, other=0.0).to(tl.float32)
+            dp += tl.load(w_ptrs, mask=sq_ok & valid[:, None], other=0.0).to(tl.float32)
         dv = tl.dot(tl.trans(w.to(do.dtype)), do, input_precision=PRECISION)
         # Softmax backward; Delta = rowsum(P * dP) (equals rowsum(dO * O) without dropout and
         # external dW, and stays exact with them), so O is never read.
@@ -198,9 +202,9 @@ def _bwd_kernel(
 
         out_ty = dqkv_ptr.dtype.element_ty
         d_ptrs = dqkv_ptr + b * s_db + h * s_dh + offs_s[:, None] * s_ds + offs_d[None, :]
-        tl.store(d_ptrs, dq.to(out_ty), mask=tile_ok & valid)
-        tl.store(d_ptrs + s_d3, dk.to(out_ty), mask=tile_ok & valid)
-        tl.store(d_ptrs + 2 * s_d3, dv.to(out_ty), mask=tile_ok & valid)
+        tl.store(d_ptrs, dq.to(out_ty), mask=tile_ok & valid[:, None])
+        tl.store(d_ptrs + s_d3, dk.to(out_ty), mask=tile_ok & valid[:, None])
+        tl.store(d_ptrs + 2 * s_d3, dv.to(out_ty), mask=tile_ok & valid[:, None])
 
 
 @triton.jit

@@ -24,6 +24,7 @@ import math
 from dataclasses import asdict, dataclass, replace
 
 import torch
+from einops import rearrange
 from torch import nn
 
 from .attention import attention
@@ -128,7 +129,7 @@ class PositionEmbedding(nn.Module):
 
     def forward(self, positions: torch.Tensor) -> torch.Tensor:
         p = positions / self.head_radius  # (S, 3), about unit length
-        angles = (p[..., None] * self.frequencies).flatten(-2)  # (S, 3 * n_frequencies)
+        angles = rearrange(p[..., None] * self.frequencies, "s xyz f -> s (xyz f)")
         return self.mlp(torch.cat([p, angles.sin(), angles.cos()], dim=-1))  # (S, E)
 
 
@@ -146,12 +147,11 @@ class SelfAttention(nn.Module):
         self.proj = nn.Linear(inner, cfg.embed_dim)
 
     def forward(self, x: torch.Tensor, need_weights: bool = False):
-        batch, seq, _ = x.shape
-        qkv = self.qkv(x).view(batch, seq, 3, self.n_heads, self.head_dim)
+        qkv = rearrange(self.qkv(x), "b s (three h d) -> b s three h d", three=3, h=self.n_heads)
         out, weights = attention(
             qkv, dropout_p=self.dropout if self.training else 0.0, need_weights=need_weights
         )  # (B, S, H, D), (B, H, S, S) | None
-        return self.proj(out.reshape(batch, seq, -1)), weights
+        return self.proj(rearrange(out, "b s h d -> b s (h d)")), weights
 
 
 class FeedForward(nn.Sequential):

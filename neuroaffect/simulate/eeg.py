@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.integrate import trapezoid
 
 from ..channels import ch_positions
 
@@ -200,7 +201,7 @@ class SubjectModel:
         )
         # Scale so the aperiodic background holds rms_uv² in 1-45 Hz (independent of n_times).
         grid = np.linspace(1.0, 45.0, 4401)
-        power = np.trapezoid(1.0 / (1.0 + grid**self.chi), grid)
+        power = trapezoid(1.0 / (1.0 + grid**self.chi), grid)
         return psd * (self.flavour.rms_uv**2 / power)
 
     def band_gains(
