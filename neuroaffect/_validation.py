@@ -65,6 +65,36 @@ def check_ndim(array: np.ndarray, ndim: int, name: str, axes: str) -> np.ndarray
     return array
 
 
+def check_signal(array, what: str) -> np.ndarray:
+    """``array`` as float32 ``(n_channels, n_times)``, or ``ValueError`` naming ``what``.
+
+    Refuses complex values (the imaginary part would be dropped), empty arrays, NaN or inf, and
+    finite values too large for float32 (they would become inf).
+    """
+    array = np.asarray(array)
+    if array.dtype.kind == "c":
+        raise ValueError(
+            f"{what} is complex ({array.dtype}); expected real samples in volts. Pass the real part "
+            "or the magnitude explicitly (np.real, np.abs) if that is what you mean."
+        )
+    array = check_ndim(array, 2, what, "(n_channels, n_times)")
+    if array.size == 0:
+        raise ValueError(
+            f"{what} is empty (shape {array.shape}); expected (n_channels, n_times) with at least one "
+            "channel and one sample."
+        )
+    check_finite(array, what)
+    limit = float(np.finfo(np.float32).max)
+    if array.dtype.kind == "f" and array.dtype.itemsize > 4:
+        peak = float(np.abs(array).max())
+        if peak > limit:
+            raise ValueError(
+                f"{what} has finite values up to {peak:.3g}, which overflow float32 (largest "
+                f"{limit:.3g}); samples are stored as float32 volts. Check the units of the data."
+            )
+    return np.asarray(array, dtype=np.float32)
+
+
 def check_file(path: str | PathLike, what: str = "file") -> Path:
     """Return ``path`` as a ``Path`` or raise ``FileNotFoundError`` saying what was looked for."""
     path = Path(path)

@@ -9,9 +9,13 @@ in every place that uses it).
 
 from __future__ import annotations
 
+import logging
+import re
 from functools import lru_cache
 
 import numpy as np
+
+logger = logging.getLogger("neuroaffect")
 
 #: Extra electrodes that are not in the 10-05 montage, and the 10-05 site used for their position.
 EXTRA_SITES = {"CB1": "I1", "CB2": "I2"}
@@ -25,6 +29,16 @@ OLD_NAMES = {"T3": "T7", "T4": "T8", "T5": "P7", "T6": "P8"}
 #: channel is that electrode against a reference, so the suffix is dropped. Any other ``"X-Y"`` is a
 #: bipolar derivation (the difference of two electrodes) and is refused.
 REFERENCE_SUFFIXES = ("REF", "A1", "A2", "M1", "M2", "A1A2", "M1M2", "LE", "AR", "AVG", "CAR")
+
+#: Names of channels that are not scalp EEG (after an optional type prefix such as "ECG "), as
+#: recorders write them: heart, eyes, muscles, triggers, breathing, skin conductance, auxiliaries.
+NON_EEG = re.compile(
+    r"(ECG|EKG|EOG|HEOG|VEOG|[LR]EOG|EMG|STATUS|STI\d*|TRIG(GER)?|EVENT|RESP|GSR|EDA|PLETH|PULSE|"
+    r"SPO2|TEMP|PHOTIC|EXG\d*|MISC\d*|HR|BP|ERG)\b.*",
+    re.IGNORECASE,
+)
+#: Type prefixes some recorders put before the name ("EEG Fp1", "ECG ECG" in EDF files).
+TYPE_PREFIX = re.compile(r"(EEG|ECG|EKG|EOG|EMG|RESP|MISC|STIM)\s+", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
@@ -110,6 +124,51 @@ def normalize_ch_names(ch_names, *, source: str = "ch_names") -> list[str]:
             f"count as their 10-05 names: {OLD_NAMES})."
         )
     return out
+
+
+def pick_eeg_channels(ch_names, *, source: str = "ch_names") -> tuple[list[int], list[str]]:
+    """The scalp EEG electrodes among a file's channels, leaving the others out with one log line.
+
+    Channels left out: non-EEG channels (ECG, EOG, EMG, Status, triggers, ...: see ``NON_EEG``,
+    also after a type prefix such as ``"ECG ECG"``) and bipolar derivations (``"T7-P7"``, and
+    ``"A2-A1"``, one reference site against the other: a difference of two electrodes has no
+    single position). Every other name must be an electrode
+    (see :func:`normalize_ch_names`, which handles prefixes, reference suffixes and old names).
+
+    Parameters
+    ----------
+    ch_names : sequence of str
+        The channel names as the file writes them.
+    source : str
+        What to name in the log line and in errors (a file or parameter).
+
+    Returns
+    -------
+    picks : list of int
+        Indices of the EEG electrodes in ``ch_names``.
+    names : list of str
+        Their standard 10-05 names.
+    """
+    lookup = _upper_to_standard()
+    picks, dropped = [], []
+    for i, raw in enumerate(ch_names):
+        key = str(raw).strip()
+        bare = TYPE_PREFIX.sub("", key, count=1)
+        head, dash, tail = bare.upper().partition("-")
+        head, tail = head.strip(), tail.strip()
+        # "A2-A1": one reference site against another (linked-ear recordings keep it), not EEG.
+        bipolar = dash and (
+            (head in REFERENCE_SUFFIXES and tail in REFERENCE_SUFFIXES)
+            or (tail not in REFERENCE_SUFFIXES and (head in lookup or tail in lookup))
+        )
+        if NON_EEG.fullmatch(bare) or (TYPE_PREFIX.match(key) and not key.upper().startswith("EEG")) or bipolar:
+            dropped.append(str(raw))
+        else:
+            picks.append(i)
+    names = normalize_ch_names([ch_names[i] for i in picks], source=source)
+    if dropped:
+        logger.info("%s: left out %d non-EEG or bipolar channel(s): %s", source, len(dropped), ", ".join(dropped))
+    return picks, names
 
 
 def ch_positions(ch_names) -> np.ndarray:

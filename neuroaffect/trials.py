@@ -8,15 +8,20 @@ baseline segments recorded before each trial.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ._keys import make_trial_keys
-from ._validation import check_finite, check_ndim, check_positive
+from ._validation import check_ndim, check_positive, check_signal
 from .affect.scales import RatingScale
 from .channels import ch_positions, make_montage, normalize_ch_names
+
+#: Largest median channel standard deviation (in volts) accepted without a warning: scalp EEG is
+#: about 1e-5 V, and microvolts passed as volts give values of 1 to 100.
+MAX_PLAUSIBLE_STD = 1e-2
 
 
 @dataclass(eq=False)
@@ -26,7 +31,9 @@ class EEGTrials:
     Parameters
     ----------
     signals : sequence of ndarray, each shape (n_channels, n_times)
-        One array per trial, in volts. Stored as float32. Trials may differ in length.
+        One array per trial, in volts (real, finite, within float32's range). Stored as float32.
+        Trials may differ in length. A median channel standard deviation above
+        :data:`MAX_PLAUSIBLE_STD` (1e-2 V) warns: such data are probably not in volts.
     sfreq : float
         Sampling rate in Hz.
     ch_names : sequence of str
@@ -73,6 +80,7 @@ class EEGTrials:
         self.sfreq = float(self.sfreq)
         self.ch_names = normalize_ch_names(self.ch_names, source=f"ch_names of {self.dataset}")
         self.signals = [self._check_signal(s, i, "signals") for i, s in enumerate(self.signals)]
+        self._check_units()
         n = len(self.signals)
         self.rating_names = tuple(self.rating_names)
         self.ratings = self._check_ratings(self.ratings, n)
@@ -121,14 +129,29 @@ class EEGTrials:
         return ratings
 
     def _check_signal(self, signal, index, what) -> np.ndarray:
-        signal = check_ndim(signal, 2, f"{what}[{index}] of {self.dataset}", "(n_channels, n_times)")
+        signal = check_signal(signal, f"{what}[{index}] of {self.dataset}")
         if signal.shape[0] != len(self.ch_names):
             raise ValueError(
                 f"{what}[{index}] of {self.dataset} has {signal.shape[0]} channels but ch_names has "
                 f"{len(self.ch_names)}."
             )
-        check_finite(signal, f"{what}[{index}] of {self.dataset}")
-        return np.asarray(signal, dtype=np.float32)
+        return signal
+
+    def _check_units(self) -> None:
+        """Warn when the signals' scale is implausible for volts (e.g. microvolts given as volts)."""
+        if not self.signals:
+            return
+        stds = np.concatenate([s.std(axis=1, dtype=np.float64) for s in self.signals])
+        typical = float(np.median(stds))
+        if typical > MAX_PLAUSIBLE_STD:
+            warnings.warn(
+                f"EEGTrials signals of {self.dataset} have a median channel standard deviation of "
+                f"{typical:.3g}, implausible for volts (expected below {MAX_PLAUSIBLE_STD:g} V; scalp "
+                "EEG is about 1e-5 V). The 'signals' must be in volts: if they are in microvolts, "
+                "multiply them by 1e-6 (millivolts: 1e-3) first.",
+                UserWarning,
+                stacklevel=4,
+            )
 
     # -- shape -------------------------------------------------------------------------------
     def __len__(self) -> int:
@@ -279,7 +302,7 @@ class EEGTrials:
         Parameters
         ----------
         data : ndarray, shape (n_trials, n_channels, n_times), or list of (n_channels, n_times)
-            Signals in volts.
+            Signals in volts, at least one trial (checked as ``signals`` of :class:`EEGTrials`).
         ratings : ndarray, shape (n_trials, n_ratings), optional
             Defaults to NaN (unrated).
         scales : mapping of str to RatingScale, optional
@@ -291,6 +314,12 @@ class EEGTrials:
             check_ndim(data, 3, "data", "(n_trials, n_channels, n_times)")
         signals = list(data)
         n = len(signals)
+        if n == 0:
+            got = f"shape {data.shape}" if isinstance(data, np.ndarray) else "an empty sequence"
+            raise ValueError(
+                "Invalid value for the 'data' parameter: expected at least one trial, an array "
+                f"(n_trials, n_channels, n_times) or a list of (n_channels, n_times), got {got}."
+            )
         rating_names = tuple(rating_names)
         if ratings is None:
             ratings = np.full((n, len(rating_names)), np.nan)
@@ -342,7 +371,9 @@ class EEGTrials:
         Parameters
         ----------
         raw : mne.io.Raw
-            The recording (EEG channels are kept).
+            The recording. Its EEG electrodes are kept; other channels, also those typed EEG by
+            formats without channel types (EDF: "ECG ECG", the bipolar "EEG A2-A1"), are left out
+            with one logged line (:func:`neuroaffect.channels.pick_eeg_channels`).
         onsets, durations : array-like of float, shape (n_trials,)
             Trial starts and lengths in seconds, relative to the start of ``raw``'s data
             (``raw.first_time`` already removed, as for ``raw.annotations.onset - raw.first_time``).
@@ -351,8 +382,13 @@ class EEGTrials:
         ratings, **kwargs
             As in :meth:`from_arrays`.
         """
+        from .channels import pick_eeg_channels
+
         eeg = raw.copy().pick("eeg")
-        data = eeg.get_data()
+        # Formats without channel types (EDF) type every channel EEG: leave out the ones that are not.
+        source = next((str(f) for f in raw.filenames if f), "the Raw object")
+        picks, names = pick_eeg_channels(eeg.ch_names, source=source)
+        data = eeg.get_data(picks=picks)
         sfreq = eeg.info["sfreq"]
         n_total = data.shape[1]
         signals, baselines = [], []
@@ -367,9 +403,7 @@ class EEGTrials:
             signals.append(data[:, start:stop])
             if n_base:
                 baselines.append(data[:, start - n_base : start])
-        return cls.from_arrays(
-            signals, sfreq, eeg.ch_names, ratings, baselines=baselines or None, **kwargs
-        )
+        return cls.from_arrays(signals, sfreq, names, ratings, baselines=baselines or None, **kwargs)
 
     def to_epochs(self, *, tmax: float | None = None):
         """These trials as ``mne.EpochsArray`` (cropped to the shortest trial, or to ``tmax`` s).

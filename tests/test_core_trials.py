@@ -174,3 +174,43 @@ def test_ids_with_slashes_and_percent_signs_round_trip_through_trial_keys():
     subject, session, trial = parse_trial_keys(keys)
     assert subject.tolist() == ids["subject"] and session.tolist() == ids["session"]
     assert trial.tolist() == ["1", "2", "x/y"]
+
+
+def test_empty_data_and_empty_trials_are_refused_by_name():
+    for empty, got in ((np.empty((0, 4, 100)), r"shape \(0, 4, 100\)"), ([], "an empty sequence")):
+        with pytest.raises(ValueError, match=rf"'data' parameter: expected at least one trial.*got {got}"):
+            EEGTrials.from_arrays(empty, 128, CH)
+    with pytest.raises(ValueError, match=r"signals\[1\] of arrays is empty \(shape \(4, 0\)\)"):
+        EEGTrials.from_arrays([np.zeros((4, 10)), np.zeros((4, 0))], 128, CH)
+    with pytest.raises(ValueError, match=r"baselines\[0\] of arrays is empty"):
+        make(n=1, baselines=[np.zeros((4, 0))])
+
+
+def test_values_beyond_float32_are_reported_as_overflow_not_flat():
+    data = np.zeros((2, 4, 100))
+    data[1, 2, 7] = 1e39
+    with pytest.raises(ValueError, match=r"signals\[1\] of arrays has finite values up to 1e\+39, which overflow float32"):
+        EEGTrials.from_arrays(data, 128, CH)
+    assert make().signals[0].max() < 1  # float64 input within range is fine
+
+
+def test_complex_signals_are_refused():
+    data = (np.ones((2, 4, 100)) * 1e-5).astype(complex)
+    with pytest.raises(ValueError, match=r"signals\[0\] of arrays is complex \(complex128\); expected real"):
+        EEGTrials.from_arrays(data, 128, CH)
+
+
+def test_microvolts_given_as_volts_warn_with_the_factor():
+    rng = np.random.default_rng(0)
+    microvolts = 20 * rng.standard_normal((2, 4, 256))
+    with pytest.warns(UserWarning, match=r"arrays have a median channel standard deviation of \d+\.?\d*, implausible for volts.*multiply them by 1e-6"):
+        EEGTrials.from_arrays(microvolts, 128.0, CH)
+
+
+def test_volts_including_a_large_dc_offset_do_not_warn(recwarn):
+    rng = np.random.default_rng(0)
+    volts = 2e-5 * rng.standard_normal((2, 4, 256)) + 4.2e-3  # DREAMER: about 4200 µV of offset
+    volts[0, 1] *= 1e4  # one railing channel does not make the recording microvolts
+    make()
+    EEGTrials.from_arrays(volts, 128.0, CH)
+    assert not [w for w in recwarn if "standard deviation" in str(w.message)]

@@ -84,6 +84,25 @@ def test_regression_report(tmp_path):
     assert "CCC (window)" in md and not (tmp_path / "figures" / "run0-confusion.png").exists()
 
 
+def test_report_states_dropped_unlabelled_trials(tmp_path):
+    tok = make_tokens(n_subjects=2, n_trials=10, n_windows=4, effect=0.8)
+    tok.ratings[tok.trial_key == "s02/1/4", 0] = np.nan
+    res = cross_validate_subjects(tok, make_pipeline(Flatten(), LogisticRegression()), drop_unlabelled=True,
+                                  progress=False)
+    md = write_report(res, tmp_path).read_text()
+    assert "Unlabelled trials dropped before splitting (drop_unlabelled=True): 1 (4 windows)." in md
+    assert "| s02 | 9 | 36 | 9 | 36 |" in md
+    doc = load_results(tmp_path)
+    assert doc["runs"][0]["config"]["unlabelled_dropped"] == {"trials": 1, "windows": 4}
+    assert "dropped before splitting (drop_unlabelled=True): 1 (4 windows)" in summary_text(doc)
+
+
+def test_report_of_a_run_without_dropped_trials_says_nothing_about_them(results, tmp_path):
+    md = write_report(results[0], tmp_path).read_text()
+    assert load_results(tmp_path)["runs"][0]["config"]["unlabelled_dropped"] == {"trials": 0, "windows": 0}
+    assert "Unlabelled" not in md and "Unlabelled" not in summary_text(load_results(tmp_path))
+
+
 def test_load_results_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="results.json"):
         load_results(tmp_path)

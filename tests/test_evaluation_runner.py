@@ -373,3 +373,29 @@ def test_validation_groups_count_each_folds_training_subjects():
     ValidationGroupsSpy.seen.clear()
     cross_validate_subjects(tok, ValidationGroupsSpy(), protocol="cross-dataset", progress=False)
     assert ValidationGroupsSpy.seen == ["auto"]
+
+
+def test_drop_unlabelled_runs_on_the_rest_and_records_the_counts(tmp_path):
+    tok = make_tokens(n_subjects=2, n_trials=10, n_windows=2, effect=1.0)
+    unlabelled = ["s01/1/3", "s02/1/7", "s02/1/8"]
+    clean = tok[np.flatnonzero(~np.isin(tok.trial_key, unlabelled))]
+    tok.ratings[np.isin(tok.trial_key, unlabelled), 0] = np.nan
+    with pytest.raises(ValueError, match=r"3 trial\(s\) \(6 window\(s\)\).*'s01/1/3', 's02/1/7', 's02/1/8'"):
+        cross_validate_subjects(tok, _logreg(), progress=False)
+    res = cross_validate_subjects(tok, _logreg(), drop_unlabelled=True, progress=False)
+    reference = cross_validate_subjects(clean, _logreg(), progress=False)
+    assert [r["n_trials"] for r in res.subjects] == [9, 8] and res.config["n_trials"] == 17
+    assert "unlabelled trials dropped before splitting: 3 (6 windows)" in res.format_summary()
+    assert "unlabelled" not in reference.format_summary()
+    write_report(res, tmp_path / "dropped")
+    run = json.loads((tmp_path / "dropped" / "results.json").read_text())["runs"][0]
+    assert run["config"]["unlabelled_dropped"] == {"trials": 3, "windows": 6}
+    assert res.config.pop("unlabelled_dropped") == {"trials": 3, "windows": 6}
+    assert reference.config.pop("unlabelled_dropped") == {"trials": 0, "windows": 0}
+    _same(res, reference)  # the rest, as if the unlabelled trials had never been there
+    # nothing to drop: nothing dropped, zeros recorded, same results as without the option
+    kept = cross_validate_subjects(clean, _logreg(), drop_unlabelled=True, progress=False)
+    _same(kept, cross_validate_subjects(clean, _logreg(), progress=False))
+    write_report(kept, tmp_path / "kept")
+    run = json.loads((tmp_path / "kept" / "results.json").read_text())["runs"][0]
+    assert run["config"]["unlabelled_dropped"] == {"trials": 0, "windows": 0} and run["config"]["n_windows"] == 34

@@ -287,3 +287,90 @@ def test_a_symlinked_cache_stays_a_link_to_the_updated_file(dataset, tmp_path):
     loads.clear()
     assert_same_tokens(run(sources[:2], cache), both)
     assert loads == []  # the file the link points to holds both subjects
+
+
+def fresh_tokens(sources):
+    return tokens_for_dataset(sources, Tokenizer(), cache=None, progress=False)
+
+
+def test_a_flipped_byte_in_a_stored_array_is_detected_and_recomputed(dataset):
+    sources, loads, cache = dataset
+    run(sources, cache)
+    with h5py.File(cache, "r") as f:
+        offset = f["subjects/s02/X"].id.get_offset()  # contiguous storage: the array's first byte
+    assert offset is not None
+    with open(cache, "r+b") as f:
+        f.seek(offset + 1)  # a low mantissa byte of the first value: a small, plausible change
+        byte = f.read(1)
+        f.seek(offset + 1)
+        f.write(bytes([byte[0] ^ 0x01]))
+    loads.clear()
+    with pytest.warns(CacheWarning, match=rf"{cache} has a corrupt entry for subject 's02'.*subjects/s02/X"):
+        served = run(sources, cache)
+    assert loads == ["s02"]
+    assert_same_tokens(served, fresh_tokens(sources))
+    loads.clear()
+    assert_same_tokens(run(sources, cache), served)  # the repaired entry is served again
+    assert loads == []
+
+
+@pytest.mark.parametrize("field", ["X", "trial_key"])
+def test_an_array_overwritten_in_place_is_detected_and_recomputed(dataset, field):
+    sources, loads, cache = dataset
+    run(sources, cache)
+    with h5py.File(cache, "a") as f:  # fletcher32 would not notice this: HDF5 rewrites its checksum
+        dset = f[f"subjects/s01/{field}"]
+        dset[...] = 0 if field == "X" else "1/1/9"
+    loads.clear()
+    with pytest.warns(CacheWarning, match=rf"{cache} has a corrupt entry for subject 's01'.*subjects/s01/{field}"):
+        served = run(sources, cache)
+    assert loads == ["s01"]
+    assert_same_tokens(served, fresh_tokens(sources))
+
+
+def test_changed_metadata_is_detected_and_recomputed(dataset):
+    sources, loads, cache = dataset
+    run(sources, cache)
+    with h5py.File(cache, "a") as f:
+        group = f["subjects/s03"]
+        group.attrs["meta"] = group.attrs["meta"].replace('"sfreq": 128.0', '"sfreq": 256.0')
+    loads.clear()
+    with pytest.warns(CacheWarning, match=rf"{cache} has a corrupt entry for subject 's03'.*'meta'"):
+        served = run(sources, cache)
+    assert loads == ["s03"] and served.sfreq == 128.0
+
+
+def test_corrupt_entries_of_other_subjects_are_dropped_when_the_file_is_rewritten(dataset):
+    sources, loads, cache = dataset
+    run(sources[:2], cache)
+    with h5py.File(cache, "a") as f:
+        f["subjects/s01/start"][0] += 1
+    with pytest.warns(CacheWarning, match=rf"{cache} has a corrupt entry 's01'.*subjects/s01/start.*dropping"):
+        run(sources[2:], cache)
+    with h5py.File(cache, "r") as f:
+        assert sorted(f["subjects"]) == ["s02", "s03"]
+
+
+def test_entries_without_checksums_are_stale(dataset, recwarn):
+    """Groups written before checksums existed are recomputed (no warning) and not kept."""
+    sources, loads, cache = dataset
+    first = run(sources, cache)
+    with h5py.File(cache, "a") as f:  # back to the previous layout: the same data, no checksums
+        for name in ("s01", "s02"):
+            group = f["subjects"][name]
+            for attr in ("integrity", "meta_sha256"):
+                if attr in group.attrs:
+                    del group.attrs[attr]
+            for dset in group.values():
+                if "sha256" in dset.attrs:
+                    del dset.attrs["sha256"]
+    loads.clear()
+    again = run(sources[:1], cache)
+    assert loads == ["s01"]
+    assert_same_tokens(again, first[first.subject == "s01"])
+    assert not [w for w in recwarn if issubclass(w.category, CacheWarning)]
+    with h5py.File(cache, "r") as f:
+        assert sorted(f["subjects"]) == ["s01", "s03"]  # s02 stale: dropped, s01 rewritten
+    loads.clear()
+    run(sources, cache)
+    assert loads == ["s02"]

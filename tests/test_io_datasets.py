@@ -3,6 +3,7 @@
 import os
 import pickle
 import shutil
+import struct
 
 import numpy as np
 import pytest
@@ -262,6 +263,35 @@ def test_seed_bad_files(seed_dir, tmp_path):
         read_seed(root, subjects=2)
 
 
+def _mat_v5_element_ends(data: bytes) -> list[int]:
+    """Byte offsets where each top-level variable of an uncompressed MATLAB v5 file ends."""
+    ends, offset = [], 128  # after the header
+    while offset < len(data):
+        _, n_bytes = struct.unpack("<II", data[offset:offset + 8])
+        offset += 8 + n_bytes + (-n_bytes % 8)
+        ends.append(offset)
+    return ends
+
+
+@pytest.mark.parametrize("how", ["cut", "rewritten"])
+def test_seed_session_file_with_missing_trials_is_refused(seed_dir, tmp_path, how):
+    root, first = _seed_copy(seed_dir, tmp_path)
+    mat = scipy.io.loadmat(first)
+    trials = sorted((k for k in mat if "_eeg" in k), key=lambda k: int(k.rsplit("eeg", 1)[1]))
+    assert len(trials) == 15
+    if how == "cut":  # an interrupted copy that stops between two variables
+        data = first.read_bytes()
+        first.write_bytes(data[: _mat_v5_element_ends(data)[11]])
+    else:  # written like the simulator does, without the last three trials
+        kept = {k: mat[k] for k in trials[:12]}
+        scipy.io.savemat(first, kept, do_compression=False, oned_as="row")
+    assert len([k for k in scipy.io.loadmat(first) if "_eeg" in k]) == 12  # scipy reads it silently
+    with pytest.raises(
+        FileFormatError, match=rf"{first.name}: holds 12 trials \(eeg1..eeg12\); expected 15.*truncated"
+    ):
+        read_seed(root, subjects=1)
+
+
 def test_seed_missing_folder(tmp_path):
     with pytest.raises(FileNotFoundError):
         read_seed(tmp_path / "missing")
@@ -318,6 +348,17 @@ def test_dreamer_structure_and_exact_read_back(dreamer_dir):
     }
     assert_same_trials(trials, simulate_trials("dreamer", 2, 3, trial_duration=2.0, seed=6))
     assert [s.subject for s in list_subjects("dreamer", dreamer_dir)] == ["1", "2"]
+
+
+def test_a_mat_file_that_is_not_dreamer_is_named_as_such(tmp_path):
+    path = tmp_path / "seed_session.mat"
+    scipy.io.savemat(path, {"ab_eeg1": np.zeros((62, 10)), "ab_eeg2": np.zeros((62, 10))})
+    with pytest.raises(
+        FileFormatError,
+        match=rf"{path}: is not a DREAMER file: it has no variable 'DREAMER' .*it holds variables "
+        r"\['ab_eeg1', 'ab_eeg2'\]",
+    ):
+        read_dreamer(path)
 
 
 def _mutated_dreamer(dreamer_dir, tmp_path, mutate):

@@ -35,8 +35,9 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
 
 
 def test_parameter_errors(tmp_path):
-    with pytest.raises(ValueError, match="'n_trials'.*1..15"):
-        write_seed(tmp_path, 1, n_trials=16, progress=False)
+    for n_trials in (16, 12):  # a SEED session holds 15 trials; the reader refuses fewer as truncated
+        with pytest.raises(ValueError, match="'n_trials'.*holds 15 trials"):
+            write_seed(tmp_path, 1, n_trials=n_trials, progress=False)
     with pytest.raises(ValueError, match="'n_trials'.*1..24"):
         write_seed_iv(tmp_path, 1, n_trials=0, progress=False)
     with pytest.raises(ValueError, match="'n_subjects'"):

@@ -113,6 +113,8 @@ def summary_text(doc) -> str:
                      f"chance {_fmt(s['chance'][m])} ({s['chance_source']})"
                      + (f", group p = {_fmt(s['group_p_value'], 3)}" if s.get("group_p_value") is not None else ""))
         lines.append(f"  test windows whose trial was in training: {_pct(lk['leaked_test_fraction'])}")
+        if _n_dropped(c):
+            lines.append(f"  {_dropped_text(c)}")
     for comp in doc.get("comparisons", []):
         lines.append(f"{comp['run']} vs {comp['reference']}: mean difference {_fmt(comp['mean_difference'])}, "
                      f"{comp['test']} p = {_fmt(comp['p_value'], 3)}")
@@ -300,6 +302,8 @@ def _protocol_sentence(run) -> str:
             f"Leakage audit over {lk['n_splits_audited']} splits: {_pct(lk['leaked_test_fraction'])} of test windows "
             f"come from a trial that also has windows in training, {_pct(lk['overlapping_test_fraction'])} overlap a "
             "training window.")
+    if _n_dropped(c):
+        text += f" {_dropped_text(c)}."
     if not c["leakage_free"]:
         text = ("**LEAKY PROTOCOL: these scores measure trial identification, not emotion recognition. "
                 "Do not report them as decoding accuracy.** " + text)
@@ -325,6 +329,16 @@ def _subject_rows(run):
     row += [_fmt(s["chance"][c["metric"]])] + ([_fmt(s.get("group_p_value"), 3)] if has_p else [])
     rows.append(row)
     return header, rows
+
+
+def _n_dropped(config) -> int:
+    return int((config.get("unlabelled_dropped") or {}).get("trials", 0))
+
+
+def _dropped_text(config) -> str:
+    d = config["unlabelled_dropped"]
+    return (f"Unlabelled trials dropped before splitting (drop_unlabelled=True): {d['trials']} "
+            f"({d['windows']} windows)")
 
 
 def _md_table(header, rows) -> str:

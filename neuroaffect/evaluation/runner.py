@@ -14,7 +14,7 @@ import hashlib
 import re
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import joblib
@@ -33,7 +33,7 @@ from .nested import fit_accepts_groups
 from .protocols import get_protocol
 from .splitters import audit_split, check_split, parse_trial_keys
 from .stats import group_permutation_p_value, permutation_p_value
-from .targets import Target, make_target
+from .targets import Target, labelled_windows, make_target, missing_labels
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
@@ -113,6 +113,10 @@ class CVResult:
             f"  test windows whose trial was in training: {lk['leaked_test_fraction']:.1%}"
             f" (overlapping a training window: {lk['overlapping_test_fraction']:.1%})"
         )
+        dropped = c.get("unlabelled_dropped") or {}
+        if dropped.get("trials"):
+            lines.append(f"  unlabelled trials dropped before splitting: {dropped['trials']} "
+                         f"({dropped['windows']} windows)")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -139,6 +143,7 @@ def cross_validate_subjects(
     results_dir=None,
     random_state=0,
     progress=True,
+    drop_unlabelled=False,
 ) -> CVResult:
     """Cross-validate ``estimator`` on window tokens under a named protocol.
 
@@ -180,6 +185,12 @@ def cross_validate_subjects(
         Seed of fold assignment, permutations and unseeded estimators.
     progress : bool, default=True
         Show a tqdm progress bar.
+    drop_unlabelled : bool, default=False
+        Trials whose rating (or, for a given :class:`~neuroaffect.evaluation.Target`, label) is
+        missing are never given a label: by default they are an error; with True their windows are
+        removed before splitting, and how many trials and windows is logged and recorded in
+        ``config["unlabelled_dropped"]`` (``{"trials": n, "windows": m}``, zeros when none). See
+        :func:`~neuroaffect.evaluation.make_target`.
 
     Returns
     -------
@@ -194,22 +205,23 @@ def cross_validate_subjects(
     ------
     ValueError
         If a trial key does not parse to its window's subject id (a session or trial id
-        containing ``"/"``), or the protocol cannot split a subject's windows (the message names
-        the subject).
+        containing ``"/"``), the protocol cannot split a subject's windows (the message names
+        the subject), or a trial is unlabelled and ``drop_unlabelled`` is False (the message names
+        the first such trials).
     LeakageError
         If a split of a leakage-free protocol shares a trial, overlapping windows, or a unit the
         protocol holds out (subject, session or stimulus) between train and test.
     """
     prot = get_protocol(protocol)
     if isinstance(target, Target):  # labels made by the caller (e.g. cross-dataset, common space)
-        tgt = target
-        if len(tgt.y) != len(tokens.X):
-            raise ValueError(f"The target has {len(tgt.y)} labels but the tokens have {len(tokens.X)} windows.")
+        tgt, tokens = _given_labels(target, tokens, drop_unlabelled)
         target, task = tgt.rating, tgt.task
         target_id = ("labels", tgt.rating, tgt.task, tgt.class_names, hashlib.sha256(
             np.ascontiguousarray(tgt.y, dtype=float).tobytes()).hexdigest())
     else:
-        tgt = make_target(tokens, target, task)
+        tgt = make_target(tokens, target, task, drop_unlabelled=drop_unlabelled)
+        if tgt.windows is not None:
+            tokens = tokens[tgt.windows]
         target_id = target
     metric = metric or ("balanced_accuracy" if tgt.is_classification else "ccc")
     check_option("metric", metric, CLASSIFICATION_METRICS if tgt.is_classification else REGRESSION_METRICS)
@@ -234,6 +246,7 @@ def cross_validate_subjects(
         "class_names": list(tgt.class_names), "estimator": _ADDRESS.sub("", repr(estimator)),
         "n_permutations": int(n_permutations), "random_state": random_state,
         "n_subjects": len(subjects), "n_windows": len(keys), "n_trials": len(np.unique(keys)),
+        "unlabelled_dropped": dict(tgt.unlabelled_dropped),
         "ch_names": list(tokens.ch_names), "band_names": list(tokens.band_names), "sfreq": float(tokens.sfreq),
         "neuroaffect_version": __version__,
     }
@@ -279,6 +292,26 @@ def cross_validate_subjects(
     result = _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects, jobs, outputs, audits)
     result.timings = {**timings, "score": time.perf_counter() - t1, "total": time.perf_counter() - t0}
     return result
+
+
+def _given_labels(tgt, tokens, drop_unlabelled):
+    """A caller's Target and the tokens it labels, without unlabelled trials (or an error for them)."""
+    if tgt.windows is not None:  # made with drop_unlabelled=True: it labels these windows of the tokens
+        windows = np.asarray(tgt.windows)
+        if windows.size and (windows.min() < 0 or windows.max() >= len(tokens.X)):
+            raise ValueError(f"The target labels windows up to index {windows.max()} but the tokens have "
+                             f"{len(tokens.X)} windows; expected the tokens the target was made from.")
+        tokens = tokens[windows]
+    if len(tgt.y) != len(tokens.X):
+        raise ValueError(f"The target has {len(tgt.y)} labels but the tokens have {len(tokens.X)} windows.")
+    windows, dropped = labelled_windows(
+        missing_labels(tgt.y), tokens.trial_key, what=f"The label {tgt.rating!r} (parameter 'target')",
+        drop_unlabelled=drop_unlabelled,
+    )
+    if windows is None:
+        return tgt, tokens
+    total = {k: tgt.unlabelled_dropped.get(k, 0) + v for k, v in dropped.items()}
+    return replace(tgt, y=tgt.y[windows], windows=None, unlabelled_dropped=total), tokens[windows]
 
 
 def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress):

@@ -7,6 +7,12 @@ a hash of their first and last MiB), the source's dataset name and reader option
 numbers, and :data:`~neuroaffect.features.FEATURES_VERSION`. A subject is reused only when its key
 matches exactly; otherwise only that subject is recomputed.
 
+Every stored array carries a SHA-256 of its dtype, shape and values in its ``sha256`` attribute, and
+the group's metadata one in ``meta_sha256``; they are checked on every read. An entry that does not
+match (a flipped bit on disk, an array overwritten in place) is reported with a :class:`CacheWarning`
+naming the file and the entry, and recomputed. Entries written without checksums (by neuroaffect
+before they were added) count as stale: they are recomputed silently and dropped from the file.
+
 The file is never modified in place: new groups are written with the still-valid old ones to a
 temporary file in the same folder, which then replaces the cache with :func:`os.replace`, so a crash
 leaves either the old or the new file, never a partial one. New subjects are flushed every
@@ -42,10 +48,20 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _PER_WINDOW = ("X", "ratings", "subject", "session", "trial_key", "start", "stop")
 # Parameters that change how the work is done, not the numbers.
 _NOT_IN_KEY = ("n_jobs",)
+# Marks groups whose arrays and metadata carry SHA-256 checksums; groups without it are stale.
+_INTEGRITY = "sha256"
 
 
 class CacheWarning(UserWarning):
-    """A cache file or one of its subjects could not be read and is being rebuilt."""
+    """A cache file or one of its subjects could not be read, or is corrupt, and is being rebuilt."""
+
+
+class _StaleEntry(Exception):
+    """A group written without checksums, by an older version of the cache."""
+
+
+class _CorruptEntry(ValueError):
+    """A stored array or the group's metadata does not match its checksum."""
 
 
 def tokens_for_dataset(sources, tokenizer, cache=None, progress=True, *, hash_content=False,
@@ -205,6 +221,12 @@ class _TokenCache:
                 if group is None or group.attrs.get("key") != key:
                     return None
                 return _read_group(group)
+        except _StaleEntry:
+            return None
+        except _CorruptEntry as err:
+            self._warn(f"has a corrupt entry for subject {subject!r} ({err}); recomputing it.")
+            self.dropped.add(name)
+            return None
         except (OSError, KeyError, ValueError, TypeError) as err:
             self._warn(f"has an unreadable entry for subject {subject!r} ({err}); recomputing it.")
             self.dropped.add(name)
@@ -242,6 +264,10 @@ class _TokenCache:
                     try:
                         _read_group(old["subjects"][name])  # copy only groups that read back whole
                         old.copy(old["subjects"][name], groups, name=name)
+                    except _StaleEntry:
+                        continue
+                    except _CorruptEntry as err:
+                        self._warn(f"has a corrupt entry {name!r} ({err}); dropping it.")
                     except (OSError, KeyError, ValueError, TypeError) as err:
                         self._warn(f"has an unreadable entry {name!r} ({err}); dropping it.")
         except OSError as err:
@@ -255,8 +281,10 @@ def _write_group(parent, name: str, subject: str, key: str, tokens: WindowTokens
         if value.dtype.kind in "UO":
             dset = group.create_dataset(field, data=value.astype(object), dtype=h5py.string_dtype())
             dset.attrs["text"] = True
+            dset.attrs["sha256"] = _digest(value.astype(str))
         else:
-            group.create_dataset(field, data=value)
+            dset = group.create_dataset(field, data=value)
+            dset.attrs["sha256"] = _digest(value)
     meta = {
         "rating_names": list(tokens.rating_names),
         "scales": {k: asdict(v) for k, v in tokens.scales.items()},
@@ -265,16 +293,47 @@ def _write_group(parent, name: str, subject: str, key: str, tokens: WindowTokens
         "sfreq": tokens.sfreq,
         "dataset": tokens.dataset,
     }
-    group.attrs["meta"] = json.dumps(meta)
+    text = json.dumps(meta)
+    group.attrs["meta"] = text
+    group.attrs["meta_sha256"] = _text_digest(text)
+    group.attrs["integrity"] = _INTEGRITY
     group.attrs["subject"] = subject
     group.attrs["key"] = key  # written last: a group without its key is never reused
 
 
+def _digest(value: np.ndarray) -> str:
+    """SHA-256 of an array's dtype, shape and values (text arrays: their UTF-8 strings)."""
+    value = np.asarray(value)
+    digest = hashlib.sha256()
+    if value.dtype.kind == "U":
+        digest.update(f"text{value.shape}".encode())
+        for text in value.ravel().tolist():
+            data = text.encode("utf-8", "surrogatepass")
+            digest.update(len(data).to_bytes(8, "little") + data)
+    else:
+        value = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+        digest.update(f"{value.dtype.str}{value.shape}".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
+
+
+def _text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def _read_group(group) -> WindowTokens:
+    """The group's tokens; ``_StaleEntry`` without checksums, ``_CorruptEntry`` if one differs."""
+    if group.attrs.get("integrity") != _INTEGRITY:
+        raise _StaleEntry(group.name)
     arrays = {}
     for field in (*_PER_WINDOW, "positions"):
         dset = group[field]
-        arrays[field] = np.array(dset.asstr()[()], dtype=str) if dset.attrs.get("text", False) else dset[()]
+        value = np.array(dset.asstr()[()], dtype=str) if dset.attrs.get("text", False) else dset[()]
+        if dset.attrs.get("sha256") != _digest(value):
+            raise _CorruptEntry(f"dataset {dset.name} does not match its SHA-256 checksum")
+        arrays[field] = value
+    if group.attrs.get("meta_sha256") != _text_digest(group.attrs["meta"]):
+        raise _CorruptEntry(f"attribute 'meta' of {group.name} does not match its SHA-256 checksum")
     meta = json.loads(group.attrs["meta"])
     n_windows = len(arrays["X"])
     ragged = [f for f in _PER_WINDOW if len(arrays[f]) != n_windows]

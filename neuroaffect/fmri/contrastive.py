@@ -75,6 +75,12 @@ class _RetrievalScore:
 
         X, Y = _check_pair(X, Y)
         pred = self.transform(X)
+        if Y.shape[1] != pred.shape[1]:
+            raise ValueError(
+                f"Invalid shape for the 'Y' parameter: the encoder predicts {pred.shape[1]}-dimensional "
+                f"embeddings (it was fitted on targets of embed_dim {pred.shape[1]}), so Y must have shape "
+                f"(n_samples, {pred.shape[1]}); got {Y.shape[1]} dimensions (shape {Y.shape})."
+            )
         first, label = distinct_targets(Y)
         return float(np.mean(expected_topk_hits(pred @ Y[first].T, label, 1)))
 

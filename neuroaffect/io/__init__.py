@@ -1,7 +1,7 @@
 """Readers: the public EEG emotion datasets and any recording MNE can read, into :class:`EEGTrials`.
 
 Dataset readers (one module per format): :func:`read_deap`, :func:`read_seed`, :func:`read_seed_iv`,
-:func:`read_dreamer`, and :func:`list_subjects`, which returns lazy per-subject
+:func:`read_dreamer`, :func:`read_eegmat` (real EEG, PhysioNet's mental-arithmetic study), and :func:`list_subjects`, which returns lazy per-subject
 :class:`SubjectSource` objects (nothing is read until ``source.load()``). Generic readers:
 :func:`read_recording` (EDF, BDF, BrainVision, FIF, EEGLAB, ... plus a ratings table) and
 :func:`read_bids` (a BIDS dataset through mne-bids). All return signals in volts, with standard
@@ -14,17 +14,18 @@ from collections.abc import Sequence
 
 from .._validation import check_option
 from ..trials import EEGTrials
-from . import deap, dreamer, seed, seed_iv
+from . import deap, dreamer, eegmat, seed, seed_iv
 from ._common import SubjectSource, select
 from .bids import read_bids
 from .deap import read_deap
 from .dreamer import read_dreamer
+from .eegmat import read_eegmat
 from .recording import read_recording
 from .seed import read_seed
 from .seed_iv import read_seed_iv
 
-DATASETS = ("deap", "seed", "seed_iv", "dreamer")
-_MODULES = {"deap": deap, "seed": seed, "seed_iv": seed_iv, "dreamer": dreamer}
+DATASETS = ("deap", "seed", "seed_iv", "dreamer", "eegmat")
+_MODULES = {"deap": deap, "seed": seed, "seed_iv": seed_iv, "dreamer": dreamer, "eegmat": eegmat}
 #: dataset -> function(SubjectSource, **options) -> EEGTrials (used by SubjectSource.load).
 READERS = {name: module.read_subject for name, module in _MODULES.items()}
 _OPTIONS = {
@@ -32,6 +33,7 @@ _OPTIONS = {
     "seed": ("drop_cerebellar",),
     "seed_iv": ("sfreq", "drop_cerebellar"),
     "dreamer": (),
+    "eegmat": (),
 }
 
 
@@ -40,7 +42,7 @@ def list_subjects(dataset: str, data_dir, subjects=None, **reader_kwargs) -> lis
 
     Parameters
     ----------
-    dataset : {"deap", "seed", "seed_iv", "dreamer"}
+    dataset : {"deap", "seed", "seed_iv", "dreamer", "eegmat"}
     data_dir : path-like
         As for the dataset's ``read_*`` function.
     subjects : int, str or list, optional
@@ -86,6 +88,7 @@ __all__ = [
     "read_bids",
     "read_deap",
     "read_dreamer",
+    "read_eegmat",
     "read_recording",
     "read_seed",
     "read_seed_iv",

@@ -25,7 +25,7 @@ class SubjectSource:
     files : tuple of Path
         Every file the subject's trials are read from (a cache key should depend on them).
     dataset : str
-        ``"deap"``, ``"seed"``, ``"seed_iv"`` or ``"dreamer"``.
+        ``"deap"``, ``"seed"``, ``"seed_iv"``, ``"dreamer"`` or ``"eegmat"``.
     options : tuple of (str, object)
         Reader options (e.g. ``("sfreq", 200.0)``), kept hashable.
     """
@@ -43,10 +43,12 @@ class SubjectSource:
 
 
 def subject_id(value, dataset: str) -> str:
-    """Canonical subject id: ``3``, ``"3"``, ``"03"`` and (DEAP) ``"s03"`` all give ``"3"``."""
+    """Canonical subject id: ``3``, ``"3"``, ``"03"``, (DEAP) ``"s03"`` and (EEGMAT) ``"Subject03"`` give ``"3"``."""
     text = str(value).strip()
     if dataset == "deap" and re.fullmatch(r"[sS]\d+", text):
         text = text[1:]
+    if dataset == "eegmat" and re.fullmatch(r"[sS]ubject\d+", text):
+        text = text[len("subject"):]
     if isinstance(value, int | np.integer) or text.isdigit():
         return str(int(text))
     return text

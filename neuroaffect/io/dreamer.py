@@ -67,7 +67,9 @@ def _load(path: Path, mtime_ns: int, size: int):
     mat = loadmat(path, "DREAMER.mat (a struct 'DREAMER')", variable_names=["DREAMER"])
     if "DREAMER" not in mat:
         raise FileFormatError(
-            path, f"has no variable 'DREAMER' (found {[k for k in mat if not k.startswith('__')]})."
+            path,
+            "is not a DREAMER file: it has no variable 'DREAMER' (the struct with Data, "
+            f"EEG_SamplingRate and EEG_Electrodes){_variables_found(path)}.",
         )
     root = _scalar_struct(mat["DREAMER"], path, "'DREAMER'")
     data = np.asarray(_field(root, "Data", path, "DREAMER"))
@@ -80,6 +82,17 @@ def _load(path: Path, mtime_ns: int, size: int):
     ]
     ch_names = normalize_ch_names(electrodes, source=f"{path} (DREAMER.EEG_Electrodes)")
     return data.ravel(), sfreq, ch_names
+
+
+def _variables_found(path: Path) -> str:
+    """``"; it holds variables [...]"`` for an error message, or ``""`` if they cannot be listed."""
+    import scipy.io
+
+    try:
+        names = [name for name, _, _ in scipy.io.whosmat(path)]
+    except Exception:
+        return ""
+    return f"; it holds variables {names}" if names else "; it holds no variables"
 
 
 def _loaded(path: Path):

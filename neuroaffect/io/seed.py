@@ -5,6 +5,8 @@ subject file holds ``<initials>_eeg1 ... <initials>_eeg15``, arrays (62, n_times
 Trials are ordered by the number parsed from the variable name (``eeg10`` after ``eeg9``); sessions
 are numbered by the order of the recording dates within each subject. Labels
 (``label.mat["label"][0]``: 1 positive, 0 neutral, -1 negative) are the same in every session.
+A session file with fewer than the 15 trials is refused (a file cut between two variables reads
+without a MATLAB error).
 """
 
 from __future__ import annotations
@@ -46,8 +48,14 @@ def find_subjects(path) -> dict[str, tuple[Path, ...]]:
     return {k: (label_file, *files) for k, files in find_session_files(root, "seed").items()}
 
 
-def read_trials_mat(path: Path, dataset: str, n_labels: int) -> list[np.ndarray]:
-    """The ``*_eegN`` arrays of one session file in trial order, each (62, n_times) in µV (checked)."""
+def read_trials_mat(
+    path: Path, dataset: str, n_labels: int, *, complete: bool = False
+) -> list[np.ndarray]:
+    """The ``*_eegN`` arrays of one session file in trial order, each (62, n_times) in µV (checked).
+
+    With ``complete``, a file with fewer than ``n_labels`` trials (e.g. cut at a variable boundary,
+    which scipy reads without complaint) is an error.
+    """
     mat = loadmat(path, f"a {dataset} session file with <initials>_eeg1..{n_labels} variables")
     numbered = {}
     for key in mat:
@@ -77,6 +85,13 @@ def read_trials_mat(path: Path, dataset: str, n_labels: int) -> list[np.ndarray]
             )
         check_samples(array, path, f"variable {key} (trial {number})")
         out.append(array)
+    if complete and len(out) != n_labels:
+        raise FileFormatError(
+            path,
+            f"holds {len(out)} trials (eeg1..eeg{len(out)}); expected {n_labels}, as every {dataset} "
+            "session has. The file is probably truncated (an interrupted download or copy); "
+            "download it again.",
+        )
     return out
 
 
@@ -127,7 +142,9 @@ def read_subject(source: SubjectSource, drop_cerebellar: bool = False) -> EEGTri
     """Read the three sessions of one SEED subject (volts, 200 Hz)."""
     label_file, *files = source.files
     labels = read_labels(label_file)
-    sessions = [(i, read_trials_mat(p, "SEED", labels.size)) for i, p in enumerate(files, start=1)]
+    sessions = [
+        (i, read_trials_mat(p, "SEED", labels.size, complete=True)) for i, p in enumerate(files, start=1)
+    ]
     return seed_trials(
         source, {i: labels for i, _ in sessions}, sessions, L.SEED_SFREQ, "seed", drop_cerebellar
     )

@@ -15,6 +15,7 @@ RECIPES = {
     "seed": "neuroaffect.recipes.seed",
     "seed-iv": "neuroaffect.recipes.seed_iv",
     "dreamer": "neuroaffect.recipes.dreamer",
+    "eegmat": "neuroaffect.recipes.eegmat",
     "fmri-semantic": "neuroaffect.recipes.fmri_semantic",
     "fmri-vad": "neuroaffect.recipes.fmri_vad",
 }

@@ -45,7 +45,21 @@ DATASETS = {
         "simulate": {"n_subjects": 3, "n_trials": 24, "trial_duration": 8.0},
         "quick": {"n_subjects": 1, "n_trials": 24, "trial_duration": 3.0},
     },
+    # Real data only (no simulated stand-in); one recording per condition per subject, so the
+    # within-subject protocols cannot keep a test recording out of training.
+    "eegmat": {
+        "target": "condition", "task": "classes", "protocol": "leave-one-subject-out", "reader": {},
+        "simulate": None, "quick": None,
+        "no_within_subject": "each EEGMAT condition (rest, arithmetic) is a single recording per subject, "
+                             "so a within-subject split cannot hold out a recording of each class; "
+                             "use --protocol leave-one-subject-out",
+    },
 }
+
+
+def within_subject_datasets() -> tuple[str, ...]:
+    """The keys of :data:`DATASETS` whose recordings allow within-subject protocols (not EEGMAT)."""
+    return tuple(key for key, settings in DATASETS.items() if not settings.get("no_within_subject"))
 
 
 def dataset_key(name: str) -> str:
@@ -158,7 +172,7 @@ def build_parser(dataset: str | None, *, prog: str, description: str,
     ----------
     dataset : str or None
         Dataset whose defaults to use ("seed-iv" and "seed_iv" both accepted). None: for a recipe
-        whose dataset is itself an option, ``--target``, ``--task`` and ``--protocol`` default to
+        whose dataset is itself an option (one of :func:`within_subject_datasets`), ``--target``, ``--task`` and ``--protocol`` default to
         None, to be filled in by :func:`fill_dataset_defaults` once the dataset is known.
     prog, description : str
         As for ``argparse.ArgumentParser``.
@@ -175,7 +189,7 @@ def build_parser(dataset: str | None, *, prog: str, description: str,
     if dataset is None:
         d = {name: None for name in ("target", "task", "protocol")}
         per_dataset = {name: " (default: per --dataset: " + ", ".join(
-            f"{dataset_name(key)} {DATASETS[key][name]}" for key in DATASETS) + ")"
+            f"{dataset_name(key)} {DATASETS[key][name]}" for key in within_subject_datasets()) + ")"
             for name in ("target", "task", "protocol")}
     else:
         dataset = dataset_key(dataset)
@@ -224,6 +238,13 @@ def check_args(parser: argparse.ArgumentParser, dataset: str, args) -> None:
     is refused rather than used to mislabel it. ``--subjects N`` without ``--data-dir`` (how many
     subjects to simulate) must be at least 1.
     """
+    from ..evaluation import get_protocol
+
+    settings = DATASETS[dataset_key(dataset)]
+    if settings["simulate"] is None and args.data_dir is None:
+        parser.error(f"{dataset_name(dataset).upper()} is real data only (no simulated stand-in): pass --data-dir.")
+    if settings.get("no_within_subject") and get_protocol(args.protocol).scope == "subject":
+        parser.error(f"--protocol {args.protocol}: {settings['no_within_subject']}.")
     sfreq = getattr(args, "sfreq", None)
     if _needs_sfreq(dataset):
         if args.data_dir is not None and sfreq is None:

@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 from ._eeg import (
-    DATASETS,
     build_parser,
     check_args,
     dataset_key,
@@ -23,6 +22,7 @@ from ._eeg import (
     make_model,
     prepare_data,
     simulated_note,
+    within_subject_datasets,
 )
 
 LEAKY = "leaky-segment-kfold"
@@ -39,7 +39,7 @@ def main(argv=None) -> int:
     parser = build_parser(None, prog="neuroaffect run leakage-demo", sfreq=True,
                           description="Leaky vs leakage-free evaluation of the same model on the same data.")
     parser.add_argument("--dataset", default="deap", type=dataset_name,
-                        choices=tuple(dataset_name(name) for name in DATASETS),
+                        choices=tuple(dataset_name(name) for name in within_subject_datasets()),
                         help="dataset format ('seed_iv' is accepted for 'seed-iv')")
     parser.set_defaults(n_permutations=None)
     args = parser.parse_args(argv)

@@ -449,7 +449,11 @@ def write_seed(
         ``out_dir / "Preprocessed_EEG"``.
     """
     _check_count("n_subjects", n_subjects)
-    _check_count("n_trials", n_trials, len(L.SEED_LABELS))
+    if n_trials != len(L.SEED_LABELS):
+        raise ValueError(
+            f"Invalid value for the 'n_trials' parameter: a SEED session holds {len(L.SEED_LABELS)} trials "
+            f"(the reader refuses shorter session files as truncated), got {n_trials!r}."
+        )
     root = _write_seed_like(
         "seed",
         out_dir,
