@@ -706,6 +706,10 @@ class Tokenizer(BaseEstimator):
             session=repeat(trials.session), trial_key=repeat(keys),
             start=starts, stop=starts + n_window, ch_names=list(trials.ch_names),
             positions=trials.positions, band_names=band_names, sfreq=sfreq, dataset=trials.dataset,
+            features={"kind": "bde", "window": float(self.window), "hop": None if self.hop is None else float(self.hop),
+                      "bands": [[b[0], float(b[1]), float(b[2])] for b in bands], "method": self.method,
+                      "order": self.order, "log_base": self.log_base, "baseline": baseline,
+                      "zscore": bool(self.zscore), "filter_sfreq": self.filter_sfreq},
         )
 
 

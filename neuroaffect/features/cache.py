@@ -48,8 +48,9 @@ _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _PER_WINDOW = ("X", "ratings", "subject", "session", "trial_key", "start", "stop")
 # Parameters that change how the work is done, not the numbers.
 _NOT_IN_KEY = ("n_jobs",)
-# Marks groups whose arrays and metadata carry SHA-256 checksums; groups without it are stale.
-_INTEGRITY = "sha256"
+# Marks groups whose arrays and metadata carry SHA-256 checksums and the tokenizer settings
+# (WindowTokens.features); groups without it are stale.
+_INTEGRITY = "sha256+features"
 
 
 class CacheWarning(UserWarning):
@@ -292,6 +293,7 @@ def _write_group(parent, name: str, subject: str, key: str, tokens: WindowTokens
         "band_names": list(tokens.band_names),
         "sfreq": tokens.sfreq,
         "dataset": tokens.dataset,
+        "features": tokens.features,
     }
     text = json.dumps(meta)
     group.attrs["meta"] = text
@@ -346,5 +348,5 @@ def _read_group(group) -> WindowTokens:
         subject=arrays["subject"], session=arrays["session"], trial_key=arrays["trial_key"],
         start=arrays["start"], stop=arrays["stop"], ch_names=list(meta["ch_names"]),
         positions=arrays["positions"], band_names=tuple(meta["band_names"]), sfreq=float(meta["sfreq"]),
-        dataset=meta["dataset"],
+        dataset=meta["dataset"], features=meta.get("features", {}),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -33,6 +33,9 @@ class WindowTokens:
     sfreq : float
         Sampling rate of the source signals in Hz.
     dataset : str
+    features : dict
+        How ``X`` was computed (the tokenizer's settings, e.g. ``{"kind": "bde", "window": 1.0, ...}``),
+        recorded in results; empty when unknown.
     """
 
     X: np.ndarray
@@ -49,6 +52,7 @@ class WindowTokens:
     band_names: tuple
     sfreq: float
     dataset: str = "unknown"
+    features: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.X)
@@ -68,7 +72,7 @@ class WindowTokens:
             scales=self.scales, subject=self.subject[idx], session=self.session[idx],
             trial_key=self.trial_key[idx], start=self.start[idx], stop=self.stop[idx],
             ch_names=self.ch_names, positions=self.positions, band_names=self.band_names,
-            sfreq=self.sfreq, dataset=self.dataset,
+            sfreq=self.sfreq, dataset=self.dataset, features=self.features,
         )
 
     @classmethod
@@ -103,6 +107,7 @@ class WindowTokens:
                 ("sfreq", lambda a, b: float(a) == float(b)),
                 ("rating_names", lambda a, b: tuple(a) == tuple(b)),
                 ("positions", lambda a, b: np.shape(a) == np.shape(b) and np.allclose(a, b)),
+                ("features", lambda a, b: a == b),
             ):
                 if not same(getattr(first, attr), getattr(other, attr)):
                     raise ValueError(
@@ -121,5 +126,5 @@ class WindowTokens:
             X=cat("X"), ratings=cat("ratings"), rating_names=first.rating_names, scales=first.scales,
             subject=cat("subject"), session=cat("session"), trial_key=cat("trial_key"),
             start=cat("start"), stop=cat("stop"), ch_names=first.ch_names, positions=first.positions,
-            band_names=first.band_names, sfreq=first.sfreq, dataset=first.dataset,
+            band_names=first.band_names, sfreq=first.sfreq, dataset=first.dataset, features=first.features,
         )
