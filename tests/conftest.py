@@ -6,6 +6,15 @@ imported anywhere, so it is set here when no GPU is present.
 
 import os
 
+import pytest
+
 os.environ.setdefault("MPLBACKEND", "Agg")
 if not os.path.exists("/dev/nvidia0"):
     os.environ.setdefault("TRITON_INTERPRET", "1")
+
+
+@pytest.fixture
+def small_validation(monkeypatch):
+    """Early stopping on the tiny test data sets (the estimators' few-trial rule needs 5 held-out
+    trials per class): for tests of the early-stopping mechanics themselves."""
+    monkeypatch.setattr("neuroaffect.estimators.transformer.MIN_VALIDATION_UNITS", 1)

@@ -190,6 +190,7 @@ def test_braindecode_predict_before_fit_raises_not_fitted(tokens, method):
         BraindecodeClassifier("dgcnn", ch_names=NAMES).predict_trials(X, groups)
 
 
+@pytest.mark.usefixtures("small_validation")
 @needs_braindecode
 def test_braindecode_scaling_is_fitted_on_the_inner_training_split(tokens):
     from neuroaffect.estimators.transformer import inner_split
@@ -206,6 +207,7 @@ def test_braindecode_scaling_is_fitted_on_the_inner_training_split(tokens):
     np.testing.assert_allclose(reg.y_scale_, target[train].std() + 1e-12)
 
 
+@pytest.mark.usefixtures("small_validation")
 @needs_braindecode
 def test_braindecode_validation_groups_subject(tokens):
     X, y, _ = tokens

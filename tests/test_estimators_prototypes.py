@@ -95,6 +95,7 @@ def test_training_loss_is_task_loss_plus_weighted_alignment():
     torch.testing.assert_close(partial, expected)
 
 
+@pytest.mark.usefixtures("small_validation")
 def test_teacher_prototypes_through_the_public_embedding():
     X, y, va = make_data(seed=5)
     teacher = clf(max_epochs=4).fit(X, y)

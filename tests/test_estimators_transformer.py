@@ -116,18 +116,20 @@ def test_multiclass_labels_keep_their_values():
     assert set(clf.predict(X)) <= set(labels) and clf.predict_proba(X).shape == (len(X), 3)
 
 
+@pytest.mark.usefixtures("small_validation")
 def test_class_weight_uses_training_split_only():
     X, y, groups = make_tokens(n_trials=20, windows_per_trial=4, seed=6)
     clf = fitted(ElectrodeAttentionClassifier(config=TINY, max_epochs=1, random_state=0), X, y, groups=groups)
     weight = clf.net_.criterion_.weight0.numpy()
-    # Reproduce the inner split to count the training labels.
+    # Reproduce the inner split (stratified by class) to count the training labels.
     seed = int(np.random.RandomState(0).randint(np.iinfo(np.int32).max))
-    train, valid = inner_split(clf, len(X), groups, seed)
+    train, valid = inner_split(clf, len(X), groups, seed, y)
     counts = np.bincount(y[train], minlength=2)
     np.testing.assert_allclose(weight, len(train) / (2 * counts), rtol=1e-6)
     assert not set(groups[train]) & set(groups[valid])
 
 
+@pytest.mark.usefixtures("small_validation")
 def test_early_stopping_needs_groups():
     X, y, groups = make_tokens(n_trials=10, windows_per_trial=4, seed=7)
     clf = ElectrodeAttentionClassifier(config=TINY, max_epochs=30, patience=2, lr=1e-2, random_state=0)
@@ -261,6 +263,7 @@ def test_nan_and_continuous_labels_are_rejected(small_fit):
         clone(clf).fit(X, np.where(np.arange(len(y)) < 2, np.nan, y))
 
 
+@pytest.mark.usefixtures("small_validation")
 @pytest.mark.parametrize("estimator", [ElectrodeAttentionClassifier, ElectrodeAttentionRegressor])
 def test_scaling_is_fitted_on_the_inner_training_split(estimator):
     X, y, groups = make_tokens(n_trials=20, windows_per_trial=4, seed=11)
@@ -268,7 +271,7 @@ def test_scaling_is_fitted_on_the_inner_training_split(estimator):
     target = y if estimator is ElectrodeAttentionClassifier else np.repeat(np.arange(20.0), 4) + y
     est = fitted(estimator(config=TINY, max_epochs=1, random_state=0), X, target, groups=groups)
     seed = int(np.random.RandomState(0).randint(np.iinfo(np.int32).max))
-    train, valid = inner_split(est, len(X), groups, seed)
+    train, valid = inner_split(est, len(X), groups, seed, y if estimator is ElectrodeAttentionClassifier else None)
     assert len(valid) and not np.allclose(X[train].mean(axis=(0, 1)), X.mean(axis=(0, 1)), atol=1e-3)
     np.testing.assert_allclose(est.mean_, X[train].mean(axis=(0, 1)), rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(est.scale_, X[train].std(axis=(0, 1)) + 1e-6, rtol=1e-5)
@@ -285,6 +288,7 @@ def subject_keys(n_subjects=4, n_trials=5, windows_per_trial=3):
                      for _ in range(windows_per_trial)])
 
 
+@pytest.mark.usefixtures("small_validation")
 def test_validation_groups_subject_holds_out_whole_subjects():
     keys = subject_keys()
     subject = np.array([k.split("/")[0] for k in keys])
@@ -305,6 +309,7 @@ def test_validation_groups_subject_holds_out_whole_subjects():
         inner_split(clone(by_subject).set_params(validation_groups="session"), len(keys), keys, 0)
 
 
+@pytest.mark.usefixtures("small_validation")
 def test_fit_with_validation_groups_subject():
     X, y, _ = make_tokens(n_trials=20, windows_per_trial=3, seed=12)
     keys = subject_keys(n_subjects=4, n_trials=5, windows_per_trial=3)

@@ -399,3 +399,177 @@ def test_drop_unlabelled_runs_on_the_rest_and_records_the_counts(tmp_path):
     write_report(kept, tmp_path / "kept")
     run = json.loads((tmp_path / "kept" / "results.json").read_text())["runs"][0]
     assert run["config"]["unlabelled_dropped"] == {"trials": 0, "windows": 0} and run["config"]["n_windows"] == 34
+
+
+# ---- issue 18: single-class subjects, run records, trial-level chance, class counts, order, frames --------
+
+def _one_class(tok, subjects):
+    """Every trial of ``subjects`` rated high valence (8 on the 1-9 scale): their test windows hold one class."""
+    tok.ratings[np.isin(tok.subject, subjects), 0] = 8.0
+    return tok
+
+
+def test_single_class_subject_is_left_out_of_the_mean_with_a_warning():
+    tok = _one_class(make_tokens(n_subjects=3, n_trials=10, n_windows=2, effect=0.8), ["s02"])
+    with pytest.warns(UserWarning, match=r"1 subject\(s\) left out of the mean.*'s02' \(all 'high \(>=5\)'\)") as rec:
+        res = cross_validate_subjects(tok, _logreg(), n_permutations=2, progress=False)
+    ours = [w for w in rec if "left out of the mean" in str(w.message)]
+    assert len(ours) == 1 and ours[0].filename == __file__  # it points at the user's call, not at a wrapper
+    row = {r["subject"]: r for r in res.subjects}
+    assert [r["in_mean"] for r in res.subjects] == [True, False, True]
+    assert row["s02"]["window"]["balanced_accuracy"] == 1.0  # the trivial score that used to enter the mean
+    assert res.summary["excluded_subjects"] == ["s02"] and res.summary["n_subjects_in_mean"] == 2
+    for level in ("window", "trial"):
+        kept = [row[s][level]["balanced_accuracy"] for s in ("s01", "s03")]
+        assert res.summary[level]["balanced_accuracy"]["mean"] == pytest.approx(np.mean(kept))
+    assert res.summary["chance"]["balanced_accuracy"] == pytest.approx(np.mean([row[s]["chance"] for s in ("s01", "s03")]))
+    assert np.sum(res.summary["confusion_window"]) == row["s01"]["n_test_windows"] + row["s03"]["n_test_windows"]
+    assert "left out of the mean (test windows of one class only): s02" in res.format_summary()
+    frame = res.to_frame()
+    assert set(frame.loc[~frame["in_mean"], "subject"]) == {"s02"}
+
+
+def test_run_where_no_subject_is_left_for_the_mean_says_so(tmp_path):
+    tok = _one_class(make_tokens(n_subjects=2, n_trials=10, n_windows=2), ["s01", "s02"])
+    with pytest.warns(UserWarning, match="no subject is left for the mean"):
+        res = cross_validate_subjects(tok, _logreg(), progress=False)
+    assert res.summary["n_subjects_in_mean"] == 0 and res.summary["excluded_subjects"] == ["s01", "s02"]
+    assert np.isnan(res.summary["window"]["balanced_accuracy"]["mean"])
+    assert "no subject is left for the mean" in res.format_summary()
+    from neuroaffect.evaluation.report import load_results, summary_text
+
+    md = write_report(res, tmp_path).read_text()
+    assert "No subject is left for the mean" in md and "n/a: no subject in the mean" in md
+    assert "No subject is left for the mean" in summary_text(load_results(tmp_path))
+
+
+class ArrayParam(Centroids):
+    """Centroids with an unused array parameter (long enough for numpy's repr to elide it)."""
+
+    def __init__(self, weights=None):
+        self.weights = weights
+
+
+def test_config_records_name_features_full_parameters_and_versions():
+    from importlib import metadata
+
+    tok = make_tokens(n_subjects=1, n_trials=10, n_windows=2)
+    tok.features = {"kind": "bde", "window": 1.0, "hop": None, "bands": [["theta", 4.0, 8.0]], "method": "sos"}
+    res = cross_validate_subjects(tok, _logreg(), progress=False)
+    c = res.config
+    assert c["name"] == "Flatten → StandardScaler → LogisticRegression" and c["baseline"] is False
+    assert c["features"] == tok.features
+    assert c["estimator_params"]["logisticregression__C"] == 1.0
+    assert c["estimator_params"]["logisticregression__random_state"] == 0  # as fitted (seeded)
+    assert c["versions"]["scikit-learn"] == metadata.version("scikit-learn")
+    assert c["versions"]["numpy"] == metadata.version("numpy") and c["versions"]["neuroaffect"]
+    json.dumps(res.to_dict(), allow_nan=False)
+    weights = np.zeros(3000)
+    weights[1500] = 7.0  # in the part numpy's repr elides
+    res = cross_validate_subjects(tok, ArrayParam(weights=weights), name="centroids", baseline=True, progress=False)
+    assert "..." in res.config["estimator"] and res.config["estimator_params"]["weights"] == weights.tolist()
+    assert res.config["name"] == "centroids" and res.config["baseline"] is True
+    search = nested(_logreg(), {"logisticregression__C": [0.1, 1.0]}, n_inner_splits=2)
+    from neuroaffect.evaluation.runner import describe_estimator
+
+    assert describe_estimator(search).endswith("(Flatten → StandardScaler → LogisticRegression)")
+
+
+def test_summary_means_have_seeded_percentile_bootstrap_intervals():
+    from neuroaffect.evaluation import stats
+
+    tok = make_tokens(n_subjects=4, n_trials=10, n_windows=2, effect=0.8)
+    res = cross_validate_subjects(tok, Centroids(), progress=False)
+    assert res.summary["ci"] == {"method": "percentile bootstrap over subjects", "confidence": 0.95,
+                                 "n_resamples": 10000, "random_state": 0}
+    for level in ("window", "trial"):
+        entry = res.summary[level]["balanced_accuracy"]
+        scores = res.scores("balanced_accuracy", level)
+        assert (entry["ci_low"], entry["ci_high"]) == stats.bootstrap_ci(scores, random_state=0)
+        assert entry["ci_low"] <= entry["mean"] <= entry["ci_high"]
+        assert scores.min() <= entry["ci_low"] < entry["ci_high"] <= scores.max()
+
+
+def test_bootstrap_ci():
+    from neuroaffect.evaluation.stats import bootstrap_ci
+
+    v = np.array([0.5, 0.6, 0.7, 0.8, 0.9, 0.55])
+    low, high = bootstrap_ci(v, n_resamples=20000, random_state=3)
+    rng = np.random.RandomState(3)
+    means = v[rng.randint(0, len(v), size=(20000, len(v)))].mean(1)
+    assert (low, high) == tuple(np.quantile(means, [0.025, 0.975]))
+    assert bootstrap_ci(v) == bootstrap_ci(v)  # seeded
+    assert bootstrap_ci([0.7, 0.7, 0.7]) == pytest.approx((0.7, 0.7))
+    assert bootstrap_ci([0.3, 0.9], confidence=0.5) != bootstrap_ci([0.3, 0.9], confidence=0.99)
+    assert all(np.isnan(bootstrap_ci([0.7, np.nan])))  # one finite value: no interval
+    with pytest.raises(ValueError, match="'confidence'"):
+        bootstrap_ci(v, confidence=95)
+
+
+def test_trial_level_chance_and_p_values_from_permutations():
+    tok = make_tokens(n_subjects=2, n_trials=10, n_windows=3, effect=1.0)
+    res = cross_validate_subjects(tok, Centroids(), n_permutations=3, progress=False)
+    null_trial = np.array(res.permutation["null_trial"], dtype=float)
+    assert null_trial.shape == (3, 2) and res.permutation["levels"] == ["window", "trial"]
+    assert not np.array_equal(null_trial, np.array(res.permutation["null"], dtype=float))
+    for j, row in enumerate(res.subjects):
+        assert row["chance_trial"] == pytest.approx(null_trial[:, j].mean())
+        expected = (np.sum(null_trial[:, j] >= row["trial"]["balanced_accuracy"] - 1e-12) + 1) / 4
+        assert row["p_value_trial"] == pytest.approx(expected)
+    assert res.summary["chance_trial"]["balanced_accuracy"] == pytest.approx(null_trial.mean())
+    assert 0 < res.summary["group_p_value_trial"] <= 1
+    assert "trial" in res.format_summary().split("permutation p")[1]
+
+
+def test_class_counts_per_subject_and_fold():
+    tok = make_tokens(n_subjects=3, n_trials=10, n_windows=2, effect=0.8)
+    y = (tok.ratings[:, 0] >= 5).astype(int)
+    res = cross_validate_subjects(tok, Centroids(), progress=False)
+    for row in res.subjects:
+        mine = tok.subject == row["subject"]
+        per_class = np.bincount(y[mine], minlength=2).tolist()
+        cc = row["class_counts"]
+        # within-subject k-fold: every window is tested once and trains the other folds' models
+        assert cc["test_windows"] == cc["train_windows"] == per_class
+        assert cc["test_trials"] == (np.array(per_class) // 2).tolist()
+    fold = res.folds[0]
+    assert sum(fold["class_counts"]["test_windows"]) == fold["audit"]["n_test_windows"]
+    assert sum(fold["class_counts"]["train_trials"]) == fold["audit"]["n_train_trials"]
+    loso = cross_validate_subjects(tok, Centroids(), protocol="leave-one-subject-out", progress=False)
+    cc = loso.subjects[0]["class_counts"]
+    assert cc["train_windows"] == np.bincount(y[tok.subject != "s01"], minlength=2).tolist()
+
+
+def _renamed(tok, names):
+    tok.subject = np.array([names[s] for s in tok.subject])
+    tok.trial_key = np.array([f"{names[k.split('/', 1)[0]]}/{k.split('/', 1)[1]}" for k in tok.trial_key])
+    return tok
+
+
+def test_subjects_come_in_natural_order():
+    from neuroaffect.evaluation.runner import _natural_key
+
+    assert sorted(["s10", "s2", "s1", "a"], key=_natural_key) == ["a", "s1", "s2", "s10"]
+    tok = _renamed(make_tokens(n_subjects=11, n_trials=4, n_windows=1),
+                   {f"s{i:02d}": str(i) for i in range(1, 12)})
+    res = cross_validate_subjects(tok, Centroids(), n_splits=2, progress=False)
+    assert [r["subject"] for r in res.subjects] == [str(i) for i in range(1, 12)]
+    assert [f["scope"] for f in res.folds[::2]] == [str(i) for i in range(1, 12)]
+
+
+def test_to_frame_is_tidy():
+    tok = _one_class(make_tokens(n_subjects=2, n_trials=10, n_windows=2), ["s02"])
+    with pytest.warns(UserWarning):
+        res = cross_validate_subjects(tok, _logreg(), name="logreg", progress=False)
+    df = res.to_frame()
+    assert list(df.columns) == ["dataset", "subject", "run", "baseline", "protocol", "leakage_free", "target",
+                                "task", "level", "metric", "score", "n_samples", "in_mean"]
+    assert len(df) == 2 * 4 * 2 and not df.duplicated(["subject", "run", "metric", "level"]).any()
+    assert set(df["run"]) == {"logreg"} and set(df["level"]) == {"window", "trial"}
+    got = df.set_index(["subject", "level", "metric"])["score"]
+    for row in res.subjects:
+        for level in ("window", "trial"):
+            for metric, value in row[level].items():
+                assert got[(row["subject"], level, metric)] == pytest.approx(value, nan_ok=True)
+    assert df.loc[df["level"] == "trial", "n_samples"].tolist()[0] == res.subjects[0]["n_test_trials"]
+    assert df.groupby("subject")["in_mean"].all().to_dict() == {"s01": True, "s02": False}

@@ -111,7 +111,8 @@ class _BraindecodeBase(BaseEstimator):
         # Input and target scaling are fitted on the training part of the early-stopping split
         # only, so the validation trials stay unseen.
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        train, valid = inner_split(self, len(X), groups, seed)
+        train, valid = inner_split(self, len(X), groups, seed, None if self._regression else targets)
+        self.early_stopping_ = valid is not None
         targets = self._scale_targets(targets, train)
         self.n_times_ = X.shape[2]
         # DE tokens: per-band z-scores; raw windows: one scale (volts -> about unit variance).
@@ -133,7 +134,8 @@ class _BraindecodeBase(BaseEstimator):
         )
         module_params.update(self.model_params or {})
         Net = braindecode.EEGRegressor if self._regression else braindecode.EEGClassifier
-        extra = {} if self._regression else {"criterion__label_smoothing": self.label_smoothing}
+        extra = {} if self._regression else {"criterion__label_smoothing": self.label_smoothing,
+                                             "criterion__weight": self._class_weights(targets[train], n_outputs)}
         self.net_ = Net(
             getattr(braindecode.models, _MODELS[self.model]),
             **{f"module__{k}": v for k, v in module_params.items()},
@@ -180,12 +182,18 @@ class BraindecodeClassifier(ClassifierMixin, _BraindecodeBase):
     model_params : dict or None
         Extra keyword arguments of the braindecode model (e.g. ``{"drop_prob": 0.25}``).
     lr, weight_decay, max_epochs, batch_size, label_smoothing, patience, validation_fraction, validation_groups, device, random_state, verbose
-        As in :class:`~neuroaffect.estimators.ElectrodeAttentionClassifier`.
+        As in :class:`~neuroaffect.estimators.ElectrodeAttentionClassifier` (early stopping only
+        with enough validation trials per class, else the fixed ``max_epochs`` schedule).
+    class_weight : "balanced", dict or None, default="balanced"
+        Cross-entropy class weights: "balanced" weights classes inversely to their frequency in
+        the inner training split; a dict maps class label to weight.
 
     Attributes
     ----------
     classes_ : ndarray
         Class labels.
+    early_stopping_ : bool
+        Whether early stopping ran.
     net_ : braindecode.EEGClassifier
         The trained network.
     mean_, scale_ : ndarray or float
@@ -196,7 +204,7 @@ class BraindecodeClassifier(ClassifierMixin, _BraindecodeBase):
     def __init__(
         self, model="dgcnn", ch_names=None, sfreq=None, model_params=None, lr=1e-3, max_epochs=100,
         batch_size=64, weight_decay=1e-3, label_smoothing=0.0, patience=15, validation_fraction=0.2,
-        validation_groups="auto", device="auto", random_state=None, verbose=0,
+        validation_groups="auto", class_weight="balanced", device="auto", random_state=None, verbose=0,
     ):
         self.model = model
         self.ch_names = ch_names
@@ -210,9 +218,25 @@ class BraindecodeClassifier(ClassifierMixin, _BraindecodeBase):
         self.patience = patience
         self.validation_fraction = validation_fraction
         self.validation_groups = validation_groups
+        self.class_weight = class_weight
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+
+    def _class_weights(self, codes, n_classes):
+        """Cross-entropy weights per class code (float32 tensor), or None."""
+        if self.class_weight is None:
+            return None
+        if isinstance(self.class_weight, dict):
+            missing = [c for c in self.classes_.tolist() if c not in self.class_weight]
+            if missing:
+                raise ValueError(f"class_weight has no weight for class(es) {missing}.")
+            weights = np.array([self.class_weight[c] for c in self.classes_.tolist()], dtype=float)
+        else:
+            check_option("class_weight", self.class_weight, ("balanced", None))
+            counts = np.bincount(codes, minlength=n_classes).astype(float)
+            weights = len(codes) / (n_classes * np.maximum(counts, 1.0))
+        return torch.as_tensor(weights, dtype=torch.float32)
 
     def _encode_targets(self, y):
         check_class_labels(y, hint="use BraindecodeRegressor for continuous ratings or binarise them first")

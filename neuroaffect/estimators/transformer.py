@@ -8,12 +8,13 @@ windows of one trial on both sides and stop on a leaky, optimistic validation sc
 
 from __future__ import annotations
 
+import logging
 import warnings
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.model_selection import GroupShuffleSplit
+from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
 from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -41,16 +42,27 @@ def concordance_correlation(y_true, y_pred) -> float:
 VALIDATION_GROUPS = ("auto", "trial", "subject")
 
 
-def inner_split(estimator, n, groups, seed):
+#: Early stopping runs only when its validation split holds at least this many trials (or
+#: subjects) of every class (regression: twice as many in all); with fewer, the validation loss
+#: is too noisy to pick an epoch (on real few-trial data it rose from epoch 1 and the model
+#: restored epoch 1), so training runs the fixed ``max_epochs`` cosine schedule instead.
+MIN_VALIDATION_UNITS = 5
+
+
+def inner_split(estimator, n, groups, seed, classes=None):
     """Indices ``(train, valid)`` of the early-stopping split of ``n`` windows.
 
     ``valid`` is None (no early stopping) when ``estimator.patience`` is None,
-    ``estimator.validation_fraction`` is 0, or ``groups`` is None (then a warning says why: a split
-    of windows would leak trials into the validation set). Otherwise ``valid`` holds out whole
-    trials (``estimator.validation_groups`` "trial", or "auto", the default, which the evaluation
-    runner turns into "subject" where the protocol tests unseen subjects) or whole subjects
-    (``"subject"``: ``groups`` must then be trial keys ``"subject/session/trial"``, see
+    ``estimator.validation_fraction`` is 0, ``groups`` is None (then a warning says why: a split
+    of windows would leak trials into the validation set), or the split would hold fewer than
+    :data:`MIN_VALIDATION_UNITS` trials (subjects) of some class (then a log line says so).
+    Otherwise ``valid`` holds out whole trials (``estimator.validation_groups`` "trial", or
+    "auto", the default, which the evaluation runner turns into "subject" where the protocol
+    tests unseen subjects), stratified by class, or whole subjects (``"subject"``: ``groups``
+    must then be trial keys ``"subject/session/trial"``, see
     :func:`neuroaffect.evaluation.splitters.parse_trial_keys`).
+
+    ``classes``: class code per window (classification), or None (regression).
     """
     how = getattr(estimator, "validation_groups", "trial")
     check_option("validation_groups", how, VALIDATION_GROUPS)
@@ -82,7 +94,24 @@ def inner_split(estimator, n, groups, seed):
             )
     if len(np.unique(units)) < 2:
         raise ValueError("Early stopping needs windows from at least 2 trials in groups.")
-    splitter = GroupShuffleSplit(n_splits=1, test_size=estimator.validation_fraction, random_state=seed)
+    fraction = estimator.validation_fraction
+    if classes is None:
+        per_class = {"all": len(np.unique(units)) / 2}
+    else:
+        classes = np.asarray(classes).reshape(n, -1)[:, 0]
+        per_class = {c: len(np.unique(units[classes == c])) for c in np.unique(classes)}
+    held = {c: int(np.ceil(fraction * k)) for c, k in per_class.items()}
+    if min(held.values()) < MIN_VALIDATION_UNITS:
+        logging.getLogger("neuroaffect").info(
+            "%s: early stopping off, training runs max_epochs=%d: a validation split of %g would hold %s %s(s) "
+            "per class (at least %d needed to choose an epoch).", type(estimator).__name__, estimator.max_epochs,
+            fraction, min(held.values()), how, MIN_VALIDATION_UNITS)
+        return everything, None
+    if classes is not None and how == "trial":
+        splitter = StratifiedGroupKFold(n_splits=max(2, round(1 / fraction)), shuffle=True, random_state=seed % (2**32))
+        train, valid = next(splitter.split(everything, classes, groups=units))
+        return train, valid
+    splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
     return next(splitter.split(everything, groups=units))
 
 
@@ -256,7 +285,8 @@ class _ElectrodeAttentionBase(BaseEstimator):
         # Input and target scaling (like class weights) are fitted on the training part of the
         # early-stopping split only, so the validation trials stay unseen.
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        train, valid = inner_split(self, len(X), groups, seed)
+        train, valid = inner_split(self, len(X), groups, seed, None if self._regression else targets)
+        self.early_stopping_ = valid is not None
         targets = self._scale_targets(targets, train)
         self.ch_names_, positions = self._electrodes(X.shape[1])
         check_positive("prototype_weight", self.prototype_weight, strict=False)
@@ -420,7 +450,10 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
     label_smoothing : float
         Cross-entropy label smoothing.
     patience : int or None
-        Early-stopping patience in epochs on the validation loss (None: no early stopping).
+        Early-stopping patience in epochs on the validation loss (None: no early stopping). Early
+        stopping runs only when the validation split holds at least
+        :data:`MIN_VALIDATION_UNITS` (5) trials or subjects of every class; with fewer (e.g. 40
+        trials per subject within subject) training runs the fixed ``max_epochs`` schedule.
     validation_fraction : float
         Fraction of training *trials* (or subjects, see ``validation_groups``) held out for early
         stopping (needs ``groups`` in ``fit``). Input standardisation, target scaling and balanced
@@ -470,6 +503,8 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
         The configuration used.
     n_epochs_ : int
         Epochs run (fewer than ``max_epochs`` after early stopping).
+    early_stopping_ : bool
+        Whether early stopping ran (see ``patience``).
     n_features_in_ : int
         Number of electrodes (X's second axis).
     mean_, scale_ : ndarray, shape (n_bands,)

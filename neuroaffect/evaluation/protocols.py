@@ -67,6 +67,7 @@ _FACTORIES = {
         lambda k, rs: LeaveOneSubjectOutStimulusKFold(k, shuffle=True, random_state=rs),
     "cross-dataset": lambda k, rs: DatasetSplit(),
     "leaky-segment-kfold": lambda k, rs: LeakySegmentKFold(k, shuffle=True, random_state=rs),
+    "leaky-within-subject-kfold": lambda k, rs: LeakySegmentKFold(k, shuffle=True, random_state=rs),
 }
 
 PROTOCOLS = {
@@ -102,6 +103,10 @@ PROTOCOLS = {
                  "LEAKY pooled segment-level k-fold: all subjects' windows pooled and split at random, so windows "
                  "of one trial (and overlapping windows) are in both train and test. Measures trial identification; "
                  "shown only to expose the inflation behind ~99% results."),
+        Protocol("leaky-within-subject-kfold", "subject", False,
+                 "LEAKY within-subject segment-level k-fold: each subject's windows are shuffled into k folds, as "
+                 "the subject-dependent papers did, so windows of one trial (and overlapping windows) are in both "
+                 "train and test. The leaky counterpart of within-subject-kfold, shown only to expose the inflation."),
     ]
 }
 

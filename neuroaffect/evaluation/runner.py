@@ -11,28 +11,34 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import platform
 import re
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field, replace
+from importlib import metadata
 from pathlib import Path
 
 import joblib
 import numpy as np
 from joblib import Parallel, delayed
+from sklearn import config_context
 from sklearn.base import BaseEstimator, clone
 from sklearn.dummy import DummyClassifier
+from sklearn.utils.metadata_routing import get_routing_for_object
 from threadpoolctl import ThreadpoolController
 
 from .. import __version__
 from .._atomic import atomic_path
 from .._keys import make_trial_keys
+from .._logging import verbose
 from .._validation import check_option
 from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, score, trial_level
 from .nested import fit_accepts_groups
 from .protocols import get_protocol
 from .splitters import audit_split, check_split, parse_trial_keys
-from .stats import group_permutation_p_value, permutation_p_value
+from .stats import bootstrap_ci, group_permutation_p_value, permutation_p_value
 from .targets import Target, labelled_windows, make_target, missing_labels
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -45,14 +51,22 @@ class CVResult:
     Attributes
     ----------
     config : dict
-        Protocol (and whether it is leakage-free), target, task, metric, estimator, seeds, data.
+        Protocol (and whether it is leakage-free), target, task, metric, the run's ``name`` and
+        whether it is a ``baseline``, the estimator (``repr`` and full ``estimator_params``), the
+        tokenizer settings (``features``), the software ``versions``, seeds, data.
     subjects : list of dict
-        Per subject: counts of trials and windows, window- and trial-level scores, confusion
-        matrices, permutation p-value.
+        Per subject, in natural order of the ids (``"2"`` before ``"10"``): counts of trials and
+        windows, windows and trials per class on the training and test side (``class_counts``),
+        window- and trial-level scores, confusion matrices, chance levels and permutation p-values
+        at both levels, and ``in_mean`` (False for a subject whose test windows hold one class
+        only: it is left out of the summary).
     folds : list of dict
-        Per (subject, fold): sizes, leakage audit and window-level scores.
+        Per (subject, fold): sizes, windows and trials per class, leakage audit and window-level
+        scores.
     summary : dict
-        Mean and standard deviation across subjects of each score, chance levels, group p-value.
+        Mean, standard deviation and percentile bootstrap 95 % confidence interval across the
+        subjects in the mean of each score, at window and trial level; chance levels and group
+        p-values at both levels; the subjects left out of the mean (``excluded_subjects``).
     leakage : dict
         Whether the protocol is leakage-free and the measured fraction of test windows whose trial
         (or an overlapping window) was in training.
@@ -82,9 +96,57 @@ class CVResult:
         return bool(self.config["leakage_free"])
 
     def scores(self, metric: str | None = None, level: str = "window") -> np.ndarray:
-        """Per-subject scores of ``metric`` (default: the primary metric), shape (n_subjects,)."""
+        """Per-subject scores of ``metric`` (default: the primary metric), shape (n_subjects,).
+
+        Every scored subject, those left out of the summary's means included (``in_mean``).
+        """
         metric = metric or self.config["metric"]
         return np.array([s[level][metric] for s in self.subjects], dtype=float)
+
+    def to_frame(self):
+        """The per-subject scores as a tidy :class:`pandas.DataFrame`, one row per (subject, run, metric, level).
+
+        As MOABB's results: concatenate the frames of several runs with :func:`pandas.concat` and
+        group or pivot at will.
+
+        Returns
+        -------
+        DataFrame, shape (n_subjects * n_metrics * 2, 13)
+            Columns ``dataset``, ``subject`` (str, natural order), ``run`` (``config["name"]``),
+            ``baseline`` (bool), ``protocol``, ``leakage_free`` (bool), ``target``, ``task``,
+            ``level`` (``"window"`` or ``"trial"``), ``metric``, ``score`` (float, NaN where
+            undefined), ``n_samples`` (test windows or test trials the score is computed on) and
+            ``in_mean`` (False for subjects left out of the summary).
+
+        Examples
+        --------
+        >>> from neuroaffect.evaluation._synthetic import Flatten, make_tokens
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from sklearn.pipeline import make_pipeline
+        >>> res = cross_validate_subjects(make_tokens(n_subjects=2, n_windows=2),
+        ...                               make_pipeline(Flatten(), LogisticRegression()), progress=False)
+        >>> df = res.to_frame()
+        >>> df.shape  # 2 subjects x 4 metrics x 2 levels
+        (16, 13)
+        >>> df.query("metric == 'balanced_accuracy'").pivot(index="subject", columns="level", values="score").shape
+        (2, 2)
+        """
+        import pandas as pd
+
+        c = self.config
+        rows = []
+        for r in self.subjects:
+            for level, n in (("window", r["n_test_windows"]), ("trial", r["n_test_trials"])):
+                for metric, value in r[level].items():
+                    rows.append({
+                        "dataset": c["dataset"], "subject": str(r["subject"]), "run": c.get("name", ""),
+                        "baseline": bool(c.get("baseline", False)), "protocol": c["protocol"],
+                        "leakage_free": bool(c["leakage_free"]), "target": c["target"], "task": c["task"],
+                        "level": level, "metric": metric,
+                        "score": float("nan") if value is None else float(value),
+                        "n_samples": int(n), "in_mean": bool(r.get("in_mean", True)),
+                    })
+        return pd.DataFrame(rows, columns=_FRAME_COLUMNS)
 
     def to_dict(self) -> dict:
         """The JSON-serialisable record (deterministic for the same data, estimator and seed)."""
@@ -103,11 +165,20 @@ class CVResult:
         lines = [
             f"{c['protocol']} [{tag}]  {c['dataset']} {c['target']} {c['task']}  "
             f"({c['n_subjects']} subjects)",
-            f"  {m}: window {win['mean']:.3f} +- {win['std']:.3f}   trial {tri['mean']:.3f} +- {tri['std']:.3f}"
-            f"   chance {s['chance'][m]:.3f}",
+            f"  {'baseline' if c.get('baseline') else 'model'}: {c.get('name', '')}",
         ]
+        excluded = s.get("excluded_subjects") or []
+        if excluded and not s.get("n_subjects_in_mean"):
+            lines.append(f"  no subject is left for the mean: the test windows of every subject "
+                         f"({', '.join(excluded)}) hold one class only")
+        else:
+            lines.append(f"  {m}: window {_fmt_summary(win)}   trial {_fmt_summary(tri)}   chance "
+                         f"{_fmt_num(s['chance'][m])} (window) {_fmt_num(s.get('chance_trial', {}).get(m))} (trial)")
+            if excluded:
+                lines.append(f"  left out of the mean (test windows of one class only): {', '.join(excluded)}")
         if s.get("group_p_value") is not None:
-            lines.append(f"  permutation p (group, {c['n_permutations']} perms): {s['group_p_value']:.3g}")
+            lines.append(f"  permutation p (group, {c['n_permutations']} perms): window {_fmt_num(s['group_p_value'], '.3g')}"
+                         f", trial {_fmt_num(s.get('group_p_value_trial'), '.3g')}")
         lk = self.leakage
         lines.append(
             f"  test windows whose trial was in training: {lk['leaked_test_fraction']:.1%}"
@@ -129,6 +200,7 @@ class CVResult:
         return path
 
 
+@verbose
 def cross_validate_subjects(
     tokens,
     estimator,
@@ -144,6 +216,8 @@ def cross_validate_subjects(
     random_state=0,
     progress=True,
     drop_unlabelled=False,
+    name=None,
+    baseline=False,
 ) -> CVResult:
     """Cross-validate ``estimator`` on window tokens under a named protocol.
 
@@ -175,7 +249,8 @@ def cross_validate_subjects(
     n_permutations : int, default=0
         Label permutations for chance level and p-values. Each permutation shuffles whole trials'
         labels within each subject and re-runs the full cross-validation (re-fitting), so it costs
-        ``n_permutations`` times the main run.
+        ``n_permutations`` times the main run. Chance levels and p-values come at window and at
+        trial level from the same permutations.
     n_jobs : int or None, default=1
         Parallel (subject, fold) jobs, through joblib (respects ``joblib.parallel_config``).
     results_dir : path-like, optional
@@ -191,10 +266,26 @@ def cross_validate_subjects(
         removed before splitting, and how many trials and windows is logged and recorded in
         ``config["unlabelled_dropped"]`` (``{"trials": n, "windows": m}``, zeros when none). See
         :func:`~neuroaffect.evaluation.make_target`.
+    name : str, optional
+        The run's label in tables and figures (``config["name"]``). Default: a short description
+        of the estimator, e.g. ``"Flatten → StandardScaler → LogisticRegression"`` for a
+        pipeline (its steps' class names), ``"GridSearchCV(Flatten → LogisticRegression)"`` for a
+        search.
+    baseline : bool, default=False
+        Whether ``estimator`` is a trivial or reference pipeline (e.g. ``DummyClassifier``) shown
+        beside a model: reports label it "baseline" in tables and figure titles, and draw it on
+        the same axes as the model it accompanies (``config["baseline"]``).
 
     Returns
     -------
     CVResult
+        Per-subject rows come in natural order of the subject ids (``"s2"`` before ``"s10"``).
+        A subject whose test windows hold one class only (classification) scores trivially (a
+        model that always predicts that class is perfect): it keeps its row, marked
+        ``in_mean=False``, but is left out of every mean, confidence interval, chance level and
+        group p-value of the summary; a warning names such subjects and
+        ``summary["excluded_subjects"]`` lists them. When that leaves no subject, the summary's
+        means are NaN and ``summary["n_subjects_in_mean"]`` is 0.
         Subjects with no test window (protocol ``"cross-dataset"``: the training dataset's) get no
         row; they are listed in ``config["untested_subjects"]``. When a protocol meant to test every
         window leaves some untested (``"leave-one-subject-out-stimulus-kfold"`` when subjects saw
@@ -230,6 +321,7 @@ def cross_validate_subjects(
     keys = np.asarray(tokens.trial_key).astype(str)
     subject = np.asarray(tokens.subject).astype(str)
     subjects, subject_code = np.unique(subject, return_inverse=True)
+    subjects = np.array(sorted(subjects, key=_natural_key))  # "2" before "10"; codes only count subjects
     estimator = _seeded(clone(estimator), random_state)
     timings = {"splits": 0.0, "fit": 0.0, "score": 0.0}
     t0 = time.perf_counter()
@@ -243,12 +335,17 @@ def cross_validate_subjects(
         "protocol": prot.name, "leakage_free": prot.leakage_free, "protocol_description": prot.description,
         "scope": prot.scope, "n_splits": n_splits if "kfold" in prot.name else None,
         "dataset": tokens.dataset, "target": target, "task": task, "metric": metric,
-        "class_names": list(tgt.class_names), "estimator": _ADDRESS.sub("", repr(estimator)),
+        "class_names": list(tgt.class_names), "name": str(name) if name is not None else describe_estimator(estimator),
+        "baseline": bool(baseline), "estimator": _ADDRESS.sub("", repr(estimator)),
+        "estimator_params": _param_json(estimator.get_params(deep=True)),
+        "features": _param_json(dict(getattr(tokens, "features", None) or {})),
+        "alignment": [a + (" (transductive: each test subject aligned on its own unlabelled test windows)"
+                           if "subject" in prot.held_out else "") for a in alignment_steps(estimator)],
         "n_permutations": int(n_permutations), "random_state": random_state,
         "n_subjects": len(subjects), "n_windows": len(keys), "n_trials": len(np.unique(keys)),
         "unlabelled_dropped": dict(tgt.unlabelled_dropped),
         "ch_names": list(tokens.ch_names), "band_names": list(tokens.band_names), "sfreq": float(tokens.sfreq),
-        "neuroaffect_version": __version__,
+        "neuroaffect_version": __version__, "versions": _versions(),
     }
     run_hash = _hash(_estimator_key(estimator), prot.name, n_splits, random_state, target_id, task, __version__)
     config["run_id"] = run_hash[:16]
@@ -315,7 +412,7 @@ def _given_labels(tgt, tokens, drop_unlabelled):
 
 
 def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress):
-    from tqdm.auto import tqdm
+    from .._logging import progress_bar
 
     outputs = [None] * len(jobs)
     pending = []
@@ -332,12 +429,12 @@ def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress):
     tasks = (
         delayed(_fit_predict)(
             _validation_groups(estimator, jobs[i]["n_train_subjects"]), X[jobs[i]["train"]],
-            labels[jobs[i]["perm"]][jobs[i]["train"]], keys[jobs[i]["train"]], X[jobs[i]["test"]], n_classes,
-            jobs[i]["path"],
+            labels[jobs[i]["perm"]][jobs[i]["train"]], keys[jobs[i]["train"]], X[jobs[i]["test"]],
+            keys[jobs[i]["test"]], n_classes, jobs[i]["path"],
         )
         for i in pending
     )
-    bar = tqdm(total=len(pending), desc="CV jobs", unit="fit", disable=not progress, leave=False)
+    bar = progress_bar(total=len(pending), desc="CV jobs", unit="fit", disable=not progress, leave=False)
     for i, out in zip(pending, Parallel(n_jobs=n_jobs, return_as="generator")(tasks), strict=True):
         outputs[i] = out
         bar.update()
@@ -345,23 +442,30 @@ def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress):
     return outputs
 
 
-def _fit_predict(estimator, X_train, y_train, groups_train, X_test, n_classes, path):
-    """Fit a clone on one training set, predict its test set, store the result atomically."""
+def _fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test, n_classes, path):
+    """Fit a clone on one training set, predict its test set, store the result atomically.
+
+    Steps that request ``groups`` through metadata routing (subject alignment) get the windows'
+    trial keys in fit and predict; estimators whose ``fit`` takes ``groups`` (early stopping) get
+    them in fit.
+    """
     est = clone(estimator)
     single_class = bool(n_classes) and len(np.unique(y_train)) < 2
     if single_class:  # e.g. a subject who rated every training trial "high": predict that class
         est = DummyClassifier(strategy="most_frequent")
-    fit_params = {"groups": groups_train} if _accepts_groups(est) else {}
+    routed = _routes_groups(est)
+    fit_params = {"groups": groups_train} if routed or _accepts_groups(est) else {}
+    predict_params = {"groups": groups_test} if routed else {}
     # numpy/scipy BLAS single-threaded inside a job: parallelism comes from n_jobs, and threaded BLAS
     # on the small matrices of one fold mostly spins (6x slower on a busy 2-core machine).
-    with _blas_controller().limit(limits=1, user_api="blas"):
+    with _blas_controller().limit(limits=1, user_api="blas"), config_context(enable_metadata_routing=routed):
         t0 = time.perf_counter()
         est.fit(X_train, y_train, **fit_params)
         fit_time = time.perf_counter() - t0
-        out = {"pred": np.asarray(est.predict(X_test)), "proba": np.zeros((0,)), "importance": np.zeros((0,)),
-               "fit_time": np.float64(fit_time), "single_class": np.bool_(single_class)}
+        out = {"pred": np.asarray(est.predict(X_test, **predict_params)), "proba": np.zeros((0,)),
+               "importance": np.zeros((0,)), "fit_time": np.float64(fit_time), "single_class": np.bool_(single_class)}
         if n_classes and hasattr(est, "predict_proba"):
-            proba = np.asarray(est.predict_proba(X_test), dtype=float)
+            proba = np.asarray(est.predict_proba(X_test, **predict_params), dtype=float)
             classes = getattr(est, "classes_", np.arange(proba.shape[1]))
             aligned = np.zeros((len(X_test), n_classes))
             aligned[:, np.asarray(classes, dtype=int)] = proba
@@ -372,6 +476,26 @@ def _fit_predict(estimator, X_train, y_train, groups_train, X_test, n_classes, p
     if path is not None:
         _save_npz_atomic(path, out)
     return out
+
+
+def _routes_groups(estimator) -> bool:
+    """Whether ``estimator`` holds a subject-alignment step, which requests ``groups`` through
+    metadata routing in fit and predict (searches keep their own ``groups`` handling)."""
+    from sklearn.model_selection._search import BaseSearchCV
+
+    if isinstance(estimator, BaseSearchCV) or not alignment_steps(estimator):
+        return False
+    with config_context(enable_metadata_routing=True):
+        routing = get_routing_for_object(estimator)
+        return bool(routing.consumes("fit", ["groups"]) or routing.consumes("predict", ["groups"]))
+
+
+def alignment_steps(estimator) -> list[str]:
+    """Descriptions of the subject-alignment steps inside ``estimator`` (reports record them)."""
+    from ..estimators.alignment import _SubjectAlignment
+
+    found = [estimator] + [v for v in estimator.get_params(deep=True).values() if hasattr(v, "get_params")]
+    return sorted({step.description for step in found if isinstance(step, _SubjectAlignment)})
 
 
 @functools.cache
@@ -393,6 +517,7 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
     importances = {}
     fold_rows = []
     audit_of = {(name, fold): a for name, fold, a in audits}
+    trained_for = {}  # subject -> windows that trained the models tested on that subject (any fold)
     for job, out in zip(jobs, outputs, strict=True):
         preds[job["perm"]][job["test"]] = out["pred"]
         if job["perm"] != 0:
@@ -411,6 +536,10 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
         fold_rows.append({"scope": job["scope"], "fold": job["fold"],
                           "single_class_training": bool(out.get("single_class", False)),
                           "audit": audit_of[(job["scope"], job["fold"])].to_dict(), "window": scores})
+        if classification:
+            fold_rows[-1]["class_counts"] = _class_counts(tgt.y, keys, job["train"], job["test"], tgt.n_classes)
+            for s in np.unique(subject[job["test"]]):
+                trained_for.setdefault(s, np.zeros(n, dtype=bool))[job["train"]] = True
     if classification and np.isnan(proba).any():
         proba = None if np.isnan(proba[fold_of >= 0]).any() else proba
 
@@ -422,22 +551,32 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
         if missing:
             config["untested_windows"] = missing
             listed = ", ".join(f"{s!r} ({c})" for s, c in missing.items())
-            warnings.warn(
+            _warn_caller(
                 f"protocol {prot.name!r} left {sum(missing.values())} window(s) untested, per subject: {listed}; "
                 "their splits had an empty training or test side (e.g. too few shared stimuli). "
-                "Scores cover the tested windows only (see config['untested_windows']).",
-                UserWarning, stacklevel=3,
+                "Scores cover the tested windows only (see config['untested_windows'])."
             )
     if untested:
         subjects = np.array([s for s in subjects if str(s) not in untested])
         config["n_subjects"] = len(subjects)
         config["untested_subjects"] = untested
-    subject_rows, null, chance_sources = [], np.full((n_perm, len(subjects)), np.nan), set()
+    subject_rows, chance_sources, only_class = [], set(), {}
+    null = {level: np.full((n_perm, len(subjects)), np.nan) for level in ("window", "trial")}
     for j, s in enumerate(subjects):
         mine = subject == s
         tested = mine & (fold_of >= 0)
+        _, first = np.unique(keys[tested], return_index=True)
+        y_tested = {"window": tgt.y[tested], "trial": tgt.y[tested][first]}
         row = {"subject": str(s), "n_trials": int(len(np.unique(keys[mine]))), "n_windows": int(mine.sum()),
-               "n_test_trials": int(len(np.unique(keys[tested]))), "n_test_windows": int(tested.sum())}
+               "n_test_trials": int(len(first)), "n_test_windows": int(tested.sum())}
+        # Test windows of one class: any model predicting that class is perfect, so the score says
+        # nothing about decoding; the subject stays listed but out of every mean.
+        row["in_mean"] = not (classification and len(np.unique(y_tested["window"])) < 2)
+        if not row["in_mean"]:
+            only_class[row["subject"]] = tgt.class_names[int(y_tested["window"][0])]
+        if classification:
+            row["class_counts"] = _class_counts(tgt.y, keys, np.flatnonzero(trained_for.get(s, np.zeros(n, bool))),
+                                                np.flatnonzero(tested), tgt.n_classes)
         for level in ("window", "trial"):
             row[level] = _level_scores(level, keys[tested], tgt, tgt.y[tested], preds[0][tested],
                                        None if proba is None else proba[tested])
@@ -447,27 +586,52 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
         for p in range(1, n_perm + 1):
             y_p, pred_p = labels[p][tested], preds[p][tested]
             proba_p = None if perm_proba[p - 1] is None else perm_proba[p - 1][tested]
-            null[p - 1, j] = _level_scores("window", keys[tested], tgt, y_p, pred_p, proba_p)[metric]
-        if n_perm:
-            row["p_value"] = permutation_p_value(row["window"][metric], null[:, j])
-            row["null_mean"] = float(np.nanmean(null[:, j])) if np.isfinite(null[:, j]).any() else float("nan")
-        row["chance"] = _chance(metric, tgt, tgt.y[tested], row.get("null_mean"))
-        chance_sources.add("permutation" if np.isfinite(row.get("null_mean", np.nan)) else "theoretical")
+            for level in ("window", "trial"):
+                null[level][p - 1, j] = _level_scores(level, keys[tested], tgt, y_p, pred_p, proba_p)[metric]
+        for level, suffix in (("window", ""), ("trial", "_trial")):
+            if n_perm:
+                row["p_value" + suffix] = permutation_p_value(row[level][metric], null[level][:, j])
+                row["null_mean" + suffix] = _nanmean(null[level][:, j])
+            row["chance" + suffix] = _chance(metric, tgt, y_tested[level], row.get("null_mean" + suffix))
+            chance_sources.add("permutation" if np.isfinite(row.get("null_mean" + suffix, np.nan)) else "theoretical")
         subject_rows.append(row)
 
+    kept = [j for j, r in enumerate(subject_rows) if r["in_mean"]]
+    excluded = [r for r in subject_rows if not r["in_mean"]]
+    if excluded:
+        listed = ", ".join(f"{r['subject']!r} (all {only_class[r['subject']]!r})" for r in excluded)
+        left = (f"no subject is left for the mean across subjects (all {len(excluded)} excluded)" if not kept
+                else f"{len(kept)} subject(s) remain in the mean")
+        _warn_caller(
+            f"{len(excluded)} subject(s) left out of the mean across subjects because their test windows hold one "
+            f"class only, so predicting that class scores as perfect: {listed}; {left}. "
+            "See summary['excluded_subjects'] (each keeps its row, with in_mean=False)."
+        )
+    rows_in = [subject_rows[j] for j in kept]
+    seed = int(config["random_state"]) if isinstance(config["random_state"], int | np.integer) else 0
     summary = {}
     for level in ("window", "trial"):
         names = [m for m in subject_rows[0][level]]
-        summary[level] = {m: _mean_std([r[level][m] for r in subject_rows]) for m in names}
-    summary["chance"] = {metric: float(np.mean([r["chance"] for r in subject_rows]))}
+        summary[level] = {m: _mean_std_ci([r[level][m] for r in rows_in], seed) for m in names}
+    summary["ci"] = {"method": "percentile bootstrap over subjects", "confidence": _CI_LEVEL,
+                     "n_resamples": _CI_RESAMPLES, "random_state": seed}
+    summary["n_subjects_in_mean"] = len(kept)
+    summary["excluded_subjects"] = [r["subject"] for r in excluded]
+    summary["chance"] = {metric: _nanmean([r["chance"] for r in rows_in])}
+    summary["chance_trial"] = {metric: _nanmean([r["chance_trial"] for r in rows_in])}
     # Where every subject's chance is its permutation null mean: "permutation"; where none (no
     # permutations, or a null that could not be scored): "theoretical"; otherwise both are mixed.
     summary["chance_source"] = ("permutation+theoretical" if len(chance_sources) > 1
                                 else chance_sources.pop() if chance_sources else "theoretical")
-    summary["group_p_value"] = group_permutation_p_value([r["window"][metric] for r in subject_rows], null) if n_perm else None
+    for level, suffix in (("window", ""), ("trial", "_trial")):
+        summary["group_p_value" + suffix] = (
+            group_permutation_p_value([r[level][metric] for r in rows_in], null[level][:, kept])
+            if n_perm and kept else None)
     if classification:
-        summary["confusion_window"] = np.sum([r["confusion_window"] for r in subject_rows], axis=0).tolist()
-        summary["confusion_trial"] = np.sum([r["confusion_trial"] for r in subject_rows], axis=0).tolist()
+        for level in ("window", "trial"):
+            summary[f"confusion_{level}"] = np.sum(
+                [np.zeros((tgt.n_classes, tgt.n_classes), int)] + [r[f"confusion_{level}"] for r in rows_in], axis=0
+            ).tolist()
 
     n_test = sum(a.n_test_windows for _, _, a in audits) or 1
     leakage = {
@@ -480,9 +644,10 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
     }
     permutation = None
     if n_perm:
-        permutation = {"metric": metric, "level": "window", "n_permutations": n_perm,
+        permutation = {"metric": metric, "levels": ["window", "trial"], "n_permutations": n_perm,
                        "scheme": "whole-trial labels permuted within each subject; full CV re-fitted per permutation",
-                       "subjects": [str(s) for s in subjects], "null": null.tolist()}
+                       "subjects": [str(s) for s in subjects], "null": null["window"].tolist(),
+                       "null_trial": null["trial"].tolist()}
     importance = None
     if importances:
         per_scope = {k: np.mean(v, axis=0) for k, v in sorted(importances.items())}
@@ -495,6 +660,18 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
         predictions["proba"] = proba
     return CVResult(config=config, subjects=subject_rows, folds=fold_rows, summary=summary, leakage=leakage,
                     permutation=permutation, importance=importance, predictions=predictions)
+
+
+def _warn_caller(message: str) -> None:
+    """``warnings.warn(message, UserWarning)`` attributed to the first frame outside neuroaffect.
+
+    The user's line shows in the warning whatever wrappers (e.g. ``@verbose``) lie in between.
+    """
+    package = str(Path(__file__).resolve().parent.parent)
+    frame, level = sys._getframe(0), 1
+    while frame is not None and str(Path(frame.f_code.co_filename).resolve()).startswith(package):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, UserWarning, stacklevel=level)
 
 
 def _level_scores(level, keys, tgt, y_true, y_pred, proba):
@@ -524,6 +701,120 @@ def _mean_std(values) -> dict:
     if not len(v):
         return {"mean": float("nan"), "std": float("nan")}
     return {"mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0}
+
+
+_CI_LEVEL = 0.95
+_CI_RESAMPLES = 10000
+_FRAME_COLUMNS = ("dataset", "subject", "run", "baseline", "protocol", "leakage_free", "target", "task", "level",
+                  "metric", "score", "n_samples", "in_mean")
+# The library's main dependencies whose versions results.json records (those installed).
+_VERSIONED = ("numpy", "scipy", "scikit-learn", "torch", "mne", "pyriemann")
+
+
+def _mean_std_ci(values, seed) -> dict:
+    """Mean, standard deviation (ddof=1) and percentile bootstrap CI of the finite ``values``."""
+    out = _mean_std(values)
+    low, high = bootstrap_ci(values, confidence=_CI_LEVEL, n_resamples=_CI_RESAMPLES, random_state=seed)
+    return {**out, "ci_low": low, "ci_high": high}
+
+
+def _nanmean(values) -> float:
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    return float(v.mean()) if len(v) else float("nan")
+
+
+def _class_counts(y, keys, train, test, n_classes) -> dict:
+    """Windows and trials per class (lists indexed by class) on the training and the test side.
+
+    ``train`` and ``test`` are window indices; a trial counts under its first window's label.
+    """
+    out = {}
+    for side, idx in (("train", train), ("test", test)):
+        y_side = np.asarray(y[idx]).astype(int)
+        _, first = np.unique(keys[idx], return_index=True)
+        out[f"{side}_windows"] = np.bincount(y_side, minlength=n_classes).tolist()
+        out[f"{side}_trials"] = np.bincount(y_side[first], minlength=n_classes).tolist()
+    return out
+
+
+def _natural_key(value):
+    """Sort key putting ``"s2"`` before ``"s10"`` and ``"2"`` before ``"10"`` (digit runs compare as numbers)."""
+    text = str(value)
+    parts = tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", text) if t)
+    return parts, text
+
+
+def describe_estimator(estimator) -> str:
+    """A short name of ``estimator`` for tables: its class, a pipeline's steps, a search's estimator.
+
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> describe_estimator(make_pipeline(StandardScaler(), LogisticRegression()))
+    'StandardScaler → LogisticRegression'
+    """
+    steps = getattr(estimator, "steps", None)
+    if isinstance(steps, list):
+        return " → ".join(describe_estimator(step) for _, step in steps if step not in (None, "passthrough"))
+    inner = getattr(estimator, "estimator", None)
+    if isinstance(inner, BaseEstimator):
+        return f"{type(estimator).__name__}({describe_estimator(inner)})"
+    return type(estimator).__name__
+
+
+def _param_json(value):
+    """A JSON-safe, complete stand-in for an estimator parameter value (no elided repr).
+
+    Numbers, strings, booleans and None stay as they are (non-finite floats become ``"inf"``,
+    ``"nan"``); arrays become (nested) lists in full; containers are converted recursively;
+    estimators, classes and functions become their dotted class or function name (an
+    estimator's own parameters appear separately under ``<name>__<param>`` with ``deep=True``);
+    anything else becomes its repr without memory addresses.
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if np.isfinite(value) else str(value)
+    if isinstance(value, np.ndarray):
+        return _param_json(value.tolist())
+    if isinstance(value, dict):
+        return {str(k): _param_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_param_json(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((_param_json(v) for v in value), key=repr)
+    if isinstance(value, BaseEstimator) or isinstance(value, type):
+        cls = value if isinstance(value, type) else type(value)
+        return f"{cls.__module__}.{cls.__qualname__}"
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+    return _ADDRESS.sub("", repr(value))
+
+
+def _versions() -> dict:
+    """Versions of neuroaffect, Python and the main dependencies that are installed (package metadata only)."""
+    out = {"neuroaffect": __version__, "python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _fmt_num(value, spec=".3f") -> str:
+    return "n/a" if value is None or not np.isfinite(value) else format(value, spec)
+
+
+def _fmt_summary(d) -> str:
+    """``mean +- std [95% CI low, high]`` of a summary entry."""
+    text = f"{_fmt_num(d['mean'])} +- {_fmt_num(d['std'])}"
+    if d.get("ci_low") is not None and np.isfinite(d["ci_low"]):
+        text += f" [95% CI {_fmt_num(d['ci_low'])}, {_fmt_num(d['ci_high'])}]"
+    return text
 
 
 def _permute_trial_labels(y, keys, subject, seed):

@@ -1,4 +1,4 @@
-"""Permutation p-values and paired comparisons of pipelines across subjects."""
+"""Permutation p-values, bootstrap confidence intervals and paired comparisons of pipelines across subjects."""
 
 from __future__ import annotations
 
@@ -51,6 +51,50 @@ def group_permutation_p_value(observed, null, *, n_resamples=10000, random_state
     draws = rng.randint(0, len(null), size=(n_resamples, null.shape[1]))
     means = null[draws, np.arange(null.shape[1])].mean(axis=1)
     return permutation_p_value(observed.mean(), means)
+
+
+def bootstrap_ci(values, *, confidence=0.95, n_resamples=10000, random_state=0) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the mean of ``values`` (e.g. across subjects).
+
+    ``n_resamples`` times, ``len(values)`` values are drawn with replacement and averaged; the
+    interval runs from the ``(1 - confidence) / 2`` to the ``(1 + confidence) / 2`` quantile of
+    those means. Non-finite values are ignored. With fewer than two finite values there is no
+    spread to resample and both bounds are NaN.
+
+    Parameters
+    ----------
+    values : array-like, shape (n_subjects,)
+        One score per subject.
+    confidence : float, default=0.95
+        Coverage of the interval, in (0, 1).
+    n_resamples : int, default=10000
+    random_state : int, default=0
+        Seed of the resampling: the same values give the same interval.
+
+    Returns
+    -------
+    low, high : float
+        The interval's bounds, in the unit of ``values``.
+
+    Examples
+    --------
+    >>> low, high = bootstrap_ci([0.55, 0.6, 0.62, 0.7, 0.58])
+    >>> bool(low < 0.61 < high)
+    True
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"Invalid value for the 'confidence' parameter: expected a number in (0, 1), got {confidence!r}.")
+    if not isinstance(n_resamples, int | np.integer) or n_resamples < 1:
+        raise ValueError(f"Invalid value for the 'n_resamples' parameter: expected an integer >= 1, got {n_resamples!r}.")
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[np.isfinite(v)]
+    if len(v) < 2:
+        return float("nan"), float("nan")
+    rng = check_random_state(random_state)
+    means = v[rng.randint(0, len(v), size=(n_resamples, len(v)))].mean(axis=1)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(means, [alpha, 1 - alpha])
+    return float(low), float(high)
 
 
 def paired_sign_flip_test(a, b, *, n_permutations=10000, random_state=0, exact_below=16) -> dict:

@@ -2,6 +2,8 @@
 
 trials (:class:`~neuroaffect.EEGTrials`) -> :class:`Tokenizer` -> :class:`WindowTokens`, or for a
 whole dataset read subject by subject, :func:`tokens_for_dataset` (cached in HDF5).
+:class:`RawWindows` cuts the same windows of the band-passed signal, for networks and covariance
+pipelines that take raw windows.
 """
 
 from .bde import (
@@ -15,6 +17,7 @@ from .bde import (
     resolve_bands,
 )
 from .cache import CacheWarning, tokens_for_dataset
+from .raw import RawWindows
 from .tokens import WindowTokens
 
 __all__ = [
@@ -23,6 +26,7 @@ __all__ = [
     "FEATURES_VERSION",
     "BandDifferentialEntropy",
     "CacheWarning",
+    "RawWindows",
     "Tokenizer",
     "WindowTokens",
     "check_bands",

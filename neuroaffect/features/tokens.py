@@ -16,7 +16,9 @@ class WindowTokens:
     Parameters
     ----------
     X : ndarray, shape (n_windows, n_electrodes, n_bands), float32
-        One token per electrode per window (BDE values, in nats unless ``log_base`` says otherwise).
+        One token per electrode per window (BDE values, in nats unless ``log_base`` says otherwise);
+        for raw windows (:class:`~neuroaffect.features.RawWindows`, ``features["kind"] == "raw"``)
+        shape (n_windows, n_channels, n_times) in volts, with ``band_names`` empty.
     ratings : ndarray, shape (n_windows, n_ratings)
         The ratings of the trial each window comes from.
     rating_names : tuple of str
@@ -56,6 +58,16 @@ class WindowTokens:
 
     def __len__(self) -> int:
         return len(self.X)
+
+    def __repr__(self) -> str:
+        """Shapes and ids, not arrays: ``<WindowTokens | 1200 windows × 19 electrodes × 5 bands, ...>``."""
+        def count(n, word):
+            return f"{n} {word}{'s' * (n != 1)}"
+
+        n_windows, n_electrodes, n_bands = (tuple(np.shape(self.X)) + (0, 0, 0))[:3]
+        return (f"<WindowTokens | {count(n_windows, 'window')} × {count(n_electrodes, 'electrode')} × "
+                f"{count(n_bands, 'band')}, {count(len(np.unique(self.subject)), 'subject')}, "
+                f"{count(len(np.unique(self.trial_key)), 'trial')}, dataset {self.dataset!r}>")
 
     def rating(self, name: str) -> np.ndarray:
         if name not in self.rating_names:

@@ -2,13 +2,16 @@
 
 EEG: :func:`simulate_trials` (in memory) and ``write_deap`` / ``write_seed`` / ``write_seed_iv`` /
 ``write_dreamer`` (files readable by :mod:`neuroaffect.io`), with affect effects of the sizes given
-by :class:`EffectSizes`. The fMRI simulator lives in :mod:`neuroaffect.simulate.fmri` and is not
+by :class:`EffectSizes` and the label / subject structure of :class:`StudyDesign` (:data:`REALISTIC`:
+like real studies, with ``EffectSizes.realistic()`` and few trials). The fMRI simulator lives in :mod:`neuroaffect.simulate.fmri` and is not
 imported here (import it explicitly).
 """
 
 from .datasets import (
+    REALISTIC,
     SEED_AFFECT,
     SEED_IV_AFFECT,
+    StudyDesign,
     simulate_trials,
     write_deap,
     write_dreamer,
@@ -19,9 +22,11 @@ from .eeg import BANDS, EffectSizes, SubjectModel
 
 __all__ = [
     "BANDS",
+    "REALISTIC",
     "SEED_AFFECT",
     "SEED_IV_AFFECT",
     "EffectSizes",
+    "StudyDesign",
     "SubjectModel",
     "simulate_trials",
     "write_deap",

@@ -12,6 +12,7 @@ import datetime
 import pickle
 import struct
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,36 @@ from ..trials import EEGTrials
 from .eeg import FLAVOURS, EffectSizes, SubjectModel, blink_trace
 
 DATASETS = ("deap", "seed", "seed_iv", "dreamer")
+
+
+@dataclass(frozen=True)
+class StudyDesign:
+    """The label and between-subject structure of a simulated study.
+
+    Parameters
+    ----------
+    high_fraction : float or None
+        DEAP / DREAMER: the fraction of each subject's trials rated high on valence (at or above
+        the scale's midpoint, the usual binary threshold), e.g. 0.75 for a 1:3 imbalance; arousal,
+        dominance and liking follow valence as usual. None: ratings uniform on the scale.
+    subject_gain_db : float
+        Standard deviation (dB) of each subject's per-electrode gains (between-subject offsets).
+    """
+
+    high_fraction: float | None = None
+    subject_gain_db: float = 1.0
+
+    def __post_init__(self):
+        if self.high_fraction is not None and not 0 < self.high_fraction < 1:
+            raise ValueError(f"Invalid value for the 'high_fraction' parameter: expected a number in (0, 1), "
+                             f"got {self.high_fraction!r}.")
+        check_positive("subject_gain_db", self.subject_gain_db)
+
+
+#: A study like the real ones that defeated the simulator's easy default: a 1:3 valence imbalance
+#: and large subject offsets (use with few trials, e.g. 16 per subject, and
+#: ``EffectSizes.realistic()``); 1/f background, blinks and drifts are always simulated.
+REALISTIC = StudyDesign(high_fraction=0.75, subject_gain_db=3.0)
 _CODE = {name: i + 1 for i, name in enumerate(DATASETS)}
 
 
@@ -55,10 +86,15 @@ _DEFAULT_SFREQ = {
 
 
 # -- ratings ---------------------------------------------------------------------------------
-def _ratings(dataset: str, rng, n_trials: int, session: int):
+def _ratings(dataset: str, rng, n_trials: int, session: int, high_fraction: float | None = None):
     """Dataset-native ratings (n_trials, n_ratings) and normalised affect (n_trials, 3)."""
+    if high_fraction is not None and dataset in ("deap", "dreamer"):
+        high = rng.permutation(np.arange(n_trials) < int(round(high_fraction * n_trials)))
     if dataset == "deap":
-        valence = rng.uniform(1, 9, n_trials)
+        if high_fraction is None:
+            valence = rng.uniform(1, 9, n_trials)
+        else:
+            valence = np.where(high, rng.uniform(5, 9, n_trials), rng.uniform(1, 4.99, n_trials))
         arousal = np.clip(rng.uniform(1, 9, n_trials) + 0.3 * np.abs(valence - 5), 1, 9)
         dominance = np.clip(5 + 0.4 * (valence - 5) + rng.normal(0, 1.5, n_trials), 1, 9)
         liking = np.clip(5 + 0.7 * (valence - 5) + rng.normal(0, 1.2, n_trials), 1, 9)
@@ -66,6 +102,8 @@ def _ratings(dataset: str, rng, n_trials: int, session: int):
         return ratings, get_scale("deap").normalize(ratings[:, :3])
     if dataset == "dreamer":
         ratings = rng.integers(1, 6, (n_trials, 3)).astype(float)
+        if high_fraction is not None:
+            ratings[:, 0] = np.where(high, rng.integers(3, 6, n_trials), rng.integers(1, 3, n_trials))
         return ratings, get_scale("dreamer").normalize(ratings)
     labels = _category_labels(dataset, n_trials, session)
     proxy = SEED_AFFECT if dataset == "seed" else SEED_IV_AFFECT
@@ -119,17 +157,20 @@ def _simulate_session(
     ch_names,
     sfreq,
     effects,
+    design=None,
 ):
     """Signals and baselines in µV (float64), native ratings and ids of one subject's session."""
+    design = StudyDesign() if design is None else design
     if not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(
             f"Invalid value for the 'seed' parameter: expected an integer >= 0, got {seed!r}."
         )
     model = SubjectModel(
-        ch_names, sfreq, np.random.default_rng([seed, _CODE[dataset], subject]), FLAVOURS[dataset]
+        ch_names, sfreq, np.random.default_rng([seed, _CODE[dataset], subject]), FLAVOURS[dataset],
+        gain_sd_db=design.subject_gain_db,
     )
     rng = np.random.default_rng([seed, _CODE[dataset], subject, session, 1])
-    ratings, affect = _ratings(dataset, rng, n_trials, session)
+    ratings, affect = _ratings(dataset, rng, n_trials, session, design.high_fraction)
     lengths = np.round(_durations(dataset, seed, session, n_trials, trial_duration) * sfreq).astype(
         int
     )
@@ -157,6 +198,7 @@ def simulate_trials(
     ch_names: Sequence[str] | None = None,
     sfreq: float | None = None,
     effects: EffectSizes | None = None,
+    design: StudyDesign | None = None,
     seed: int = 0,
 ) -> EEGTrials:
     """Simulated trials in memory, as the dataset's reader would return them.
@@ -179,7 +221,11 @@ def simulate_trials(
     ch_names, sfreq : optional
         Override the dataset's montage and sampling rate.
     effects : EffectSizes, optional
-        Affect effect sizes (default :class:`EffectSizes()`).
+        Affect effect sizes (default :class:`EffectSizes()`; like real studies:
+        ``EffectSizes.realistic()``).
+    design : StudyDesign, optional
+        Label imbalance and subject offsets (default: balanced ratings, 1 dB offsets; like real
+        studies: :data:`REALISTIC`).
     seed : int
         Same seed, same parameters: same data; equal to what ``write_<dataset>`` writes with them.
 
@@ -215,6 +261,7 @@ def simulate_trials(
                 ch_names=ch_names,
                 sfreq=sfreq,
                 effects=effects,
+                design=design,
             )
             parts.append(
                 _to_trials(dataset, signals, baselines, ratings, ch_names, sfreq, subject, session)
@@ -296,9 +343,9 @@ def _savemat(path: Path, variables: dict) -> None:
 
 
 def _progress(iterable, progress: bool, desc: str):
-    from tqdm.auto import tqdm
+    from .._logging import progress_bar
 
-    return tqdm(iterable, desc=desc, disable=not progress, leave=False)
+    return progress_bar(iterable, desc=desc, disable=not progress, leave=False)
 
 
 def _deap_peripheral(seed, subject, n_trials, n_times) -> np.ndarray:
@@ -334,10 +381,11 @@ def write_deap(
     n_trials: int = L.DEAP_N_TRIALS,
     trial_duration: float = L.DEAP_STIMULUS_SAMPLES / L.DEAP_SFREQ,
     effects: EffectSizes | None = None,
+    design: StudyDesign | None = None,
     seed: int = 0,
     progress: bool = True,
 ) -> Path:
-    """Write ``data_preprocessed_python/s01.dat ...`` as in DEAP.
+    """Write ``data_preprocessed_python/s01.dat ...`` as in DEAP (``effects``, ``design``: as in :func:`simulate_trials`).
 
     Each file is a Python-2-style protocol-2 pickle (array buffers as BINSTRING; read with
     ``pickle.load(f, encoding="latin1")``) of a dict
@@ -366,6 +414,7 @@ def write_deap(
             ch_names=L.DEAP_EEG_CHANNELS,
             sfreq=L.DEAP_SFREQ,
             effects=effects,
+            design=design,
         )
         eeg = np.stack(
             [np.concatenate([b, s], axis=1) for b, s in zip(baselines, signals, strict=True)]

@@ -85,6 +85,16 @@ class EffectSizes:
     fingerprint_fraction: float = 0.25
 
     @classmethod
+    def realistic(cls) -> EffectSizes:
+        """Effects like real studies': half the default affect effects and a stronger trial fingerprint.
+
+        Used by :data:`neuroaffect.simulate.REALISTIC` studies: a leakage-free decoder finds a
+        modest effect, and windows of one trial resemble each other far more than trials of one class.
+        """
+        return cls(valence_asymmetry_db=0.5, arousal_alpha_db=-0.5, arousal_beta_db=0.25, arousal_gamma_db=0.25,
+                   dominance_beta_db=0.15, fingerprint_db=2.5, fingerprint_fraction=0.5)
+
+    @classmethod
     def none(cls) -> EffectSizes:
         """No affect effect and no trial fingerprint (a null model)."""
         return cls(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
@@ -142,6 +152,9 @@ class SubjectModel:
     flavour : Flavour
     length_scale : float
         Spatial correlation length in metres.
+    gain_sd_db : float
+        Standard deviation (dB) of the subject's per-electrode gains: the between-subject offsets
+        of the band powers (impedance, skull thickness).
     """
 
     def __init__(
@@ -151,6 +164,7 @@ class SubjectModel:
         rng: np.random.Generator,
         flavour: Flavour,
         length_scale: float = 0.04,
+        gain_sd_db: float = 1.0,
     ):
         self.ch_names = list(ch_names)
         self.sfreq = float(sfreq)
@@ -163,7 +177,7 @@ class SubjectModel:
         self.alpha_width = rng.uniform(0.8, 1.3)
         self.alpha_ratio = rng.uniform(2.0, 6.0)  # posterior alpha peak / background at the peak
         self.chi = rng.uniform(1.2, 2.0)
-        self.gain_db = rng.normal(0.0, 1.0, len(self.ch_names))
+        self.gain_db = rng.normal(0.0, gain_sd_db, len(self.ch_names))
         y = pos[:, 1]  # anterior (+) / posterior (-)
         self.alpha_weight = 0.2 + 0.8 / (1.0 + np.exp(y / 0.02))
         offset_jitter = rng.normal(

@@ -1,0 +1,192 @@
+"""Subject alignment: transformers that remove each subject's offset before a shared model.
+
+EEG features differ more between people than between conditions (electrode impedance, skull
+thickness, head size). Aligning every subject to a common origin, without labels, is the single
+largest gain on real cross-subject data (PhysioNet EEGMAT, leave-one-subject-out: recording-level
+balanced accuracy 0.68 -> 0.89 with DE + logistic regression; benchmarks/RESULTS.md).
+
+Both transformers take ``groups`` in ``fit`` and ``transform``: one id per window, either the
+subject id or the trial key ``"subject/session/trial"`` (:attr:`WindowTokens.trial_key`, whose
+subject part is used). They request ``groups`` through scikit-learn's metadata routing, so inside a
+``Pipeline`` they receive it when routing is enabled; :func:`~neuroaffect.evaluation.cross_validate_subjects`
+does this for every fold. Subjects seen in ``fit`` are transformed with their fitted statistics;
+a subject not seen in ``fit`` (the test subject under leave-one-subject-out) is aligned on its own
+windows in the ``transform`` call, without labels: a *transductive* step, which the evaluation
+reports record. Without ``groups`` all windows are one subject.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from .._validation import check_finite, check_option
+
+__all__ = ["SubjectRecentering", "SubjectStandardScaler", "subject_ids"]
+
+
+def subject_ids(groups, n: int) -> np.ndarray:
+    """Subject id per window from ``groups`` (subject ids or trial keys ``"subject/session/trial"``).
+
+    Parameters
+    ----------
+    groups : array-like of shape (n_windows,) or None
+        None: every window belongs to one subject.
+    n : int
+        The number of windows (rows of X).
+
+    Returns
+    -------
+    subject : ndarray of str, shape (n_windows,)
+    """
+    if groups is None:
+        return np.full(n, "", dtype=object).astype(str)
+    groups = np.asarray(groups).astype(str)
+    if groups.ndim != 1 or len(groups) != n:
+        raise ValueError(f"groups must hold one subject id or trial key per window ({n}), got shape {groups.shape}.")
+    return np.array([g.split("/", 1)[0] for g in groups.tolist()], dtype=str)
+
+
+class _SubjectAlignment(TransformerMixin, BaseEstimator):
+    """Per-subject statistics fitted without labels; unseen subjects aligned on their own windows."""
+
+    __metadata_request__fit = {"groups": True}
+    __metadata_request__transform = {"groups": True}
+    #: What the reports say when a pipeline holds this step.
+    description = ""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.three_d_array = True
+        tags.requires_fit = True
+        return tags
+
+    def _check(self, X, reset):
+        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=np.float64, ensure_all_finite=False)
+        check_finite(X, "X")
+        return X
+
+    def fit(self, X, y=None, groups=None):
+        """Fit each subject's statistics (``y`` is ignored: alignment never sees labels).
+
+        Parameters
+        ----------
+        X : ndarray, shape (n_windows, ...)
+        y : ignored
+        groups : array-like of str, shape (n_windows,), optional
+            Subject id or trial key per window.
+
+        Returns
+        -------
+        self
+        """
+        X = self._check(X, reset=True)
+        subject = subject_ids(groups, len(X))
+        self.subjects_ = np.unique(subject)
+        self.stats_ = {s: self._statistics(X[subject == s]) for s in self.subjects_}
+        return self
+
+    def transform(self, X, groups=None):
+        """Align each window with its subject's statistics (an unseen subject's: from these windows).
+
+        Parameters
+        ----------
+        X : ndarray, shape (n_windows, ...)
+        groups : array-like of str, shape (n_windows,), optional
+            Subject id or trial key per window; None: all windows are one subject.
+
+        Returns
+        -------
+        X_aligned : ndarray, same shape as X, float64
+        """
+        check_is_fitted(self, "stats_")
+        X = self._check(X, reset=False)
+        subject = subject_ids(groups, len(X))
+        out = np.empty_like(X)
+        for s in np.unique(subject):
+            rows = subject == s
+            stats = self.stats_[s] if s in self.stats_ else self._statistics(X[rows])
+            out[rows] = self._apply(X[rows], stats)
+        return out
+
+    def fit_transform(self, X, y=None, groups=None):
+        return self.fit(X, y, groups=groups).transform(X, groups=groups)
+
+
+class SubjectStandardScaler(_SubjectAlignment):
+    """Standardise every feature within each subject (zero mean, unit variance over its windows).
+
+    Works on any feature array (n_windows, ...), e.g. flat features or DE tokens
+    (n_windows, n_electrodes, n_bands): each feature is centred and scaled by the mean and standard
+    deviation of the subject's windows. See the module docstring for ``groups`` and unseen
+    subjects.
+
+    Attributes
+    ----------
+    subjects_ : ndarray of str
+        Subjects seen in ``fit``.
+    stats_ : dict of str to (ndarray, ndarray)
+        Per subject: mean and standard deviation, each of shape ``X.shape[1:]``.
+    """
+
+    description = "per-subject feature standardisation"
+
+    def _statistics(self, X):
+        std = X.std(axis=0)
+        return X.mean(axis=0), np.where(std > 0, std, 1.0)
+
+    def _apply(self, X, stats):
+        mean, std = stats
+        return (X - mean) / std
+
+
+def _riemann_tools():
+    """pyRiemann's ``mean_riemann`` and ``invsqrtm`` (moved to ``pyriemann.geometry`` in 0.12)."""
+    try:
+        from pyriemann.geometry.base import invsqrtm
+        from pyriemann.geometry.mean import mean_riemann
+    except ImportError:
+        from pyriemann.utils.base import invsqrtm
+        from pyriemann.utils.mean import mean_riemann
+    return mean_riemann, invsqrtm
+
+
+class SubjectRecentering(_SubjectAlignment):
+    """Re-centre each subject's covariance matrices at the identity (Riemannian alignment).
+
+    Every covariance ``C`` of a subject becomes ``M^{-1/2} C M^{-1/2}``, where ``M`` is the mean of
+    the subject's covariances: the Riemannian mean (``metric="riemann"``, Zanini et al. 2018) or
+    the arithmetic mean (``metric="euclid"``, Euclidean alignment, He & Wu 2020). Put it between
+    ``pyriemann.estimation.Covariances`` and ``pyriemann.tangentspace.TangentSpace``.
+
+    Parameters
+    ----------
+    metric : {"riemann", "euclid"}, default="riemann"
+
+    Attributes
+    ----------
+    subjects_ : ndarray of str
+    stats_ : dict of str to ndarray, shape (n_channels, n_channels)
+        Per subject: the whitening matrix ``M^{-1/2}``.
+    """
+
+    description = "per-subject Riemannian re-centring"
+
+    def __init__(self, metric="riemann"):
+        self.metric = metric
+
+    def _check(self, X, reset):
+        X = super()._check(X, reset)
+        if X.ndim != 3 or X.shape[1] != X.shape[2]:
+            raise ValueError(f"X must be covariance matrices (n_windows, n_channels, n_channels), got shape {X.shape}.")
+        return X
+
+    def _statistics(self, X):
+        check_option("metric", self.metric, ("riemann", "euclid"))
+        mean_riemann, invsqrtm = _riemann_tools()
+        mean = mean_riemann(X) if self.metric == "riemann" else X.mean(axis=0)
+        return invsqrtm(mean)
+
+    def _apply(self, X, whitening):
+        return whitening @ X @ whitening
