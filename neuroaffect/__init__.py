@@ -4,9 +4,10 @@ Importing the package is cheap: heavy dependencies (MNE, nilearn, braindecode, t
 modules that use them.
 """
 
+from ._logging import set_log_level
 from .affect.scales import RatingScale
 from .trials import EEGTrials
 
 __version__ = "0.1.0"
 
-__all__ = ["EEGTrials", "RatingScale", "__version__"]
+__all__ = ["EEGTrials", "RatingScale", "__version__", "set_log_level"]

@@ -41,13 +41,33 @@ NON_EEG = re.compile(
 TYPE_PREFIX = re.compile(r"(EEG|ECG|EKG|EOG|EMG|RESP|MISC|STIM)\s+", re.IGNORECASE)
 
 
+def standard_montage_name(system: str = "1005") -> str:
+    """The name of MNE's template montage of the 10-``system`` system in the installed MNE.
+
+    MNE 1.12 renamed the templates (``standard_1005`` -> ``colin27_1005``, same positions) and warns
+    with a ``FutureWarning`` on the old names; the new name is used where the installed MNE has it,
+    the old one otherwise, so no deprecation warning reaches the user.
+
+    Parameters
+    ----------
+    system : {"1005", "1020"}
+
+    Returns
+    -------
+    name : str
+        ``"colin27_<system>"`` or ``"standard_<system>"``.
+    """
+    import mne
+
+    new = f"colin27_{system}"
+    return new if new in mne.channels.get_builtin_montages() else f"standard_{system}"
+
+
 @lru_cache(maxsize=1)
 def _standard_positions() -> dict[str, np.ndarray]:
     import mne
 
-    # MNE >= 1.12 renamed the 10-05 template (same positions); accept both spellings.
-    name = "colin27_1005" if "colin27_1005" in mne.channels.get_builtin_montages() else "standard_1005"
-    montage = mne.channels.make_standard_montage(name)
+    montage = mne.channels.make_standard_montage(standard_montage_name("1005"))
     return {name: np.asarray(pos, dtype=float) for name, pos in montage.get_positions()["ch_pos"].items()}
 
 

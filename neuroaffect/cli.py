@@ -7,13 +7,16 @@
 ``neuroaffect report <results-dir>``        re-render a report from its results.json
 ``neuroaffect recipes``                     list the recipes
 
-Errors in the command line (unknown recipe or option, a bad option value, an unknown estimator
-parameter or subject id, a missing results folder) are reported as one line
-``neuroaffect <command>: error: ...`` on stderr with exit status 2. The recipes check their options
-before any computation (argparse types and choices, then :func:`neuroaffect.recipes._eeg.option_errors`
-around the interpretation of ``--model-param`` and ``--subjects``); ``ValueError`` / ``TypeError``
-raised later, while computing features or cross-validating, are deliberately not caught here and
-keep their traceback, since they point at a data problem or a bug, not at a mistyped option.
+Errors in the command line (unknown recipe or option, a bad option value, a missing ``--data-dir``,
+an ``--out`` that is a file, cannot be written or is being written by another run, a misspelt
+``--target``, an unknown estimator parameter, a CUDA device without a GPU, an unknown subject id,
+more ``--n-splits`` than a subject's trials, a missing results folder) are reported as one line
+``neuroaffect <command>: error: ...`` on stderr with exit status 2, before any computation where
+the options alone tell (:func:`neuroaffect.recipes._eeg.check_args`), else as soon as the data
+are read. Any other exception (a data problem or a bug) is one line
+``neuroaffect <command>: error: <type>: <message> (run with --debug for the traceback)`` with exit
+status 1; ``--debug`` anywhere on the command line shows the traceback instead, and debug log
+messages. Ctrl-C ends with ``interrupted`` and exit status 130.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from ._atomic import releases_output_locks
 
 _SIMULATE_DATASETS = ("deap", "seed", "seed-iv", "dreamer", "fmri-bids", "fmri-nsd")
 
@@ -36,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
                "With no recipe, 'neuroaffect run' runs the leakage demonstration on simulated data.",
     )
     p.add_argument("--version", action="version", version=f"neuroaffect {__version__}")
+    p.add_argument("--debug", action="store_true",
+                   help="on an error, print the full traceback (and log debug messages); accepted anywhere")
     sub = p.add_subparsers(dest="command", metavar="{run,simulate,report,recipes}")
     run = sub.add_parser("run", help="run a recipe (default: leakage-demo)", add_help=False)
     run.add_argument("recipe", nargs="?")
@@ -58,8 +65,48 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Entry point of the ``neuroaffect`` command; returns the exit code."""
+    """Entry point of the ``neuroaffect`` command; returns the exit code.
+
+    Usage errors raise ``SystemExit(2)`` after one line on stderr (argparse's way); other
+    exceptions are printed as one line and give 1, unless ``--debug`` is on the command line.
+    """
+    from ._logging import use_log_level
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    end = argv.index("--") if "--" in argv else len(argv)
+    debug = "--debug" in argv[:end]
+    if debug:
+        argv = [a for a in argv[:end] if a != "--debug"] + argv[end:]
+    prog = _prog(argv)
+    try:
+        with use_log_level("DEBUG" if debug else None):
+            return _main(argv)
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as err:  # noqa: BLE001 (the command's last line of defence)
+        if debug:
+            raise
+        message = " ".join(str(err).split()) or "(no message)"
+        print(f"{prog}: error: {type(err).__name__}: {message} (run with --debug for the traceback)", file=sys.stderr)
+        return 1
+
+
+def _prog(argv) -> str:
+    """The command's name for error lines: "neuroaffect run deap", "neuroaffect simulate", ..."""
+    if not argv or argv[0] not in ("run", "simulate", "report", "recipes"):
+        return "neuroaffect"
+    if argv[0] == "run":
+        from .recipes import DEFAULT_RECIPE
+
+        recipe = argv[1] if len(argv) > 1 and not argv[1].startswith("-") else DEFAULT_RECIPE
+        return f"neuroaffect run {recipe.replace('_', '-')}"
+    return f"neuroaffect {argv[0]}"
+
+
+def _main(argv) -> int:
     if argv and argv[0] == "run":
         return _run(argv[1:])
     args = _parser().parse_args(argv)
@@ -85,11 +132,12 @@ def _run(rest) -> int:
     else:
         name = DEFAULT_RECIPE
     if name.replace("_", "-") not in RECIPES:
-        print(f"neuroaffect run: unknown recipe {name!r}; choose from: {', '.join(RECIPES)}", file=sys.stderr)
+        print(f"neuroaffect run: error: unknown recipe {name!r}; choose from: {', '.join(RECIPES)}", file=sys.stderr)
         return 2
     return run_recipe(name, rest)
 
 
+@releases_output_locks
 def _simulate(args) -> int:
     import neuroaffect.simulate as simulate
 
@@ -99,6 +147,7 @@ def _simulate(args) -> int:
         args.error("--resolution applies to fmri-bids only.")
     from .recipes._eeg import DATASETS, dataset_key
 
+    _claim_simulate_out(args)
     dataset = dataset_key(args.dataset)
     kwargs = {"seed": args.seed, "progress": not args.quiet}
     # SEED-IV files do not record their rate and the recipes need it with --data-dir: write at the
@@ -127,6 +176,7 @@ def _simulate_fmri(args) -> int:
         args.error("--trial-duration applies to the EEG datasets only.")
     if args.resolution is not None and args.dataset != "fmri-bids":
         args.error("--resolution applies to fmri-bids only.")
+    _claim_simulate_out(args)
     kwargs = {"random_state": args.seed}
     if args.subjects is not None:
         kwargs["n_subjects"] = args.subjects
@@ -141,6 +191,14 @@ def _simulate_fmri(args) -> int:
     print(f"Wrote simulated {args.dataset} data to {root}")
     print(f"Next: neuroaffect run fmri-vad --data-dir {root}   (or: neuroaffect run fmri-semantic --data-dir {root})")
     return 0
+
+
+def _claim_simulate_out(args) -> None:
+    """``--out``: a folder that can be written, locked while the data are written (exit 2 otherwise)."""
+    from .recipes._eeg import check_run_options
+
+    # check_run_options reports through .error: the simulate parser's (prog "neuroaffect simulate")
+    check_run_options(argparse.Namespace(error=args.error), argparse.Namespace(out=args.out, data_dir=None))
 
 
 def _report(results_dir: Path) -> int:

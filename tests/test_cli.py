@@ -21,9 +21,12 @@ def test_run_default_main_job_quick(tmp_path, capsys):
     assert "LEAKY" in printed and "leakage-free" in printed and "report.html" in printed
     assert "simulated" in printed
     doc = json.loads((out / "results.json").read_text())
-    clean, leaky = doc["runs"]
+    clean, leaky, *baselines = doc["runs"]
     assert clean["config"]["protocol"] == "within-subject-kfold" and clean["config"]["leakage_free"]
-    assert leaky["config"]["protocol"] == "leaky-segment-kfold" and not leaky["config"]["leakage_free"]
+    # the leak within the same scope: each subject's windows shuffled into folds
+    assert leaky["config"]["protocol"] == "leaky-within-subject-kfold" and not leaky["config"]["leakage_free"]
+    assert leaky["config"]["scope"] == clean["config"]["scope"] == "subject"
+    assert [b["config"]["name"] for b in baselines] == ["majority", "stratified", "aligned-riemann"]
     assert leaky["leakage"]["leaked_test_fraction"] > 0.9 and clean["leakage"]["leaked_test_fraction"] == 0
     m = clean["config"]["metric"]
     assert leaky["summary"]["window"][m]["mean"] > clean["summary"]["window"][m]["mean"] + 0.15
@@ -71,11 +74,11 @@ def test_cli_errors_and_listing(capsys):
     (["--n-permutations", "-1"], "argument --n-permutations: expected an integer >= 0"),
     (["--window", "0"], "argument --window: expected a positive number"),
     (["--window", "inf"], "argument --window: expected a positive number, got inf"),
-    (["--model", "eegnet"], "argument --model: invalid choice: 'eegnet'"),  # raw windows, not tokens
-    (["--model", "tsception"], "argument --model: invalid choice: 'tsception'"),
+    (["--model", "eegnets"], "argument --model: invalid choice: 'eegnets'"),
+    (["--baselines", "nothing"], "argument --baselines: invalid choice: 'nothing'"),
     (["--subjects", "0"], "--subjects: without --data-dir one number is how many subjects to simulate; "
                           "expected >= 1, got 0"),
-    (["--model-param", "foo=1"], "--model de-logreg --model-param: .*unexpected keyword argument 'foo'"),
+    (["--model-param", "foo=1"], "--model aligned-de-logreg --model-param: .*unexpected keyword argument 'foo'"),
     (["--model-param", "foo"], "--model-param expects KEY=VALUE, got 'foo'"),
     (["--subjects", "1", "9"], r"--subjects: Unknown deap subject\(s\) \['9'\].*available subjects: \['1', '2', '3'\]"),
 ])
@@ -99,8 +102,8 @@ def test_leakage_demo_on_seed_iv_files_takes_sfreq_and_both_spellings(tmp_path, 
     for spelling in ("seed_iv", "seed-iv"):
         out = tmp_path / spelling
         assert main(["run", "leakage-demo", "--dataset", spelling, "--sfreq", "200", *common, "--out", str(out)]) == 0
-        clean, leaky = json.loads((out / "results.json").read_text())["runs"]
-        assert clean["config"]["protocol"] == "seed-iv-16-8" and leaky["config"]["protocol"] == "leaky-segment-kfold"
+        clean, leaky, *_ = json.loads((out / "results.json").read_text())["runs"]
+        assert clean["config"]["protocol"] == "seed-iv-16-8" and leaky["config"]["protocol"] == "leaky-within-subject-kfold"
     with pytest.raises(SystemExit) as exit_:
         main(["run", "leakage-demo", "--dataset", "deap", "--sfreq", "200", "--quick", "--out", str(tmp_path / "b")])
     assert exit_.value.code == 2 and "--sfreq applies to SEED-IV only" in capsys.readouterr().err
@@ -113,24 +116,41 @@ def test_subjects_select_simulated_subjects(tmp_path):
     assert [s["subject"] for s in doc["runs"][0]["subjects"]] == ["1", "3"]
 
 
-def test_model_choices_are_the_token_estimators():
-    from neuroaffect.estimators import ESTIMATORS
-    from neuroaffect.recipes._eeg import token_estimators
+def test_every_estimator_is_a_model_choice_and_the_default_is_recommended():
+    from neuroaffect.estimators import ESTIMATORS, RECOMMENDED
+    from neuroaffect.recipes._eeg import build_parser
 
-    assert token_estimators() == ("de-logreg", "de-svm", "transformer", "transformer-reference", "dgcnn")
-    assert set(ESTIMATORS) - set(token_estimators()) == {"eegnet", "tsception"}
+    p = build_parser("deap", prog="neuroaffect run deap", description="")
+    model = next(a for a in p._actions if a.dest == "model")
+    assert set(model.choices) == set(ESTIMATORS) and model.default == RECOMMENDED
+    args = p.parse_args([])
+    assert args.baselines == ["majority", "stratified", "aligned-riemann"]
+    assert p.parse_args(["--baselines"]).baselines == []
+
+
+def test_raw_window_model_and_baselines_in_one_report(tmp_path):
+    """EEGNet's raw-window route (and the Riemannian baseline's) through the recipe; baselines labelled."""
+    out = tmp_path / "raw"
+    assert main(["run", "deap", "--quick", "--quiet", "--n-splits", "2", "--model", "riemann",
+                 "--baselines", "majority", "--out", str(out)]) == 0
+    doc = json.loads((out / "results.json").read_text())
+    runs = doc["runs"]
+    assert [r["config"]["name"] for r in runs] == ["riemann", "majority"]
+    assert [r["config"]["baseline"] for r in runs] == [False, True]
+    assert runs[0]["config"]["features"]["kind"] == "raw" and runs[1]["config"]["features"]["kind"] == "bde"
+    assert "baseline" in (out / "report.md").read_text()
 
 
 def test_leakage_demo_keeps_a_typed_value_equal_to_the_deap_default(tmp_path, capsys):
     out = tmp_path / "typed"
     common = ["run", "leakage-demo", "--dataset", "seed", "--quick", "--quiet", "--n-permutations", "0"]
     assert main([*common, "--protocol", "within-subject-kfold", "--n-splits", "3", "--out", str(out)]) == 0
-    clean, _ = json.loads((out / "results.json").read_text())["runs"]
+    clean, *_ = json.loads((out / "results.json").read_text())["runs"]
     assert clean["config"]["protocol"] == "within-subject-kfold"
     assert clean["config"]["target"] == "emotion" and clean["config"]["task"] == "classes"  # filled for seed
     out = tmp_path / "default"
     assert main([*common, "--out", str(out)]) == 0
-    clean, _ = json.loads((out / "results.json").read_text())["runs"]
+    clean, *_ = json.loads((out / "results.json").read_text())["runs"]
     assert clean["config"]["protocol"] == "seed-9-6"
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_:
@@ -188,3 +208,140 @@ def test_simulate_bad_option_values_are_one_line_usage_errors(argv, message, tmp
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.splitlines()[-1] == f"neuroaffect simulate: error: {message}"
     assert not (tmp_path / "o").exists()
+
+
+# ------------------------------------------------------------------ user errors: one line, exit 2, before any work
+
+def _one_line_usage_error(argv, capsys, prog="neuroaffect run deap"):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.splitlines()[-1]
+    assert last.startswith(f"{prog}: error: ")
+    return last[len(f"{prog}: error: "):]
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--data-dir", "{tmp}/nowhere"], "--data-dir {tmp}/nowhere: no such file or folder; expected the dataset's folder."),
+    (["--out", "{tmp}/afile"], "--out {tmp}/afile: is a file; expected a folder (created if missing)."),
+    (["--out", "{tmp}/afile/sub"], "--out {tmp}/afile/sub: cannot be written (a file is in the way of the folder); "
+                                   "expected a folder you can write to."),
+    (["--target", "valnce"], "--target 'valnce': not a rating of DEAP; expected one of valence, arousal, dominance, liking."),
+    (["--model-param", "C=-1"], "--model aligned-de-logreg --model-param: The 'C' parameter of LogisticRegression must be a float "
+                                "in the range (0.0, inf]. Got -1 instead."),
+])
+def test_user_errors_are_reported_before_any_work(option, message, tmp_path, capsys):
+    (tmp_path / "afile").write_text("not a folder")
+    option = [o.format(tmp=tmp_path) for o in option]
+    argv = ["run", "deap", "--quick", "--quiet", "--out", str(tmp_path / "o"), *option]
+    assert _one_line_usage_error(argv, capsys) == message.format(tmp=tmp_path)
+    assert not (tmp_path / "cache").exists()  # nothing simulated, no features computed
+
+
+def test_target_is_checked_against_the_dataset_of_the_leakage_demo(tmp_path, capsys):
+    argv = ["run", "leakage-demo", "--dataset", "seed", "--target", "valence", "--quick", "--out", str(tmp_path / "o")]
+    assert _one_line_usage_error(argv, capsys, "neuroaffect run leakage-demo") == \
+        "--target 'valence': not a rating of SEED; expected one of emotion."
+
+
+def test_dataset_ratings_are_the_readers_ratings(tmp_path):
+    from neuroaffect.io import list_subjects
+    from neuroaffect.recipes._eeg import DATASETS, dataset_ratings
+    from neuroaffect.simulate import simulate_trials
+
+    for dataset in ("deap", "dreamer", "seed", "seed_iv"):
+        trials = simulate_trials(dataset, n_subjects=1, n_trials=DATASETS[dataset]["quick"]["n_trials"], trial_duration=1.0)
+        assert tuple(trials.rating_names) == dataset_ratings(dataset)
+    assert main(["simulate", "dreamer", "--out", str(tmp_path / "d"), "--subjects", "1", "--trials", "2",
+                 "--trial-duration", "2", "--quiet"]) == 0
+    (source,) = list_subjects("dreamer", tmp_path / "d")
+    assert tuple(source.load().rating_names) == dataset_ratings("dreamer")
+    assert dataset_ratings("eegmat")[0] == "condition"
+
+
+def test_cuda_device_without_a_gpu_is_a_usage_error(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    argv = ["run", "deap", "--quick", "--model", "transformer", "--model-param", "device=cuda", "--out", str(tmp_path / "o")]
+    assert _one_line_usage_error(argv, capsys) == (
+        "--model transformer --model-param device=cuda: no CUDA GPU is available here (torch.cuda.is_available() is "
+        "False); use cpu, or auto to use a GPU where there is one.")
+    assert not (tmp_path / "cache").exists()
+    argv = ["run", "fmri-semantic", "--quick", "--device", "cuda", "--out", str(tmp_path / "s.json")]
+    assert _one_line_usage_error(argv, capsys, "neuroaffect run fmri-semantic").startswith(
+        "--device cuda: no CUDA GPU is available here")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    argv = ["run", "deap", "--quick", "--model", "transformer", "--model-param", "device=cuda:3", "--out", str(tmp_path / "o")]
+    assert _one_line_usage_error(argv, capsys).endswith("device=cuda:3: this machine has 1 CUDA device(s) (cuda:0 ... cuda:0).")
+
+
+def test_fmri_out_and_data_dir_are_checked(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    assert _one_line_usage_error(["run", "fmri-vad", "--quick", "--out", str(tmp_path / "afile")], capsys,
+                                 "neuroaffect run fmri-vad") == \
+        f"--out {tmp_path / 'afile'}: is a file; expected a folder (created if missing)."
+    assert _one_line_usage_error(["run", "fmri-semantic", "--quick", "--out", str(tmp_path / "afile")], capsys,
+                                 "neuroaffect run fmri-semantic") == \
+        f"--out {tmp_path / 'afile'}: is a file; expected a folder (created if missing)."
+    assert _one_line_usage_error(["run", "fmri-vad", "--data-dir", str(tmp_path / "none"), "--out", str(tmp_path / "o")],
+                                 capsys, "neuroaffect run fmri-vad").startswith(f"--data-dir {tmp_path / 'none'}: no such")
+    assert _one_line_usage_error(["simulate", "deap", "--out", str(tmp_path / "afile")], capsys, "neuroaffect simulate") \
+        == f"--out {tmp_path / 'afile'}: is a file; expected a folder (created if missing)."
+
+
+def test_data_dir_without_the_dataset_is_a_usage_error(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    argv = ["run", "deap", "--data-dir", str(tmp_path / "empty"), "--quiet", "--out", str(tmp_path / "o")]
+    assert _one_line_usage_error(argv, capsys).startswith(f"--data-dir {tmp_path / 'empty'}: ")
+
+
+@pytest.mark.parametrize("option, message", [
+    (["--n-splits", "11"], "--protocol within-subject-kfold --n-splits 11: Cannot make n_splits=11 folds of whole "
+                           "trials from 10 trial(s) of subject '1'"),
+    (["--protocol", "leave-one-session-out"], "--protocol leave-one-session-out: Subject '1' has a single session"),
+])
+def test_splits_the_data_cannot_give_are_one_line_before_any_fit(option, message, tmp_path, capsys):
+    out = tmp_path / "o"
+    argv = ["run", "deap", "--quick", "--quiet", "--out", str(out), *option]
+    assert _one_line_usage_error(argv, capsys).startswith(message)
+    assert not (out / "folds").exists() and not (out / "results.json").exists()
+
+
+def test_task_the_rating_does_not_allow_is_a_usage_error(tmp_path, capsys):
+    argv = ["run", "seed", "--quick", "--quiet", "--task", "binary", "--out", str(tmp_path / "o")]
+    assert _one_line_usage_error(argv, capsys, "neuroaffect run seed") == \
+        "--task binary: the rating 'emotion' is categorical (SEED emotion); use --task classes."
+
+
+def test_unexpected_errors_are_one_line_exit_1_and_debug_shows_the_traceback(tmp_path, capsys, monkeypatch):
+    import neuroaffect.features
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire\n  (second line)")
+
+    monkeypatch.setattr(neuroaffect.features, "tokens_for_dataset", broken)
+    argv = ["run", "deap", "--quick", "--quiet", "--out", str(tmp_path / "o")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == ("neuroaffect run deap: error: RuntimeError: disk on fire (second line) "
+                                    "(run with --debug for the traceback)")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        main([*argv, "--debug"])
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        main(["--debug", *argv])
+
+
+def test_interrupt_is_one_line(tmp_path, capsys, monkeypatch):
+    import neuroaffect.features
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(neuroaffect.features, "tokens_for_dataset", interrupted)
+    assert main(["run", "deap", "--quick", "--quiet", "--out", str(tmp_path / "o")]) == 130
+    assert capsys.readouterr().err == "neuroaffect run deap: interrupted\n"

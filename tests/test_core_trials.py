@@ -214,3 +214,154 @@ def test_volts_including_a_large_dc_offset_do_not_warn(recwarn):
     make()
     EEGTrials.from_arrays(volts, 128.0, CH)
     assert not [w for w in recwarn if "standard deviation" in str(w.message)]
+
+
+# -- labels and ids from epochs.metadata (issue 15, item 1) ------------------------------------
+def _epochs(metadata, n_channels=3, ch_names=("Fz", "Cz", "Pz"), types="eeg"):
+    import pandas as pd
+
+    metadata = pd.DataFrame(metadata)
+    n = len(metadata)
+    data = np.random.default_rng(1).normal(0, 1e-5, (n, len(ch_names), 256))
+    info = mne.create_info(list(ch_names), 128.0, types)
+    return mne.EpochsArray(data, info, metadata=metadata, verbose="error")
+
+
+def test_from_epochs_reads_ids_ratings_and_conditions_from_metadata(caplog):
+    import logging
+
+    epochs = _epochs({
+        "subject": ["s1", "s1", "s2", "s2", "s2"], "session": [1, 1, 2, 2, 2], "trial": [3, 4, 1, 2, 5],
+        "valence": [1.0, 9.0, 5.5, 2.0, 7.0],
+        "condition": ["rest", "task", "task", "rest", "task"],
+    })
+    with caplog.at_level(logging.INFO, logger="neuroaffect"):
+        trials = EEGTrials.from_epochs(epochs, scales={"valence": RatingScale("SAM 1-9", 1, 9)})
+    assert trials.rating_names == ("valence", "condition")
+    assert trials.subject.tolist() == ["s1", "s1", "s2", "s2", "s2"]
+    assert trials.session.tolist() == [1, 1, 2, 2, 2] and trials.trial.tolist() == [3, 4, 1, 2, 5]
+    np.testing.assert_array_equal(trials.rating("valence"), [1.0, 9.0, 5.5, 2.0, 7.0])
+    assert trials.scales["valence"] == RatingScale("SAM 1-9", 1, 9)
+    condition = trials.scales["condition"]  # a categorical label, no numeric scale invented
+    assert (condition.kind, condition.categories) == ("categorical", ("rest", "task"))
+    np.testing.assert_array_equal(trials.rating("condition"), [0, 1, 1, 0, 1])
+    np.testing.assert_allclose(trials.signals[2], epochs.get_data()[2], rtol=1e-6)
+    assert any("'condition' is categorical" in r.getMessage() for r in caplog.records)
+    # usable as a target with task="classes" only
+    from neuroaffect.evaluation import make_target
+    from neuroaffect.features import Tokenizer
+
+    tokens = Tokenizer(window=1.0).transform(trials)
+    target = make_target(tokens, "condition", task="classes")
+    assert target.class_names == ("rest", "task") and target.y.tolist() == [0, 0, 1, 1, 1, 1, 0, 0, 1, 1]
+    with pytest.raises(ValueError, match="categorical.*task='classes'"):
+        make_target(tokens, "condition", task="binary")
+
+
+def test_from_epochs_keeps_missing_labels_missing_never_a_class():
+    import pandas as pd
+
+    epochs = _epochs({
+        "condition": ["rest", "", "task", "n/a", None, "rest"],
+        "arousal": [2.0, 3.0, np.nan, 4.0, 5.0, 1.0],
+        "group": pd.Categorical(["a", "b", np.nan, "a", "b", "a"], categories=["b", "a", "c"]),
+    })
+    trials = EEGTrials.from_epochs(epochs, scales={"arousal": "dreamer"})
+    np.testing.assert_array_equal(trials.rating("condition"), [0, np.nan, 1, np.nan, np.nan, 0])
+    np.testing.assert_array_equal(trials.rating("arousal"), [2, 3, np.nan, 4, 5, 1])
+    # a pandas categorical keeps its categories and their order, used or not
+    assert trials.scales["group"].categories == ("b", "a", "c")
+    np.testing.assert_array_equal(trials.rating("group"), [1, 0, np.nan, 1, 0, 1])
+    # no metadata id columns: subject "1", session 1, trials 1..n
+    assert trials.trial_keys.tolist() == [f"1/1/{i}" for i in range(1, 7)]
+    from neuroaffect.evaluation import make_target
+    from neuroaffect.features import Tokenizer
+
+    tokens = Tokenizer(window=1.0).transform(trials)
+    with pytest.raises(ValueError, match=r"'condition' rating.*missing.*3 trial\(s\).*'1/1/2', '1/1/4', '1/1/5'"):
+        make_target(tokens, "condition", task="classes")
+    kept = make_target(tokens, "condition", task="classes", drop_unlabelled=True)
+    assert kept.unlabelled_dropped == {"trials": 3, "windows": 6} and kept.y.tolist() == [0, 0, 1, 1, 0, 0]
+
+
+def test_from_epochs_infers_numeric_scales_with_a_logged_warning(caplog):
+    import logging
+
+    epochs = _epochs({"valence": [1.0, 3.0, 8.0], "slider": [0.0, 55.5, 80.0], "hits": [120, 150, 200]})
+    with caplog.at_level(logging.INFO, logger="neuroaffect"):
+        trials = EEGTrials.from_epochs(epochs)
+    scales = trials.scales
+    assert (scales["valence"].low, scales["valence"].high, scales["valence"].kind) == (1, 9, "ordinal")
+    assert (scales["slider"].low, scales["slider"].high, scales["slider"].kind) == (0, 100, "continuous")
+    assert (scales["hits"].low, scales["hits"].high) == (120, 200)  # beyond the common scales: their range
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "no scale declared" in warning.getMessage() and "'slider' -> continuous 0..100" in warning.getMessage()
+
+
+def test_from_epochs_errors_name_the_column_and_what_was_expected():
+    with pytest.raises(ValueError, match=r"'condition' .*holds a single category \['rest'\].*scales=\{'condition'"):
+        EEGTrials.from_epochs(_epochs({"condition": ["rest", "rest"]}))
+    scale = RatingScale("cond", 0, 1, "categorical", ("rest", "task"))
+    one = EEGTrials.from_epochs(_epochs({"condition": ["rest", "rest"]}), scales={"condition": scale})
+    np.testing.assert_array_equal(one.rating("condition"), [0, 0])
+    with pytest.raises(ValueError, match=r"holds \['sleep'\], not categories.*expected one of \['rest', 'task'\]"):
+        EEGTrials.from_epochs(_epochs({"condition": ["rest", "sleep"]}), scales={"condition": scale})
+    with pytest.raises(ValueError, match=r"off the DEAP SAM 1-9 scale"):
+        EEGTrials.from_epochs(_epochs({"valence": [0.0, 5.0]}), scales="deap")
+    with pytest.raises(ValueError, match=r"'subject' column of the metadata of the Epochs is missing at row\(s\) \[1\]"):
+        EEGTrials.from_epochs(_epochs({"subject": ["a", None], "valence": [1.0, 2.0]}))
+    with pytest.raises(ValueError, match=r"has no column\(s\) \['arousal'\]"):
+        EEGTrials.from_epochs(_epochs({"valence": [1.0, 2.0]}), rating_names=["arousal"])
+
+
+def test_from_epochs_without_metadata_has_no_labels_and_picks_electrodes(caplog):
+    import logging
+
+    epochs = _epochs({"x": [1.0, 2.0]}, ch_names=("EEG Fz", "EEG Cz", "ECG ECG", "EEG A2-A1"))
+    epochs.metadata = None
+    with caplog.at_level(logging.INFO, logger="neuroaffect"):
+        trials = EEGTrials.from_epochs(epochs)
+    assert trials.rating_names == () and trials.ratings.shape == (2, 0) and trials.ch_names == ["Fz", "Cz"]
+    assert any("left out 2 non-EEG or bipolar channel(s): ECG ECG, EEG A2-A1" in r.getMessage() for r in caplog.records)
+
+
+def test_to_epochs_and_back_round_trips_labels_scales_and_ids_exactly():
+    five = RatingScale("SAM 1-5", 1, 5, "ordinal")
+    emotion = RatingScale("SEED-IV emotion", 0, 3, "categorical", ("neutral", "sad", "fear", "happy"))
+    codes = RatingScale("codes", -1, 1, "categorical")  # categorical without names: written as numbers
+    ratings = np.array([[1, 3, -1], [5, np.nan, 0], [np.nan, 0, 1], [2, 1, 1]], float)
+    trials = EEGTrials.from_arrays(
+        np.random.default_rng(2).normal(0, 1e-5, (4, 4, 300)), 128.0, CH, ratings,
+        rating_names=("valence", "emotion", "code"), scales={"valence": five, "emotion": emotion, "code": codes},
+        subject=["a", "a", "b/x", "b/x"], session=[1, 2, 1, 1], trial=[7, 7, 1, 2], dataset="mine")
+    epochs = trials.to_epochs()
+    assert epochs.metadata.columns.tolist() == ["subject", "session", "trial", "valence", "emotion", "code"]
+    emotion_column = epochs.metadata["emotion"]  # names, as a categorical with every category in order
+    assert list(emotion_column.cat.categories) == ["neutral", "sad", "fear", "happy"]
+    assert emotion_column.iloc[0] == "happy" and emotion_column.isna().tolist() == [False, True, False, False]
+    back = EEGTrials.from_epochs(epochs)
+    assert back.rating_names == trials.rating_names and back.scales == trials.scales
+    np.testing.assert_array_equal(back.ratings, trials.ratings)  # NaN in the same places
+    for name in ("subject", "session", "trial", "trial_keys"):
+        assert getattr(back, name).tolist() == getattr(trials, name).tolist()
+    assert back.dataset == "mine" and back.ch_names == trials.ch_names
+    for a, b in zip(back.signals, trials.signals, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # a selection of the epochs keeps its rows (positional, whatever the metadata index)
+    part = EEGTrials.from_epochs(epochs[[1, 3]])
+    assert part.trial_keys.tolist() == ["a/2/7", "b%2Fx/1/2"]
+    np.testing.assert_array_equal(part.ratings, trials.ratings[[1, 3]])
+
+
+def test_repr_is_compact_with_shapes_ids_and_labels():
+    five = RatingScale("SAM 1-5", 1, 5, "ordinal")
+    trials = EEGTrials.from_arrays(
+        [np.full((4, 256), 1e-6) + np.arange(256) * 1e-8, np.full((4, 384), 1e-6) + np.arange(384) * 1e-8],
+        128.0, CH, np.array([[3.0], [np.nan]]), rating_names=["valence"], scales={"valence": five},
+        subject=["p1", "p2"], dataset="lab")
+    text = repr(trials)
+    assert text == ("<EEGTrials | lab, 2 trials x 4 channels x 256-384 samples (2-3 s) at 128 Hz, subjects "
+                    "['p1', 'p2'], sessions [1], labels: valence (ordinal 1-5, 1 missing)>")
+    many = make(n=6, subject=[f"s{i}" for i in range(6)])
+    assert "subjects ['s0', 's1', 's2', ..., 's5'] (6)" in repr(many) and "\n" not in repr(many)
+    assert "with baselines" in repr(make(n=1, baselines=[np.ones((4, 10)) * 1e-6]))

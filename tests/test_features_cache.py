@@ -374,3 +374,111 @@ def test_entries_without_checksums_are_stale(dataset, recwarn):
     loads.clear()
     run(sources, cache)
     assert loads == ["s02"]
+
+
+# -- trials in memory (own data) are cached by their content (issue 15, item 5) ------------------
+def own_trials(seed=0, subjects=("a", "a", "b", "b"), **kwargs):
+    data = 1e-5 * np.random.default_rng(seed).standard_normal((len(subjects), len(CH), 384))
+    options = {"ratings": np.full((len(subjects), 3), 5.0), "subject": list(subjects), "dataset": "own", **kwargs}
+    return EEGTrials.from_arrays(data, options.pop("sfreq", 128.0), options.pop("ch_names", CH), **options)
+
+
+@pytest.fixture
+def count_transforms(monkeypatch):
+    """The subjects each Tokenizer.transform call computed (a cache hit computes none)."""
+    computed = []
+    original = Tokenizer.transform
+
+    def transform(self, trials):
+        computed.append(sorted(set(np.asarray(trials.subject).tolist())))
+        return original(self, trials)
+
+    monkeypatch.setattr(Tokenizer, "transform", transform)
+    return computed
+
+
+def test_eegtrials_are_served_and_cached_by_their_content(tmp_path, count_transforms):
+    cache = tmp_path / "own.h5"
+    trials = own_trials()
+    first = tokens_for_dataset(trials, Tokenizer(), cache=cache, progress=False)
+    assert count_transforms == [["a"], ["b"]] and cache.is_file()
+    # the same tokens as tokenizing the trials at once (subjects contiguous here)
+    assert_same_tokens(first, Tokenizer().transform(trials))
+    count_transforms.clear()
+    again = tokens_for_dataset(own_trials(), Tokenizer(), cache=cache, progress=False)  # equal data, new object
+    assert count_transforms == [] and not np.shares_memory(again.X, first.X)
+    assert_same_tokens(first, again)
+    # new data under the old subject ids: recomputed, never the stale tokens
+    changed = own_trials(seed=1)
+    fresh = tokens_for_dataset(changed, Tokenizer(), cache=cache, progress=False)
+    assert count_transforms == [["a"], ["b"]]
+    assert_same_tokens(fresh, Tokenizer().transform(changed))
+    assert not np.allclose(fresh.X, first.X)
+
+
+@pytest.mark.parametrize("change", [
+    {"sfreq": 256.0}, {"ch_names": ["Fz", "Cz", "Oz"]}, {"ratings": np.full((4, 3), 6.0)},
+    {"trial": [5, 6, 7, 8]}, {"session": ["2", "2", "2", "2"]}, {"dataset": "other"}, {"change_one_sample": True},
+])
+def test_every_part_of_the_trials_is_in_the_content_key(tmp_path, count_transforms, change):
+    cache = tmp_path / "own.h5"
+    tokens_for_dataset(own_trials(), Tokenizer(), cache=cache, progress=False)
+    count_transforms.clear()
+    if change.pop("change_one_sample", False):
+        other = own_trials()
+        other.signals[3][2, 100] += 1e-7  # subject "b" only
+        expected = [["b"]]
+    else:
+        other = own_trials(**change)
+        expected = [["a"], ["b"]]
+    served = tokens_for_dataset(other, Tokenizer(), cache=cache, progress=False)
+    assert count_transforms == expected
+    assert_same_tokens(served, Tokenizer().transform(other))
+
+
+def test_tokenizer_parameters_are_in_the_content_key(tmp_path, count_transforms):
+    cache = tmp_path / "own.h5"
+    trials = own_trials()
+    tokens_for_dataset(trials, Tokenizer(), cache=cache, progress=False)
+    count_transforms.clear()
+    half = tokens_for_dataset(trials, Tokenizer(window=0.5), cache=cache, progress=False)
+    assert count_transforms == [["a"], ["b"]] and half.stop[0] == 64
+    count_transforms.clear()
+    tokens_for_dataset(trials, Tokenizer(window=0.5, n_jobs=2), cache=cache, progress=False)
+    assert count_transforms == []  # n_jobs does not change the numbers
+
+
+def test_a_source_without_files_is_keyed_by_what_it_loads(tmp_path, count_transforms):
+    """It used to be keyed by its subject id alone: new data under an old id got the old tokens."""
+
+    @dataclass
+    class Memory:
+        subject: str
+        trials: EEGTrials
+        files: tuple = ()
+
+        def load(self):
+            return self.trials
+
+    cache = tmp_path / "own.h5"
+    old = own_trials(subjects=("a", "a"))
+    tokens_for_dataset([Memory("a", old)], Tokenizer(), cache=cache, progress=False)
+    new = own_trials(seed=5, subjects=("a", "a"))
+    served = tokens_for_dataset([Memory("a", new)], Tokenizer(), cache=cache, progress=False)
+    assert count_transforms == [["a"], ["a"]]
+    assert_same_tokens(served, Tokenizer().transform(new))
+    count_transforms.clear()
+    tokens_for_dataset([Memory("a", new)], Tokenizer(), cache=cache, progress=False)
+    assert count_transforms == []
+    key = cache_module.trials_key(new, Tokenizer())
+    assert key == cache_module.trials_key(own_trials(seed=5, subjects=("a", "a")), Tokenizer())
+    assert key != cache_module.trials_key(old, Tokenizer()) and len(key) == 64
+
+
+def test_trials_and_sources_mix_and_subjects_stay_unique(tmp_path, dataset):
+    sources, loads, _ = dataset
+    mine = own_trials(subjects=("x", "x", "y", "y"))
+    tokens = tokens_for_dataset([sources[0], mine], Tokenizer(), cache=tmp_path / "mix.h5", progress=False)
+    assert list(dict.fromkeys(tokens.subject)) == ["s01", "x", "y"] and loads == ["s01"]
+    with pytest.raises(ValueError, match=r"\['a'\] more than once"):
+        tokens_for_dataset([own_trials(), own_trials(subjects=("a",))], Tokenizer(), progress=False)

@@ -24,8 +24,12 @@ def no_network(monkeypatch):
 
 @pytest.mark.parametrize("name,n", [("seitzman300", 300), ("power264", 264), ("dosenbach160", 160)])
 def test_coordinate_atlases_ship_offline(no_network, name, n):
-    seeds, labels, radius = coordinate_atlas(name)
-    assert seeds.shape == (n, 3) and len(labels) == n and radius == 5.0
+    seeds, labels, radii = coordinate_atlas(name)
+    assert seeds.shape == (n, 3) and len(labels) == n and radii.shape == (n,)
+    if name == "seitzman300":  # Seitzman 2018 gives each ROI its own radius: 61 of 4 mm, 239 of 5 mm
+        assert sorted(np.unique(radii).tolist()) == [4.0, 5.0] and (radii == 4.0).sum() == 61
+    else:
+        assert (radii == 5.0).all()
     assert np.abs(seeds).max() < 110  # MNI mm
 
 

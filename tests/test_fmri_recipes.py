@@ -69,18 +69,36 @@ def test_simulate_fmri_from_the_cli(tmp_path, capsys):
 def test_fmri_semantic_on_bids_folder(tmp_path, capsys):
     root, _ = write_bids_fmri(tmp_path / "bids", n_subjects=1, n_runs=2, n_stimuli=30, resolution=6,
                               snr=2.0, random_state=0)
-    out = tmp_path / "sem.json"
+    out = tmp_path / "sem"
     code = fmri_semantic.main(["--data-dir", str(root), "--atlas", "dosenbach160", "--out", str(out),
                                "--encoders", "ridge,clip", "--epochs", "5", "--threads", "1",
                                "--n-splits", "3"])
     assert code == 0
-    doc = json.loads(out.read_text())
+    doc = json.loads((out / "results.json").read_text())
     ridge = doc["results"]["ridge"]["subjects"]["01"]
     assert ridge["chance"]["top1"] == pytest.approx(1 / 30)
     assert ridge["brain_to_embedding"]["top5"] > 5 / 30  # above chance from 30 real BIDS trials
-    assert "top1 b->e" in capsys.readouterr().out
-    md = out.with_suffix(".md").read_text()
+    printed = capsys.readouterr().out
+    assert "top1 b->e" in printed and "[2/2] clip: done in" in printed and "Time (s):" in printed
+    md = (out / "report.md").read_text()
     assert "| ridge | 01 |" in md and "chance@1" in md and "two-way identification = 0.5" in md
+    page = (out / "report.html").read_text()
+    assert "<td>ridge</td>" in page and "figures/retrieval.png" in page
+    assert (out / "figures" / "retrieval.png").stat().st_size > 1000
+
+
+def test_fmri_semantic_quiet_and_out_folder_checks(tmp_path, capsys):
+    out = tmp_path / "quiet"
+    assert fmri_semantic.main(["--quick", "--encoders", "ridge", "--out", str(out), "--quiet", "--n-splits", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "[1/1]" not in printed and "simulating" not in printed  # --quiet: no progress lines
+    assert "top1 b->e" in printed and "Time (s):" in printed and (out / "report.html").is_file()
+    with pytest.raises(SystemExit) as exit_:
+        fmri_semantic.main(["--quick", "--out", str(tmp_path / "sem.json")])
+    assert exit_.value.code == 2 and "expected a folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:
+        fmri_semantic.main(["--quick", "--full", "--out", str(tmp_path / "x")])
+    assert exit_.value.code == 2
 
 
 def test_fmri_vad_on_bids_folder(tmp_path):

@@ -157,3 +157,18 @@ def test_vad_errors(data):
         evaluate_vad(r[r.subject == "01"], protocol="cross-subject")
     with pytest.raises(ValueError, match="n_splits=100"):
         evaluate_vad(r, n_splits=100)
+
+
+def test_evaluate_vad_gives_the_empirical_chance_with_permutations():
+    responses, _ = simulate_responses(n_subjects=2, n_stimuli=30, n_repeats=1, n_parcels=10, embed_dim=4,
+                                      snr=0.5, random_state=2)
+    none = evaluate_vad(responses, targets=("valence",), n_splits=3, baseline=False)
+    assert none["chance"]["valence"] == {"metric": "ccc", "chance": 0.0, "source": "theoretical",
+                                         "group_p_value": None}
+    perm = evaluate_vad(responses, targets=("valence",), n_splits=3, baseline=False, n_permutations=4,
+                        metric="pearson_r")
+    chance = perm["chance"]["valence"]
+    assert chance["source"] == "permutation" and chance["metric"] == "pearson_r"
+    null = np.asarray(perm["runs"]["valence"].permutation["null"])
+    assert null.shape == (4, 2) and chance["chance"] == pytest.approx(null.mean(0).mean())
+    assert chance["chance"] != 0 and 0 < chance["group_p_value"] <= 1

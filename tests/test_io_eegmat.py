@@ -110,8 +110,12 @@ def test_recipe_runs_leave_one_subject_out_on_four_real_subjects(tmp_path):
     out = tmp_path / "report"
     done = _cli("--data-dir", str(EEGMAT), "--subjects", "0", "1", "2", "3", "--quiet", "--out", str(out), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    (run,) = json.loads((out / "results.json").read_text())["runs"]
+    run, *baselines = json.loads((out / "results.json").read_text())["runs"]
+    assert [b["config"]["name"] for b in baselines] == ["majority", "stratified", "aligned-riemann"]
+    assert all(b["config"]["baseline"] for b in baselines) and not run["config"]["baseline"]
     config = run["config"]
+    assert config["name"] == "aligned-de-logreg" and config["alignment"] == [
+        "per-subject feature standardisation (transductive: each test subject aligned on its own unlabelled test windows)"]
     assert (config["protocol"], config["dataset"], config["target"], config["task"]) == (
         "leave-one-subject-out", "eegmat", "condition", "classes")
     assert config["class_names"] == ["rest", "arithmetic"] and config["n_trials"] == 8

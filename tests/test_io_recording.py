@@ -225,8 +225,8 @@ def test_recording_errors(fif, tmp_path):
             pd.DataFrame({"event": ["video1", "video1"], "valence": [5.0, 5.0]}),
             scales="deap",
         )
-    with pytest.raises(TypeError, match="scales is required"):
-        read_recording(path, table, scales=None)
+    with pytest.raises(ValueError, match=r"column 'valence' .*holds names \['high'\].*DEAP SAM 1-9.*continuous"):
+        read_recording(path, pd.DataFrame({"event": ["video1"], "valence": ["high"]}), scales="deap")
     with pytest.raises(ValueError, match=r"Unknown channel name\(s\) in .*rec_raw.fif.*'Q7'"):
         read_recording(path, table, scales="deap", rename={"Cz": "Q7"})
     with pytest.raises(FileNotFoundError, match="ratings table not found"):
@@ -306,3 +306,107 @@ def test_recording_without_eeg_channels(tmp_path):
         ValueError, match=r"misc_raw.fif has no EEG channel \(channel types: \['misc'\]\)"
     ):
         read_recording(tmp_path / "misc_raw.fif", table, scales="deap")
+
+
+# -- conditions (categorical labels) and missing entries (issue 15, item 1) ---------------------
+def test_conditions_table_with_empty_and_na_cells_stays_missing(fif, tmp_path):
+    path, data = fif
+    table = tmp_path / "conditions.tsv"
+    table.write_text("onset\tduration\tcondition\tvalence\n2\t3\trest\t5\n9\t3\t\tn/a\n18\t3\ttask\t7\n"
+                     "20\t2\tn/a\t3\n")
+    trials = read_recording(path, table, scales={"valence": "deap"})
+    condition = trials.scales["condition"]
+    assert (condition.kind, condition.categories) == ("categorical", ("rest", "task"))
+    np.testing.assert_array_equal(trials.rating("condition"), [0, np.nan, 1, np.nan])
+    np.testing.assert_array_equal(trials.rating("valence"), [5, np.nan, 7, 3])
+    assert trials.scales["valence"] == get_scale("deap")
+    np.testing.assert_allclose(trials.signals[2], data[:4, int(18 * SFREQ):int(21 * SFREQ)], rtol=1e-6)
+
+
+def test_edf_with_every_channel_typed_eeg_keeps_the_electrodes(tmp_path, caplog):
+    import logging
+
+    rng = np.random.default_rng(4)
+    names = ["EEG Fp1", "EEG T3", "EEG A2-A1", "ECG ECG"]
+    quantised = write_edf(tmp_path / "rec.edf", rng.normal(0, 20, (4, int(10 * SFREQ))), SFREQ, names)
+    with caplog.at_level(logging.INFO, logger="neuroaffect"):
+        trials = read_recording(tmp_path / "rec.edf", pd.DataFrame(
+            {"onset": [1.0], "duration": [2.0], "condition": ["rest"]}),
+            scales={"condition": RatingScale("condition", 0, 1, "categorical", ("rest", "task"))})
+    assert trials.ch_names == ["Fp1", "T7"]
+    np.testing.assert_allclose(trials.signals[0], quantised[:2, 128:384] * 1e-6, atol=0.05e-6)
+    assert any("left out 2 non-EEG or bipolar channel(s): EEG A2-A1, ECG ECG" in r.getMessage() for r in caplog.records)
+
+
+@pytest.fixture()
+def bids_two_subjects(tmp_path):
+    """sub-01 with one stimulus condition named, sub-02 with two; 'New Segment' events have no label."""
+    import mne_bids
+
+    root = tmp_path / "bids"
+    rng = np.random.default_rng(5)
+    conditions = {"01": ["happy", "happy", None], "02": ["sad", "happy", "sad"]}
+    for subject, labels in conditions.items():
+        vhdr = write_brainvision(str(tmp_path / f"src{subject}"), rng.normal(0, 10, (4, int(20 * SFREQ))), SFREQ, CH,
+                                 [("S  1", 256, 384), ("S  2", 1024, 512), ("S  1", 1792, 384)])
+        raw = mne.io.read_raw(vhdr, verbose="error")
+        bids_path = mne_bids.BIDSPath(subject=subject, task="emotion", root=root, datatype="eeg")
+        mne_bids.write_raw_bids(raw, bids_path, overwrite=True, verbose=False)
+        events_path = bids_path.copy().update(suffix="events", extension=".tsv").fpath
+        events = pd.read_csv(events_path, sep="\t")
+        stimuli = events["trial_type"].str.startswith("Stimulus")
+        events.loc[stimuli, "condition"] = labels
+        events.to_csv(events_path, sep="\t", index=False, na_rep="n/a")
+    return root
+
+
+def test_bids_sources_share_one_scale_and_leave_out_unlabelled_events(bids_two_subjects, caplog):
+    import logging
+
+    from neuroaffect.io.bids import bids_sources, read_bids_dataset
+
+    with caplog.at_level(logging.INFO, logger="neuroaffect"):
+        sources = bids_sources(bids_two_subjects)
+    assert [s.subject for s in sources] == ["01", "02"]
+    one, two = sources[0].load(), sources[1].load()
+    # categories decided over every events.tsv: sub-01 alone names only "happy"
+    assert one.scales == two.scales and one.scales["condition"].categories == ("happy", "sad")
+    np.testing.assert_array_equal(one.rating("condition"), [0, 0])  # its third stimulus has no label
+    np.testing.assert_array_equal(two.rating("condition"), [1, 0, 1])
+    assert two.trial_keys.tolist() == ["02/1/1", "02/1/2", "02/1/3"]
+    assert any("left out" in r.getMessage() and "without any label" in r.getMessage() for r in caplog.records)
+    # naming the trial types keeps a trial without a label, with its label missing (never a class)
+    kept = bids_sources(bids_two_subjects, subjects="sub-01", trial_types=["Stimulus/S  1", "Stimulus/S  2"])
+    np.testing.assert_array_equal(kept[0].load().rating("condition"), [0, 0, np.nan])
+    assert read_bids_dataset(bids_two_subjects).n_trials == 5
+    with pytest.raises(ValueError, match=r"Unknown BIDS subject\(s\) \['03'\].*available subjects: \['01', '02'\]"):
+        bids_sources(bids_two_subjects, subjects=["03"])
+    with pytest.raises(ValueError, match=r"No events.tsv .* has the label column\(s\) \['valence'\]"):
+        bids_sources(bids_two_subjects, rating_names=["valence"])
+    with pytest.raises(FileNotFoundError, match="No eeg events.tsv file .* for task 'rest'"):
+        bids_sources(bids_two_subjects, task="rest")
+
+
+def test_bids_subjects_are_cached_by_their_files(bids_two_subjects, tmp_path, monkeypatch):
+    from neuroaffect.features import Tokenizer, tokens_for_dataset
+    from neuroaffect.io.bids import bids_sources
+
+    loads = []
+    original = type(bids_sources(bids_two_subjects)[0]).load
+    monkeypatch.setattr(type(bids_sources(bids_two_subjects)[0]), "load",
+                        lambda self: loads.append(self.subject) or original(self))
+    cache = tmp_path / "bids.h5"
+    first = tokens_for_dataset(bids_sources(bids_two_subjects), Tokenizer(window=0.5), cache=cache, progress=False)
+    assert loads == ["01", "02"]
+    loads.clear()
+    tokens_for_dataset(bids_sources(bids_two_subjects), Tokenizer(window=0.5), cache=cache, progress=False)
+    assert loads == []
+    # relabelling sub-02's events changes its files: only sub-02 is read again, with the new labels
+    events_path = next((bids_two_subjects / "sub-02" / "eeg").glob("*_events.tsv"))
+    events = pd.read_csv(events_path, sep="\t")
+    events["condition"] = events["condition"].replace({"sad": "happy", "happy": "sad"})
+    events.to_csv(events_path, sep="\t", index=False, na_rep="n/a")
+    again = tokens_for_dataset(bids_sources(bids_two_subjects), Tokenizer(window=0.5), cache=cache, progress=False)
+    assert loads == ["02"]
+    sub02 = again.subject == "02"
+    np.testing.assert_array_equal(again.rating("condition")[sub02], 1 - first.rating("condition")[sub02])

@@ -1,11 +1,19 @@
 """Tokens for a whole dataset, subject by subject, cached in one HDF5 file.
 
-The cache holds one group per subject under ``/subjects``. Each group records a key: a SHA-256 of
-the subject's source files' identity (absolute path, size, modification time in ns and, on request,
-a hash of their first and last MiB), the source's dataset name and reader options (SEED-IV ``sfreq``,
-``drop_cerebellar``, ...), every :class:`~neuroaffect.features.Tokenizer` parameter that changes the
-numbers, and :data:`~neuroaffect.features.FEATURES_VERSION`. A subject is reused only when its key
-matches exactly; otherwise only that subject is recomputed.
+The cache holds one group per subject under ``/subjects``. Each group records a key, a SHA-256 of
+every :class:`~neuroaffect.features.Tokenizer` parameter that changes the numbers,
+:data:`~neuroaffect.features.FEATURES_VERSION` and what the subject's trials are:
+
+- for a source read from files (:class:`~neuroaffect.io.SubjectSource`, ``BIDSSubject``): the files'
+  identity (absolute path, size, modification time in ns and, on request, a hash of their first and
+  last MiB), the source's dataset name and reader options (SEED-IV ``sfreq``, ``drop_cerebellar``,
+  ...); the files are not read on a hit;
+- for trials already in memory (an :class:`~neuroaffect.EEGTrials`, one's own data) and for a
+  source without files: a hash of the trials themselves (:func:`trials_key`: signals, baselines,
+  sampling rate, channel names, labels, their scales and the ids), so new data under an old subject
+  id is never served the old tokens.
+
+A subject is reused only when its key matches exactly; otherwise only that subject is recomputed.
 
 Every stored array carries a SHA-256 of its dtype, shape and values in its ``sha256`` attribute, and
 the group's metadata one in ``meta_sha256``; they are checked on every read. An entry that does not
@@ -35,9 +43,9 @@ from urllib.parse import quote
 
 import h5py
 import numpy as np
-from tqdm.auto import tqdm
 
 from .._atomic import atomic_path
+from .._logging import logger, progress_bar, verbose
 from .._validation import FileFormatError, check_file
 from ..affect.scales import RatingScale
 from .bde import FEATURES_VERSION, resolve_bands
@@ -65,16 +73,20 @@ class _CorruptEntry(ValueError):
     """A stored array or the group's metadata does not match its checksum."""
 
 
+@verbose
 def tokens_for_dataset(sources, tokenizer, cache=None, progress=True, *, hash_content=False,
                        flush_interval=30.0) -> WindowTokens:
     """BDE tokens of every subject, computed one subject at a time and optionally cached.
 
     Parameters
     ----------
-    sources : sequence of SubjectSource
+    sources : EEGTrials, or sequence of SubjectSource or EEGTrials
         Objects with ``subject`` (str), ``files`` (tuple of paths the subject is read from) and
         ``load()`` returning that subject's :class:`~neuroaffect.EEGTrials`, as returned by
-        :func:`neuroaffect.io.list_subjects`. Only one subject's signals are in memory at a time.
+        :func:`neuroaffect.io.list_subjects`: only one subject's signals are in memory at a time.
+        Or trials already in memory (your own data): an ``EEGTrials`` is split by subject (in order
+        of first appearance) and each subject is cached under a hash of its trials
+        (:func:`trials_key`). A source whose ``files`` is empty is loaded and keyed the same way.
     tokenizer : Tokenizer
     cache : path-like | None
         HDF5 file to read tokens from and store them in (created with its folder if missing).
@@ -91,9 +103,20 @@ def tokens_for_dataset(sources, tokenizer, cache=None, progress=True, *, hash_co
     Returns
     -------
     tokens : WindowTokens
-        All subjects' windows, in the order of ``sources``.
+        All subjects' windows, in the order of ``sources`` (of an ``EEGTrials``: subject by
+        subject, each subject's trials in their order).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neuroaffect import EEGTrials
+    >>> from neuroaffect.features import Tokenizer, tokens_for_dataset
+    >>> data = np.random.default_rng(0).normal(0, 1e-5, (4, 3, 512))
+    >>> trials = EEGTrials.from_arrays(data, 128.0, ["Fz", "Cz", "Pz"], subject=["a", "a", "b", "b"])
+    >>> tokens_for_dataset(trials, Tokenizer(), cache=None, progress=False).X.shape
+    (16, 3, 4)
     """
-    sources = list(sources)
+    sources = _as_sources(sources)
     if not sources:
         raise ValueError("sources is empty: there are no subjects to tokenize.")
     names = [str(s.subject) for s in sources]
@@ -102,19 +125,23 @@ def tokens_for_dataset(sources, tokenizer, cache=None, progress=True, *, hash_co
         raise ValueError(f"sources name subject(s) {duplicates} more than once.")
     store = None if cache is None else _TokenCache(cache, flush_interval)
     parts, n_cached = [], 0
-    bar = tqdm(sources, desc="BDE tokens", unit="subject", disable=not progress)
+    bar = progress_bar(sources, desc="BDE tokens", unit="subject", disable=not progress)
     try:
         for source in bar:
-            key = None
+            key, trials = None, None
             if store is not None:
-                key = subject_key(source, tokenizer, hash_content=hash_content)
+                if tuple(getattr(source, "files", None) or ()):
+                    key = subject_key(source, tokenizer, hash_content=hash_content)
+                else:  # nothing on disk identifies these trials: key them by their content
+                    trials = source.load()
+                    key = trials_key(trials, tokenizer)
                 tokens = store.get(str(source.subject), key)
                 if tokens is not None:
                     parts.append(tokens)
                     n_cached += 1
                     bar.set_postfix(cached=n_cached)
                     continue
-            tokens = tokenizer.transform(source.load())
+            tokens = tokenizer.transform(trials if trials is not None else source.load())
             if store is not None:
                 store.put(str(source.subject), key, tokens)
             parts.append(tokens)
@@ -122,7 +149,86 @@ def tokens_for_dataset(sources, tokenizer, cache=None, progress=True, *, hash_co
         bar.close()
         if store is not None:
             store.flush()
+    logger.info("BDE tokens of %d subject(s): %d computed, %d read from the cache (%s).", len(sources),
+                len(sources) - n_cached, n_cached, cache if cache is not None else "none")
     return WindowTokens.concatenate(parts)
+
+
+class _TrialsSource:
+    """One subject of trials already in memory, as a source (no files: keyed by content)."""
+
+    files = ()
+
+    def __init__(self, subject: str, trials):
+        self.subject, self.trials, self.dataset = subject, trials, trials.dataset
+
+    def load(self):
+        return self.trials
+
+
+def _as_sources(sources) -> list:
+    """``sources`` as a list of sources; ``EEGTrials`` (alone or in the list) split by subject."""
+    from ..trials import EEGTrials
+
+    items = [sources] if isinstance(sources, EEGTrials) else list(sources)
+    out = []
+    for item in items:
+        if isinstance(item, EEGTrials):
+            subjects = np.asarray(item.subject).astype(str)
+            for subject in dict.fromkeys(subjects.tolist()):
+                out.append(_TrialsSource(subject, item[np.flatnonzero(subjects == subject)]))
+        else:
+            out.append(item)
+    return out
+
+
+def _tokenizer_identity(tokenizer) -> dict:
+    params = {k: v for k, v in tokenizer.get_params().items() if k not in _NOT_IN_KEY}
+    if "bands" in params:
+        params["bands"] = [list(b) for b in resolve_bands(params["bands"])]
+    return {
+        "features_version": FEATURES_VERSION,
+        "tokenizer": f"{type(tokenizer).__module__}.{type(tokenizer).__qualname__}",
+        "params": params,
+    }
+
+
+def trials_key(trials, tokenizer) -> str:
+    """The cache key of trials in memory: a SHA-256 of everything their tokens are made of.
+
+    The samples of every signal and baseline (dtype, shape and bytes), the sampling rate, the
+    channel names, the labels (names, values, scales), the subject / session / trial ids, the
+    dataset name, the tokenizer's parameters and :data:`~neuroaffect.features.FEATURES_VERSION`:
+    any change to one of them gives another key.
+
+    Parameters
+    ----------
+    trials : EEGTrials
+    tokenizer : Tokenizer
+
+    Returns
+    -------
+    key : str
+        64 hexadecimal digits.
+    """
+    ids = {name: np.asarray(getattr(trials, name)) for name in ("subject", "session", "trial")}
+    header = {
+        **_tokenizer_identity(tokenizer),
+        "content": "trials",
+        "sfreq": float(trials.sfreq),
+        "ch_names": [str(c) for c in trials.ch_names],
+        "dataset": str(trials.dataset),
+        "rating_names": [str(n) for n in trials.rating_names],
+        "scales": {n: asdict(trials.scales[n]) for n in trials.rating_names},
+        "ids": {name: [str(v.dtype), v.astype(str).tolist()] for name, v in ids.items()},
+        "n_signals": len(trials.signals),
+        "n_baselines": None if trials.baselines is None else len(trials.baselines),
+    }
+    digest = hashlib.sha256(json.dumps(header, sort_keys=True, default=repr).encode())
+    digest.update(_digest(np.asarray(trials.ratings, dtype=float)).encode())
+    for signal in [*trials.signals, *(trials.baselines or ())]:
+        digest.update(_digest(np.asarray(signal)).encode())
+    return digest.hexdigest()
 
 
 def subject_key(source, tokenizer, *, hash_content=False) -> str:
@@ -134,15 +240,10 @@ def subject_key(source, tokenizer, *, hash_content=False) -> str:
     ``subject``, ``files`` and ``load()``; a missing ``dataset`` or ``options`` counts as ``None``
     and ``()``.
     """
-    params = {k: v for k, v in tokenizer.get_params().items() if k not in _NOT_IN_KEY}
-    if "bands" in params:
-        params["bands"] = [list(b) for b in resolve_bands(params["bands"])]
     options = getattr(source, "options", None) or ()
     options = sorted((options.items() if isinstance(options, dict) else options), key=lambda kv: str(kv[0]))
     identity = {
-        "features_version": FEATURES_VERSION,
-        "tokenizer": f"{type(tokenizer).__module__}.{type(tokenizer).__qualname__}",
-        "params": params,
+        **_tokenizer_identity(tokenizer),
         "subject": str(source.subject),
         "dataset": getattr(source, "dataset", None),
         "options": [[str(k), v] for k, v in options],

@@ -6,7 +6,11 @@ sentence-transformers are imported only by the functions that use them).
 - :mod:`~neuroaffect.fmri.responses`: :class:`StimulusResponses`, the container all loaders return.
 - :mod:`~neuroaffect.fmri.io`: BIDS runs (GLM or lagged mean), NSD-style HDF5 betas, embeddings.
 - :mod:`~neuroaffect.fmri.parcels`: :class:`Parcellate` (shipped coordinate atlases, atlas images,
-  data-driven parcellations).
+  data-driven parcellations; 4-D runs or lists of 3-D maps).
+- :mod:`~neuroaffect.fmri.maps`: your own maps (a folder of subject- or trial-level images plus a
+  table of targets): :func:`read_fmri_maps`, :func:`maps_to_tokens`.
+- :mod:`~neuroaffect.fmri.decoders`: whole-brain decoders for maps (:class:`LassoPCR`, nilearn's
+  Decoder/FREM through :class:`NiftiDecoderRegressor`, :class:`VoxelParcellation`).
 - :mod:`~neuroaffect.fmri.contrastive`: :class:`ContrastiveEncoder`, :class:`RidgeEncoder`.
 - :mod:`~neuroaffect.fmri.semantics`: retrieval, two-way identification, text decoding.
 - :mod:`~neuroaffect.fmri.evaluate`: stimulus-grouped cross-validation, VAD decoding
@@ -21,7 +25,10 @@ _EXPORTS = {
     "find_bids_runs": "io", "read_bids_fmri": "io", "NSDBetas": "io", "read_nsd_betas": "io",
     "write_nsd_betas": "io", "load_embeddings": "io", "write_embeddings": "io",
     "align_embeddings": "io", "read_fmri_dir": "io", "confound_columns": "io", "CONFOUND_STRATEGIES": "io",
-    "Parcellate": "parcels", "coordinate_atlas": "parcels",
+    "Parcellate": "parcels", "coordinate_atlas": "parcels", "ANALYZE_ORIENTATIONS": "io",
+    "read_fmri_maps": "maps", "read_maps_table": "maps", "maps_to_tokens": "maps",
+    "LassoPCR": "decoders", "NiftiDecoderRegressor": "decoders", "VoxelParcellation": "decoders",
+    "make_decoder": "decoders",
     "ContrastiveEncoder": "contrastive", "RidgeEncoder": "contrastive",
     "retrieval_accuracy": "semantics", "two_way_identification": "semantics",
     "load_text_model": "semantics", "embed_texts": "semantics", "rank_texts": "semantics",

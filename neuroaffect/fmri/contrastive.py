@@ -285,9 +285,9 @@ class ContrastiveEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
         mixco_epochs = round(self.mixco_fraction * self.max_epochs) if self.loss == "mindeye" else 0
         epochs = range(int(self.max_epochs))
         if self.verbose:
-            from tqdm.auto import tqdm
+            from .._logging import progress_bar
 
-            epochs = tqdm(epochs, desc="ContrastiveEncoder")
+            epochs = progress_bar(epochs, desc="ContrastiveEncoder")
         self.loss_curve_ = []
         model.train()
         for epoch in epochs:

@@ -63,7 +63,7 @@ def _infer(est, X):
 
 
 def cross_val_predict(estimator, responses: StimulusResponses, Y, *, protocol="within-subject",
-                      n_splits=5, stimulus_disjoint=True, random_state=0) -> np.ndarray:
+                      n_splits=5, stimulus_disjoint=True, random_state=0, progress=False) -> np.ndarray:
     """Out-of-fold predictions (``predict``, or ``transform`` for encoders) for every row.
 
     Parameters
@@ -72,6 +72,8 @@ def cross_val_predict(estimator, responses: StimulusResponses, Y, *, protocol="w
         Cloned and fitted on each fold's training rows with ``fit(X, Y)``.
     Y : ndarray, shape (n_stimuli, n_targets)
         Targets per row (embeddings or VAD).
+    progress : bool, default=False
+        Show a progress bar over the (subject, fold) fits.
 
     Returns
     -------
@@ -88,8 +90,11 @@ def cross_val_predict(estimator, responses: StimulusResponses, Y, *, protocol="w
     if len(Y) != responses.n_stimuli:
         raise ValueError(f"Y has {len(Y)} rows but the responses have {responses.n_stimuli} stimuli; "
                          "expected one target row per response.")
+    from .._logging import progress_bar
+
     out = None
-    for _, train, test in iter_splits(responses, protocol, n_splits, stimulus_disjoint, random_state):
+    splits = list(iter_splits(responses, protocol, n_splits, stimulus_disjoint, random_state))
+    for _, train, test in progress_bar(splits, desc="folds", unit="fit", disable=not progress, leave=False):
         est = clone(estimator).fit(responses.X[train], Y[train])
         pred = np.asarray(_infer(est, responses.X[test]), dtype=float)
         pred = pred[:, None] if pred.ndim == 1 else pred
@@ -146,7 +151,7 @@ def runner_protocol(protocol="within-subject", stimulus_disjoint=True) -> str:
 
 def evaluate_vad(responses: StimulusResponses, estimator=None, *, protocol="within-subject",
                  n_splits=5, stimulus_disjoint=True, targets=VAD_NAMES, baseline=True, random_state=0,
-                 results_dir=None, n_jobs=1, progress=False) -> dict:
+                 results_dir=None, n_jobs=1, progress=False, n_permutations=0, metric="ccc") -> dict:
     """Cross-validated VAD decoding through :func:`neuroaffect.evaluation.cross_validate_subjects`.
 
     The responses become :meth:`StimulusResponses.to_tokens` (repeats of a stimulus share a trial
@@ -175,13 +180,22 @@ def evaluate_vad(responses: StimulusResponses, estimator=None, *, protocol="with
         Passed to the runner (stores finished folds; re-runs resume).
     n_jobs : int, default=1
     progress : bool, default=False
+    n_permutations : int, default=0
+        Label permutations of the model runs (whole stimuli's ratings permuted within each subject,
+        full CV re-fitted): each subject's p-value, the group p-value and the empirical chance of
+        ``metric`` (the permutation null mean, which is not 0 for CCC or r under cross-validation).
+        The baseline runs are not permuted.
+    metric : {"ccc", "pearson_r", "rmse"}, default="ccc"
+        The primary metric (permutation test, chance).
 
     Returns
     -------
     dict
         ``"protocol"`` (the runner's name), ``"scale"``, ``"runs"`` and ``"baseline_runs"``
         ({dimension: CVResult}), ``"mean"`` and ``"baseline"`` ({dimension: {metric: {"mean",
-        "std"}}}, across subjects), ``"predictions"`` (ndarray (n_stimuli, n_targets), out of fold,
+        "std"}}}, across subjects), ``"chance"`` ({dimension: {"metric", "chance", "source",
+        "group_p_value"}}: the permutation null mean with ``n_permutations > 0``, else the theoretical
+        0), ``"predictions"`` (ndarray (n_stimuli, n_targets), out of fold,
         rows in the order of ``responses``).
     """
     from sklearn.dummy import DummyRegressor
@@ -196,13 +210,16 @@ def evaluate_vad(responses: StimulusResponses, estimator=None, *, protocol="with
     tokens = responses.to_tokens()
     estimator = make_vad_decoder() if estimator is None else estimator
     kw = dict(task="regression", protocol=name, n_splits=n_splits, random_state=random_state,
-              results_dir=results_dir, n_jobs=n_jobs, progress=progress)
-    runs = {t: cross_validate_subjects(tokens, estimator, target=t, **kw) for t in targets}
+              results_dir=results_dir, n_jobs=n_jobs, progress=progress, metric=metric)
+    runs = {t: cross_validate_subjects(tokens, estimator, target=t, n_permutations=n_permutations, **kw)
+            for t in targets}
     base = {t: cross_validate_subjects(tokens, DummyRegressor(), target=t, **kw) for t in targets} if baseline else {}
 
     def summary(results):
         return {t: {m: dict(r.summary["window"][m]) for m in ("rmse", "pearson_r", "ccc")} for t, r in results.items()}
 
+    chance = {t: {"metric": metric, "chance": r.summary["chance"][metric], "source": r.summary["chance_source"],
+                  "group_p_value": r.summary.get("group_p_value")} for t, r in runs.items()}
     return {"protocol": name, "n_splits": n_splits, "scale": responses.vad_scale.name, "runs": runs,
-            "baseline_runs": base, "mean": summary(runs), "baseline": summary(base),
+            "baseline_runs": base, "mean": summary(runs), "baseline": summary(base), "chance": chance,
             "predictions": np.column_stack([runs[t].predictions["y_pred"] for t in targets])}

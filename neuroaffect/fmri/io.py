@@ -29,25 +29,83 @@ from .responses import SAM_1_9, VAD_NAMES, StimulusResponses
 
 logger = logging.getLogger(__name__)
 
-STIMULUS_COLUMNS = ("stim_id", "stim_file", "trial_type")
+#: Columns holding per-stimulus ids, searched in this order. ``trial_type`` (a condition name) is
+#: never used unless asked for: trials of one condition would collapse into one "stimulus".
+STIMULUS_COLUMNS = ("stim_id", "stim_file")
 
 
 # --------------------------------------------------------------------------- images
-def load_image(img, ndim: int | None = 4, what: str = "image"):
+#: How the voxel axes of an Analyze file (which stores no orientation) are read: ``"LAS"`` is
+#: nibabel's and SPM's default (first axis right to left, "radiological"); ``"RAS"`` its mirror.
+ANALYZE_ORIENTATIONS = ("LAS", "RAS")
+
+
+def is_analyze(img) -> bool:
+    """Whether ``img`` is an Analyze 7.5 image (``.img``/``.hdr`` without NIfTI magic)."""
+    import nibabel as nib
+
+    return isinstance(img, nib.analyze.AnalyzeImage) and not isinstance(img, nib.Nifti1Pair)
+
+
+def axis_codes(img) -> str:
+    """The image's voxel axis directions in world space, e.g. ``"RAS"`` or ``"LAS"``."""
+    import nibabel as nib
+
+    return "".join(nib.aff2axcodes(img.affine))
+
+
+def _has_mat_file(img) -> bool:
+    """SPM writes the voxel-to-world affine of an Analyze image to a ``.mat`` file beside it."""
+    filename = img.get_filename()
+    return bool(filename) and Path(filename).with_suffix(".mat").is_file()
+
+
+def load_image(img, ndim: int | None = 4, what: str = "image", *, nonfinite: str | None = None,
+               analyze_orientation: str = "LAS"):
     """Load a path or image object with nibabel and check its dimensionality and values.
 
     Any format nibabel reads (NIfTI-1/2, Analyze, MGH, ...) is accepted. A 4-D image with one
-    volume counts as 3-D and vice versa where that is unambiguous.
+    volume counts as 3-D where ``ndim=3``.
+
+    Parameters
+    ----------
+    img : path or nibabel image
+    ndim : {3, 4, None}, default=4
+        ``4``: a time series (``(x, y, z, volumes)``, at least 2 volumes); ``3``: one map (a
+        contrast, beta or statistic image); ``None``: any (atlases).
+    what : str
+        What the image is, for messages (``"fMRI run"``, ``"map"``, ``"atlas"``).
+    nonfinite : {"error", "keep"}, optional
+        NaN/inf voxels: ``"error"`` refuses them, ``"keep"`` keeps them (SPM writes NaN outside
+        the brain; :class:`~neuroaffect.fmri.Parcellate` leaves them out of parcel averages).
+        Default ``"keep"`` for ``ndim=3`` and ``"error"`` otherwise. Their number is logged.
+    analyze_orientation : {"LAS", "RAS"}, default="LAS"
+        Analyze files store no orientation. ``"LAS"`` reads them as nibabel and SPM do by default
+        (the first voxel axis runs from right to left); ``"RAS"`` mirrors that (first axis left to
+        right). Reading an Analyze file warns; an SPM ``.mat`` file beside it gives the orientation,
+        and then this parameter is ignored. It applies to files read from a path: an image object is
+        taken with the affine it has. Every file's format, axis codes and number of NaN/inf voxels
+        are logged (DEBUG).
+
+    Returns
+    -------
+    nibabel image
+        With its data in memory (read once).
 
     Raises
     ------
     FileFormatError
-        If the file is not an image nibabel can read, has the wrong number of dimensions, or holds
-        NaN/inf.
+        If the file is not an image nibabel can read, is truncated or damaged, has the wrong number
+        of dimensions, or holds NaN/inf where ``nonfinite="error"``. The message names the file.
     """
     import nibabel as nib
 
-    if isinstance(img, str | PathLike):
+    check_option("analyze_orientation", analyze_orientation, ANALYZE_ORIENTATIONS)
+    if nonfinite is None:
+        nonfinite = "keep" if ndim == 3 else "error"
+    check_option("nonfinite", nonfinite, ("error", "keep"))
+    from_file = isinstance(img, str | PathLike)
+    if from_file:
         path = check_file(img, what)
         try:
             img = nib.load(path)
@@ -61,20 +119,45 @@ def load_image(img, ndim: int | None = 4, what: str = "image"):
         if ndim == 3 and img.ndim == 4 and img.shape[3] == 1:
             img = img.slicer[..., 0]
         else:
-            expect = "a 4-D time series (x, y, z, volumes)" if ndim == 4 else "a 3-D volume"
-            raise FileFormatError(where, f"{what} is {img.ndim}-D with shape {img.shape}; expected {expect}.")
+            expect = "a 4-D time series (x, y, z, volumes)" if ndim == 4 else "a 3-D volume (one map)"
+            raise FileFormatError(where, f"{what} is {img.ndim}-D with shape {img.shape}; expected {expect}"
+                                  + (" (pass a list of 3-D maps, or load_image(..., ndim=4) for a run)"
+                                     if ndim == 3 else "") + ".")
     if ndim == 4 and img.shape[3] < 2:
-        raise FileFormatError(where, f"{what} has {img.shape[3]} volume(s); expected a time series.")
-    data = np.asarray(img.dataobj)
-    if data.dtype.kind == "f" and not np.isfinite(data).all():
-        bad = int((~np.isfinite(data)).sum())
+        raise FileFormatError(where, f"{what} has {img.shape[3]} volume(s); expected a time series "
+                                     "(for a single map use load_image(..., ndim=3)).")
+    try:
+        data = np.asarray(img.dataobj)
+    except Exception as err:  # EOFError, zlib.error, OSError ("Expected n bytes, got m bytes")
+        raise FileFormatError(where, f"could not read the voxel data of the {what} ({type(err).__name__}: "
+                                     f"{err}); the file looks truncated or damaged: expected "
+                                     f"{int(np.prod(img.shape))} voxels of {img.get_data_dtype()}.") from None
+    affine = img.affine
+    if from_file and is_analyze(img):
+        if _has_mat_file(img):
+            logger.info("%s: Analyze file with an SPM .mat file: orientation from the .mat file", where)
+        else:
+            warnings.warn(
+                f"{where}: Analyze files store no orientation; reading it as {analyze_orientation} "
+                f"(analyze_orientation={analyze_orientation!r}; 'LAS' is nibabel's and SPM's default, "
+                "first voxel axis from right to left). If left and right come out mirrored, pass the "
+                "other one, or convert the file to NIfTI with a known orientation.", UserWarning, stacklevel=2)
+            if analyze_orientation == "RAS":
+                affine = np.diag([-1.0, 1.0, 1.0, 1.0]) @ affine
+    bad = int((~np.isfinite(data)).sum()) if data.dtype.kind == "f" else 0
+    if bad and nonfinite == "error":
         raise FileFormatError(where, f"{what} contains {bad} NaN/inf voxel value(s); expected finite "
                                      "values (mask or interpolate them first).")
-    if not isinstance(img.dataobj, np.ndarray):  # keep the array just read: no second decompression
+    if not isinstance(img.dataobj, np.ndarray) or affine is not img.affine:
+        # keep the array just read (no second decompression) and the affine chosen above
         filename = img.get_filename()
-        img = img.__class__(data, img.affine, img.header)
+        img = img.__class__(data, affine, img.header)
         if filename:
             img.set_filename(filename)
+    if from_file:  # one line per file read (DEBUG: read_fmri_maps logs a summary at INFO)
+        logger.debug("%s: %s, axis codes %s%s%s", where, type(img).__name__, axis_codes(img),
+                     f" (Analyze, read as {analyze_orientation})" if is_analyze(img) and not _has_mat_file(img) else "",
+                     f", {bad} of {data.size} voxel value(s) NaN/inf (kept)" if bad else "")
     return img
 
 
@@ -102,8 +185,9 @@ def read_events(path, stimulus_column: str | None = None):
     path : path
         Tab-separated events table (``n/a`` marks a missing value).
     stimulus_column : str, optional
-        Column holding the stimulus id (default: the first of ``stim_id``, ``stim_file``,
-        ``trial_type`` present).
+        Column holding the stimulus id (default: ``stim_id``, else ``stim_file``). ``trial_type``
+        names conditions, not stimuli: it is used only when passed here explicitly (when each
+        condition is one stimulus).
 
     Returns
     -------
@@ -132,8 +216,12 @@ def read_events(path, stimulus_column: str | None = None):
     if stimulus_column is None:
         stimulus_column = next((c for c in STIMULUS_COLUMNS if c in events.columns), None)
         if stimulus_column is None:
+            hint = (" 'trial_type' holds condition names, not stimulus ids: all trials of a condition would become "
+                    "one stimulus (and share the first one's ratings), so it is not used silently; pass "
+                    "stimulus_column='trial_type' if each condition is one stimulus." if "trial_type" in events.columns
+                    else "")
             raise FileFormatError(path, f"no stimulus id column; expected one of {STIMULUS_COLUMNS} "
-                                        "or pass stimulus_column.")
+                                        f"or pass stimulus_column.{hint}")
     elif stimulus_column not in events.columns:
         raise FileFormatError(path, f"stimulus_column {stimulus_column!r} not among {list(events.columns)}.")
     missing_id = events[stimulus_column].isna().to_numpy()
@@ -291,8 +379,9 @@ def responses_from_run(signals, events, t_r: float, *, method: str = "glm", conf
         ``"glm"``: a first-level GLM with one regressor per trial (least squares all) with ``hrf_model``,
         a cosine drift basis (``high_pass`` Hz), ``confounds`` and an ``noise_model`` (``"ar1"`` or
         ``"ols"``) error model; the responses are the trial betas. ``"lagged-mean"``: the mean signal
-        over the volumes acquired between ``onset + lag`` and ``onset + duration + lag`` minus the run
-        mean (confounds regressed out first). An event whose window starts after the last volume
+        over the volumes acquired between ``onset + lag`` and ``onset + duration + lag``, after
+        ``confounds`` are regressed out and the signal is linearly detrended and high-passed at
+        ``high_pass`` Hz (``nilearn.signal.clean``: a cosine basis, as the GLM's drift model). An event whose window starts after the last volume
         (nothing of it was acquired) is dropped with a warning naming ``source`` and its onset.
     confounds : ndarray, shape (n_volumes, n_confounds), optional
         Nuisance regressors (e.g. from :func:`read_confounds`). ``"lagged-mean"`` refuses
@@ -355,7 +444,10 @@ def responses_from_run(signals, events, t_r: float, *, method: str = "glm", conf
                              "use fewer confounds (read_bids_fmri's confounds=), a longer run or "
                              "method='lagged-mean'.")
         labels, results = run_glm(Y, design.to_numpy(), noise_model=noise_model)
-        idx = [design.columns.get_loc(c) for c in trial_cols]
+        # a callable hrf_model names its columns "<trial>_<function name>"
+        columns = list(design.columns)
+        idx = [columns.index(c) if c in columns else next(k for k, d in enumerate(columns) if d.startswith(c + "_"))
+               for c in trial_cols]
         X = np.empty((len(trial_cols), Y.shape[1]))
         for label, res in results.items():
             X[:, labels == label] = res.theta[idx]
@@ -369,6 +461,11 @@ def responses_from_run(signals, events, t_r: float, *, method: str = "glm", conf
                 )
             C = np.column_stack([np.ones(n_vols), confounds - confounds.mean(0)])
             Y = Y - C[:, 1:] @ np.linalg.lstsq(C, Y, rcond=None)[0][1:]
+        from nilearn.signal import clean
+
+        # slow drifts would otherwise move every lagged window of a run (the GLM has its cosine basis)
+        Y = clean(Y, detrend=True, standardize=False, high_pass=high_pass if high_pass else None, t_r=t_r,
+                  ensure_finite=True)
         Y = Y - Y.mean(0)
         ends = onsets + events["duration"].to_numpy(float)
         X = np.empty((len(onsets), Y.shape[1]))
@@ -483,9 +580,9 @@ def read_bids_fmri(data_dir, parcellate=None, *, task: str | None = None, subjec
     parts = []
     iterator = runs
     if progress:
-        from tqdm.auto import tqdm
+        from .._logging import progress_bar
 
-        iterator = tqdm(runs, desc="fMRI runs")
+        iterator = progress_bar(runs, desc="fMRI runs")
     for r in iterator:
         img = load_image(str(r["bold"]), ndim=4, what="fMRI run")
         tr = t_r if t_r is not None else repetition_time(img, r["sidecar"])

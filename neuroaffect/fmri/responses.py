@@ -58,6 +58,9 @@ class StimulusResponses:
     info : dict
         Provenance notes (e.g. ``"parcellation"``: which image was resampled to which grid,
         ``"method"``: how responses were estimated).
+    targets : dict of str to ndarray, optional
+        Other numeric targets per row, by name (e.g. a behavioural score per subject-level map,
+        read by :func:`~neuroaffect.fmri.read_fmri_maps`); NaN marks a missing value.
     """
 
     X: np.ndarray
@@ -69,6 +72,7 @@ class StimulusResponses:
     feature_names: tuple[str, ...] = ()
     dataset: str = ""
     info: dict = field(default_factory=dict)
+    targets: dict | None = None
 
     def __post_init__(self):
         self.X = check_ndim(np.asarray(self.X, dtype=float), 2, "X", "(n_stimuli, n_features)")
@@ -91,6 +95,14 @@ class StimulusResponses:
             if self.vad.shape != (n, 3):
                 raise ValueError(f"vad must have shape ({n}, 3) (valence, arousal, dominance), got {self.vad.shape}.")
             self.vad_scale.validate(self.vad, "vad")
+        if self.targets is not None:
+            targets = {}
+            for name, values in dict(self.targets).items():
+                values = np.array(values, dtype=float).ravel()  # an own, writable copy
+                if len(values) != n:
+                    raise ValueError(f"target {name!r} has {len(values)} values but X has {n} rows (one per row).")
+                targets[str(name)] = values
+            self.targets = targets
 
     @property
     def n_stimuli(self) -> int:
@@ -114,11 +126,28 @@ class StimulusResponses:
         return StimulusResponses(
             self.X[index], self.stimulus[index], self.subject[index], self.run[index],
             None if self.vad is None else self.vad[index], self.vad_scale, self.feature_names,
-            self.dataset, dict(self.info),
+            self.dataset, dict(self.info), _take(self.targets, index),
         )
 
-    def average_repeats(self) -> StimulusResponses:
-        """Average rows that share (subject, stimulus): one row per distinct stimulus and subject."""
+    def average_repeats(self, ratings: str = "error") -> StimulusResponses:
+        """Average rows that share (subject, stimulus): one row per distinct stimulus and subject.
+
+        Parameters
+        ----------
+        ratings : {"error", "average"}, default="error"
+            What to do when the repeats of one stimulus carry different ratings (``vad`` or
+            ``targets``), e.g. a stimulus rated at each presentation, or trials that share a
+            condition name used as stimulus id: ``"error"`` refuses (naming the stimulus and the
+            values); ``"average"`` averages the ratings as well (NaN ignored).
+
+        Raises
+        ------
+        ValueError
+            If repeats disagree on their ratings and ``ratings="error"``.
+        """
+        from .._validation import check_option
+
+        check_option("ratings", ratings, ("error", "average"))
         keys = np.array([f"{s}\x00{t}" for s, t in zip(self.subject, self.stimulus, strict=True)], dtype=object)
         uniq, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
         order = np.argsort(first)  # keep order of first appearance
@@ -127,10 +156,36 @@ class StimulusResponses:
         np.add.at(X, inverse, self.X)
         X /= counts[:, None]
         pick = first[order]
+        columns = {} if self.vad is None else {name: self.vad[:, k] for k, name in enumerate(VAD_NAMES)}
+        columns.update(self.targets or {})
+        averaged = {}
+        for name, values in columns.items():
+            # a conflict: two finite ratings of one (subject, stimulus) that differ (a missing one is not)
+            low, high = np.full(len(uniq), np.inf), np.full(len(uniq), -np.inf)
+            np.fmin.at(low, inverse, values)
+            np.fmax.at(high, inverse, values)
+            conflict = np.isfinite(low) & (high - low > 1e-9 * np.maximum(1.0, np.abs(high)))
+            if conflict.any() and ratings == "error":
+                i = int(first[np.flatnonzero(conflict)[0]])
+                mine = (inverse == inverse[i]) & np.isfinite(values)
+                raise ValueError(
+                    f"average_repeats: the repeats of stimulus {self.stimulus[i]!r} (subject {self.subject[i]!r}) "
+                    f"have different {name} ratings {np.unique(values[mine])[:5].tolist()} "
+                    f"({int(conflict.sum())} stimulus(es) affected); expected one rating per "
+                    "stimulus. Check that the stimulus ids are per-stimulus (not condition names), or pass "
+                    "ratings='average' to average the ratings too.")
+            with np.errstate(invalid="ignore"):
+                total = np.zeros(len(uniq))
+                n_ok = np.zeros(len(uniq))
+                ok = np.isfinite(values)
+                np.add.at(total, inverse, np.where(ok, values, 0.0))
+                np.add.at(n_ok, inverse, ok.astype(float))
+                averaged[name] = np.where(n_ok > 0, total / np.where(n_ok > 0, n_ok, 1), np.nan)[order]
+        vad = None if self.vad is None else np.column_stack([averaged[n] for n in VAD_NAMES])
+        targets = None if self.targets is None else {n: averaged[n] for n in self.targets}
         return StimulusResponses(
             X[order], self.stimulus[pick], self.subject[pick], np.full(len(pick), "mean", dtype=object),
-            None if self.vad is None else self.vad[pick], self.vad_scale, self.feature_names,
-            self.dataset, dict(self.info),
+            vad, self.vad_scale, self.feature_names, self.dataset, dict(self.info), targets,
         )
 
     @classmethod
@@ -144,13 +199,18 @@ class StimulusResponses:
                 raise ValueError("Cannot concatenate responses with different feature_names (different parcels).")
             if (p.vad is None) != (first.vad is None) or p.vad_scale != first.vad_scale:
                 raise ValueError("Cannot concatenate responses with and without VAD, or on different scales.")
+            if sorted(p.targets or {}) != sorted(first.targets or {}):
+                raise ValueError(f"Cannot concatenate responses with different targets ({sorted(first.targets or {})} "
+                                 f"and {sorted(p.targets or {})}).")
+        targets = None if first.targets is None else {
+            name: np.concatenate([p.targets[name] for p in parts]) for name in first.targets}
         return cls(
             np.concatenate([p.X for p in parts]),
             np.concatenate([p.stimulus for p in parts]),
             np.concatenate([p.subject for p in parts]),
             np.concatenate([p.run for p in parts]),
             None if first.vad is None else np.concatenate([p.vad for p in parts]),
-            first.vad_scale, first.feature_names, first.dataset, dict(first.info),
+            first.vad_scale, first.feature_names, first.dataset, dict(first.info), targets,
         )
 
     def trial_keys(self) -> np.ndarray:
@@ -215,6 +275,10 @@ class StimulusResponses:
 
     @classmethod
     def from_arrays(cls, X, stimulus, *, subject="01", run=None, vad=None, vad_scale=None,
-                    feature_names=(), dataset="") -> StimulusResponses:
+                    feature_names=(), dataset="", targets=None) -> StimulusResponses:
         """Wrap plain arrays: ``X`` (n_samples, n_features) and one stimulus id per row."""
-        return cls(X, stimulus, subject, run, vad, vad_scale, tuple(feature_names), dataset)
+        return cls(X, stimulus, subject, run, vad, vad_scale, tuple(feature_names), dataset, targets=targets)
+
+
+def _take(targets, index):
+    return None if targets is None else {name: values[index] for name, values in targets.items()}

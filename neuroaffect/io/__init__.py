@@ -75,9 +75,9 @@ def list_subjects(dataset: str, data_dir, subjects=None, **reader_kwargs) -> lis
 
 def read_sources(sources: Sequence[SubjectSource], *, progress: bool = False) -> EEGTrials:
     """Load several subjects and concatenate them."""
-    from tqdm.auto import tqdm
+    from .._logging import progress_bar
 
-    parts = [s.load() for s in tqdm(sources, desc="subjects", disable=not progress, leave=False)]
+    parts = [s.load() for s in progress_bar(sources, desc="subjects", disable=not progress, leave=False)]
     return EEGTrials.concatenate(parts)
 
 

@@ -12,11 +12,16 @@ tab-separated, anything else as comma-separated) has one row per trial and these
     annotation's own duration is used, and must be positive.
 ``trial`` (optional)
     Trial ids; default 1, 2, ... in table order.
-rating columns
-    ``rating_names`` if given, else every other column. Each is validated against its declared
-    scale (``scales``).
+label columns
+    ``rating_names`` if given, else every other column. Numeric columns are ratings, validated
+    against their declared scale (``scales``) or, without one, on an inferred scale (logged as a
+    warning); string columns (conditions such as ``"rest"`` / ``"task"``) are categorical labels,
+    usable as ``target=`` with ``task="classes"``. Missing entries (empty, NaN, ``"n/a"``) stay
+    missing and are never made a class (see :func:`neuroaffect.trials.table_labels`).
 
-Only channels of type EEG are kept (set channel types in the file, or drop others first).
+Only channels of type EEG are kept, and among them only electrodes: formats without channel types
+(EDF) type every channel EEG, so ECG, EOG, status and bipolar channels are left out with one logged
+line (:func:`neuroaffect.channels.pick_eeg_channels`).
 """
 
 from __future__ import annotations
@@ -27,9 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from .._validation import FileFormatError, check_file, check_positive
-from ..affect.scales import RatingScale, get_scale
-from ..channels import normalize_ch_names
-from ..trials import EEGTrials
+from ..affect.scales import RatingScale
+from ..trials import EEGTrials, _scale_mapping, table_labels
 
 RESERVED_COLUMNS = (
     "onset",
@@ -41,6 +45,10 @@ RESERVED_COLUMNS = (
     "value",
     "subject",
     "session",
+    # BIDS events.tsv columns that describe the event, not a label of the trial
+    "response_time",
+    "stim_file",
+    "HED",
 )
 
 
@@ -58,19 +66,6 @@ def read_ratings_table(ratings):
         raise FileFormatError(
             path, f"cannot be read as a {'TSV' if sep == chr(9) else 'CSV'} ratings table ({err})."
         ) from err
-
-
-def _scales(scales, names) -> dict[str, RatingScale]:
-    if scales is None:
-        raise TypeError(
-            "scales is required: the RatingScale of the ratings (or a dataset name such as 'deap')."
-        )
-    if isinstance(scales, str | RatingScale):
-        scales = dict.fromkeys(names, scales)
-    missing = [n for n in names if n not in scales]
-    if missing:
-        raise ValueError(f"scales has no entry for rating column(s) {missing}.")
-    return {n: get_scale(scales[n]) if isinstance(scales[n], str) else scales[n] for n in names}
 
 
 def _rating_columns(table, rating_names, where) -> list[str]:
@@ -156,18 +151,14 @@ def trials_from_raw(
             f"naming annotations; it has {list(table.columns)}."
         )
     types = raw.get_channel_types()
-    eeg_picks = [name for name, kind in zip(raw.ch_names, types, strict=True) if kind == "eeg"]
-    if not eeg_picks:
+    if "eeg" not in types:
         raise ValueError(f"{where} has no EEG channel (channel types: {sorted(set(types))}).")
-    normalize_ch_names(eeg_picks, source=str(where))
     n = len(table)
     trial = table["trial"].to_numpy() if "trial" in table else np.arange(1, n + 1)
-    try:
-        ratings = table[names].to_numpy(dtype=float)
-    except ValueError as err:
-        raise ValueError(
-            f"Rating columns {names} of the ratings table of {where} must be numeric ({err})."
-        ) from err
+    ratings, names, label_scales = table_labels(
+        table.reset_index(drop=True), names, _scale_mapping(scales, names),
+        where=f"the ratings table of {where}",
+    )
     return EEGTrials.from_raw(
         raw,
         onsets,
@@ -175,7 +166,7 @@ def trials_from_raw(
         ratings,
         baseline_duration=baseline,
         rating_names=names,
-        scales=_scales(scales, names),
+        scales=label_scales,
         subject=[str(subject)] * n,
         session=[session] * n,
         trial=trial,
@@ -187,7 +178,7 @@ def read_recording(
     path,
     ratings,
     *,
-    scales: RatingScale | str | Mapping,
+    scales: RatingScale | str | Mapping | None = None,
     rating_names=None,
     subject: str = "1",
     session=1,
@@ -203,12 +194,14 @@ def read_recording(
     path : path-like
         EDF, BDF, BrainVision ``.vhdr``, FIF, EEGLAB ``.set``, ...
     ratings : DataFrame or path-like
-        The trial table described in the module docstring.
-    scales : RatingScale, str or mapping
-        Scale of the ratings: one for all columns, a dataset name (``"deap"`` -> 1-9), or a
-        mapping column -> scale.
+        The trial table described in the module docstring: ratings and / or conditions.
+    scales : RatingScale, str or mapping, optional
+        Declared scale of the label columns: one for all, a dataset name (``"deap"`` -> 1-9), or a
+        mapping column -> scale (columns left out are inferred). Declare a condition column whose
+        table names only some of the study's conditions (one recording per condition):
+        ``{"condition": RatingScale("condition", 0, 1, "categorical", ("rest", "task"))}``.
     rating_names : sequence of str, optional
-        Which columns are ratings (default: all non-reserved columns).
+        Which columns are labels (default: all non-reserved columns).
     subject, session : ids given to every trial.
     baseline : float
         Seconds before each trial onset kept as its baseline (0: none).

