@@ -101,3 +101,33 @@ def check_file(path: str | PathLike, what: str = "file") -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"{what} not found: {path}")
     return path
+
+
+MISSING_STRINGS = ("", "n/a", "nan")
+"""Strings that mark a missing label (compared after stripping whitespace and a sign, case-insensitively)."""
+
+
+def missing_labels(values) -> np.ndarray:
+    """Boolean mask of the missing entries of ``values``, same shape.
+
+    NaN is missing in any array; in object and string arrays so are None and the
+    :data:`MISSING_STRINGS` (``""``, ``"n/a"``, ``"nan"``; whitespace, sign and case ignored).
+    """
+    values = np.asarray(values)
+    if values.dtype.kind in "fc":
+        return np.isnan(values)
+    if values.dtype.kind in "iub":
+        return np.zeros(values.shape, dtype=bool)
+    return np.array([_is_missing(v) for v in values.ravel()], dtype=bool).reshape(values.shape)
+
+
+def _is_missing(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, str | bytes):
+        text = value.decode(errors="replace") if isinstance(value, bytes) else value
+        return text.strip().lower().lstrip("+-") in MISSING_STRINGS
+    try:
+        return bool(value != value)  # NaN of any numeric type
+    except TypeError:  # pandas.NA and similar markers refuse to compare: they are missing too
+        return True

@@ -5,6 +5,8 @@
 ``neuroaffect simulate <dataset> --out DIR`` write a simulated dataset in a dataset's file format
                                             (EEG: deap, seed, seed-iv, dreamer; fMRI: fmri-bids, fmri-nsd)
 ``neuroaffect report <results-dir>``        re-render a report from its results.json
+``neuroaffect audit <split-file>``          say what a split file from another tool leaks
+                                            (exit 0: clean, 1: leaky)
 ``neuroaffect recipes``                     list the recipes
 
 Errors in the command line (unknown recipe or option, a bad option value, a missing ``--data-dir``,
@@ -43,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"neuroaffect {__version__}")
     p.add_argument("--debug", action="store_true",
                    help="on an error, print the full traceback (and log debug messages); accepted anywhere")
-    sub = p.add_subparsers(dest="command", metavar="{run,simulate,report,recipes}")
+    sub = p.add_subparsers(dest="command", metavar="{run,simulate,report,audit,recipes}")
     run = sub.add_parser("run", help="run a recipe (default: leakage-demo)", add_help=False)
     run.add_argument("recipe", nargs="?")
     sim = sub.add_parser("simulate", help="write a simulated dataset in a dataset's file layout")
@@ -60,6 +62,13 @@ def _parser() -> argparse.ArgumentParser:
     sim.set_defaults(error=sim.error)  # option combinations checked in _simulate: exit 2 like argparse
     rep = sub.add_parser("report", help="re-render report.md, figures and report.html from results.json")
     rep.add_argument("results_dir", type=Path)
+    aud = sub.add_parser(
+        "audit", help="say what the train/test splits of a split file leak (exit 0: clean, 1: leaky)",
+        description="Audit train/test splits made by another tool. The file (.json or .npz) holds the "
+                    "windows' trial keys, the train and test window indices of each fold and optionally "
+                    "each window's start and stop sample; see neuroaffect.evaluation.read_split_file.",
+    )
+    aud.add_argument("split_file", type=Path)
     sub.add_parser("recipes", help="list the recipes")
     return p
 
@@ -96,7 +105,7 @@ def main(argv=None) -> int:
 
 def _prog(argv) -> str:
     """The command's name for error lines: "neuroaffect run deap", "neuroaffect simulate", ..."""
-    if not argv or argv[0] not in ("run", "simulate", "report", "recipes"):
+    if not argv or argv[0] not in ("run", "simulate", "report", "audit", "recipes"):
         return "neuroaffect"
     if argv[0] == "run":
         from .recipes import DEFAULT_RECIPE
@@ -121,6 +130,8 @@ def _main(argv) -> int:
         return 0
     if args.command == "simulate":
         return _simulate(args)
+    if args.command == "audit":
+        return _audit(args.split_file)
     return _report(args.results_dir)
 
 
@@ -147,8 +158,12 @@ def _simulate(args) -> int:
         args.error("--resolution applies to fmri-bids only.")
     from .recipes._eeg import DATASETS, dataset_key
 
-    _claim_simulate_out(args)
     dataset = dataset_key(args.dataset)
+    complete = {"seed": 15, "seed_iv": 24}.get(dataset)  # the readers refuse shorter sessions
+    if args.trials is not None and complete is not None and args.trials != complete:
+        args.error(f"--trials {args.trials}: every {args.dataset.upper()} session holds {complete} trials and its reader "
+                   f"refuses shorter sessions (truncated files); omit --trials or pass {complete}.")
+    _claim_simulate_out(args)
     kwargs = {"seed": args.seed, "progress": not args.quiet}
     # SEED-IV files do not record their rate and the recipes need it with --data-dir: write at the
     # rate the recipes read simulated SEED-IV data at (200 Hz) and print it in the next command.
@@ -213,6 +228,46 @@ def _report(results_dir: Path) -> int:
     path = render_report(results_dir)
     print(summary_text(load_results(results_dir)))
     print(f"Report: {path.with_suffix('.html').resolve()}  (and {path.name})")
+    return 0
+
+
+def _audit(path: Path) -> int:
+    """One line per fold, then a verdict; 0 when no fold shares a trial, 1 otherwise, 2 for a bad file."""
+    import numpy as np
+
+    from .evaluation.splitters import audit_split, read_split_file
+
+    try:
+        splits = read_split_file(path)
+    except ValueError as err:
+        print(f"neuroaffect audit: error: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+    keys = splits["trial_key"]
+    spans = splits["start"] is not None
+    # Without spans, give every window its own span: only shared trials are measured.
+    start = splits["start"] if spans else np.arange(len(keys))
+    stop = splits["stop"] if spans else np.arange(len(keys)) + 1
+    print(f"{path}: {len(keys)} windows, {len(np.unique(keys))} trials, {len(splits['folds'])} folds"
+          + ("" if spans else " (no start/stop: overlapping windows not measured)"))
+    leaky = 0
+    for fold, (train, test) in enumerate(splits["folds"]):
+        audit = audit_split(keys, start, stop, train, test)
+        line = (f"fold {fold}: {audit.n_train_windows} train / {audit.n_test_windows} test windows, "
+                f"{audit.n_train_trials} / {audit.n_test_trials} trials: ")
+        if audit.clean:
+            line += "clean"
+        else:
+            leaky += 1
+            shared = np.intersect1d(keys[train], keys[test])
+            line += (f"LEAKY: {audit.shared_trials} trial(s) in train and test (first {str(shared[0])!r}), "
+                     f"{audit.leaked_test_fraction:.1%} of test windows leaked")
+            if spans:
+                line += f", {audit.overlapping_test_fraction:.1%} overlap a training window"
+        print(line)
+    if leaky:
+        print(f"LEAKY: {leaky} of {len(splits['folds'])} folds share trials between train and test.")
+        return 1
+    print("clean: no fold shares a trial between train and test.")
     return 0
 
 

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from ._keys import make_trial_keys
-from ._validation import check_ndim, check_positive, check_signal
+from ._validation import check_ndim, check_positive, check_signal, missing_labels
 from .affect.scales import RatingScale
 from .channels import ch_positions, make_montage, normalize_ch_names
 
@@ -594,8 +594,6 @@ def _short_ids(ids, shown: int = 3) -> str:
 
 def _id_column(column, name: str, where: str) -> np.ndarray:
     """An id column of a table as an array (subject ids as str); missing ids are an error."""
-    from .evaluation.targets import missing_labels
-
     values = column.to_numpy(dtype=object)
     missing = missing_labels(values)
     if missing.any():
@@ -689,8 +687,6 @@ def table_labels(table, columns, scales=None, *, where: str = "the table"):
         scale (a categorical label needs at least two; declare its categories).
     """
     import pandas as pd
-
-    from .evaluation.targets import missing_labels
 
     names = tuple(str(c) for c in columns)
     absent = [c for c in names if c not in table.columns]

@@ -1,3 +1,5 @@
+import dataclasses
+
 import numpy as np
 import pytest
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -258,8 +260,13 @@ def test_cross_dataset_cv_all_electrodes_and_regression():
 
 def test_cross_dataset_audit_catches_planted_overlap(monkeypatch):
     from neuroaffect.affect.cross_dataset import cross_dataset_cv
-    from neuroaffect.evaluation import DatasetSplit, LeakageError, audit_split, check_split
-    from neuroaffect.evaluation import protocols as protocols_module
+    from neuroaffect.evaluation import (
+        PROTOCOLS,
+        DatasetSplit,
+        LeakageError,
+        audit_split,
+        check_split,
+    )
 
     train, test = _tokens("deap", DEAP_CH, n_trials=6, n_windows=2, seed=1), _tokens("dreamer", DREAMER_CH, n_trials=6,
                                                                                       n_windows=2, seed=2)
@@ -282,7 +289,8 @@ def test_cross_dataset_audit_catches_planted_overlap(monkeypatch):
         def split(self, X, y=None, groups=None):
             yield from self._split(np.asarray(groups).astype(str), y)
 
-    monkeypatch.setitem(protocols_module._FACTORIES, "cross-dataset", lambda k, rs: Planted())
+    # the public registry's protocol, with the buggy splitter in place of DatasetSplit
+    monkeypatch.setitem(PROTOCOLS, "cross-dataset", dataclasses.replace(PROTOCOLS["cross-dataset"], cv=Planted()))
     with pytest.raises(LeakageError, match="cross-dataset"):
         cross_dataset_cv(train, test, _flat(LogisticRegression()), progress=False)
 

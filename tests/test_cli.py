@@ -345,3 +345,96 @@ def test_interrupt_is_one_line(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(neuroaffect.features, "tokens_for_dataset", interrupted)
     assert main(["run", "deap", "--quick", "--quiet", "--out", str(tmp_path / "o")]) == 130
     assert capsys.readouterr().err == "neuroaffect run deap: interrupted\n"
+
+
+def test_main_job_built_in_data_is_a_positive_control(tmp_path, monkeypatch):
+    """The default (not --quick) simulated data carry an effect the recommended pipeline finds
+    leakage-free, and the within-subject leak inflates it (issue 16, item 7)."""
+    monkeypatch.setenv("NEUROAFFECT_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "main"
+    assert main(["run", "--quiet", "--n-permutations", "0", "--baselines", "--out", str(out)]) == 0
+    clean, leaky = json.loads((out / "results.json").read_text())["runs"]
+    window = clean["summary"]["window"]["balanced_accuracy"]
+    assert clean["config"]["name"] == "aligned-de-logreg" and clean["config"]["n_subjects"] == 8
+    assert window["mean"] > 0.57 and window["ci_low"] > 0.5  # above chance, over subjects
+    assert leaky["summary"]["window"]["balanced_accuracy"]["mean"] > window["mean"] + 0.2
+
+
+@pytest.mark.parametrize("recipe", ["deap", "leakage-demo"])
+def test_unlabelled_trials_stop_the_run_unless_drop_unlabelled(recipe, tmp_path, capsys, monkeypatch):
+    """A missing rating is never made a class (issue 15, item 2): the dataset recipes stop naming the
+    trial and the option; with --drop-unlabelled every run, baselines included, leaves it out and
+    records it in results.json."""
+    import numpy as np
+
+    import neuroaffect.io
+
+    read_deap = neuroaffect.io.READERS["deap"]
+
+    def one_missing_valence(source, **options):  # subject 1's trial 2 was never rated
+        trials = read_deap(source, **options)
+        if source.subject == "1":
+            trials.ratings[1, list(trials.rating_names).index("valence")] = np.nan
+        return trials
+
+    monkeypatch.setitem(neuroaffect.io.READERS, "deap", one_missing_valence)
+    out = tmp_path / "o"
+    argv = ["run", recipe, "--quick", "--quiet", "--no-feature-cache", "--n-permutations", "0",
+            "--baselines", "majority", "--out", str(out)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert re.search(r"error: ValueError: The 'valence' rating .*missing.* for 1 trial\(s\).*'1/1/2'.* "
+                     r"On the command line: --drop-unlabelled\.", err), err
+    assert not (out / "results.json").exists()
+    assert main([*argv, "--drop-unlabelled"]) == 0
+    runs = json.loads((out / "results.json").read_text())["runs"]
+    assert [r["config"]["name"] for r in runs][-1] == "majority" and len(runs) == (3 if recipe == "leakage-demo" else 2)
+    for run in runs:
+        assert run["config"]["unlabelled_dropped"] == {"trials": 1, "windows": 10}
+        assert [(s["subject"], s["n_trials"]) for s in run["subjects"]] == [("1", 9), ("2", 10), ("3", 10)]
+
+
+def test_audit_says_what_a_split_file_leaks(tmp_path, capsys):
+    import numpy as np
+
+    keys = ["s1/1/1", "s1/1/1", "s1/1/2", "s1/1/2", "s1/1/3", "s1/1/3"]
+    clean = {"trial_key": keys, "folds": [{"train": [0, 1, 2, 3], "test": [4, 5]},
+                                          {"train": [2, 3, 4, 5], "test": [0, 1]}]}
+    (tmp_path / "clean.json").write_text(json.dumps(clean))
+    assert main(["audit", str(tmp_path / "clean.json")]) == 0
+    out = capsys.readouterr().out
+    assert "6 windows, 3 trials, 2 folds (no start/stop: overlapping windows not measured)" in out
+    assert "fold 1: 4 train / 2 test windows, 2 / 1 trials: clean" in out and out.rstrip().endswith("clean: no fold "
+                                                                                                     "shares a trial between train and test.")
+    # the same windows from another tool as .npz, with spans, one fold shuffled at window level
+    np.savez(tmp_path / "leaky.npz", trial_key=np.array(keys), start=np.array([0, 64] * 3), stop=np.array([128, 192] * 3),
+             train_0=np.array([0, 1, 2, 3]), test_0=np.array([4, 5]), train_1=np.array([0, 2, 4]), test_1=np.array([1, 3, 5]))
+    assert main(["audit", str(tmp_path / "leaky.npz")]) == 1
+    out = capsys.readouterr().out
+    assert "fold 0: 4 train / 2 test windows, 2 / 1 trials: clean" in out
+    assert ("fold 1: 3 train / 3 test windows, 3 / 3 trials: LEAKY: 3 trial(s) in train and test (first 's1/1/1'), "
+            "100.0% of test windows leaked, 100.0% overlap a training window") in out
+    assert "LEAKY: 1 of 2 folds share trials between train and test." in out
+    # a file it cannot read is a one-line usage error (exit 2), naming the file and what was expected
+    for name, content, message in [
+        ("missing.json", None, "no such file"),
+        ("bad.json", {"trial_key": keys, "folds": [{"train": [0], "test": [6]}]},
+         "fold 0 test indexes window 6; expected indices >= 0 and < 6"),
+        ("nokeys.json", {"folds": [{"train": [0], "test": [1]}]}, "no 'trial_key'"),
+        ("half.json", {**clean, "start": [0] * 6}, "give both 'start' and 'stop'"),
+        ("splits.csv", "", "unknown suffix '.csv'; expected .json or .npz"),
+    ]:
+        if content is not None:
+            (tmp_path / name).write_text(content if isinstance(content, str) else json.dumps(content))
+        assert main(["audit", str(tmp_path / name)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"neuroaffect audit: error: split file '{tmp_path / name}': ") and message in err, err
+        assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("dataset, complete", [("seed", 15), ("seed-iv", 24)])
+def test_simulate_refuses_sessions_shorter_than_the_reader_accepts(tmp_path, capsys, dataset, complete):
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", dataset, "--trials", "3", "--out", str(tmp_path / "s")])
+    assert exit_.value.code == 2
+    assert f"every {dataset.upper()} session holds {complete} trials" in capsys.readouterr().err

@@ -200,3 +200,35 @@ def test_braindecode_classifier_balances_classes():
 
 def test_pipeline_is_a_pipeline():
     assert isinstance(make_estimator(), Pipeline)
+
+
+def test_runner_routes_subject_groups_to_fit_and_predict(tmp_path):
+    """Under leave-one-subject-out each test subject is standardised on its own windows: the runner's
+    predictions equal a manual fit/predict with groups, and results.json says it was transductive."""
+    from neuroaffect.affect.scales import get_scale
+    from neuroaffect.evaluation import cross_validate_subjects
+    from neuroaffect.features import WindowTokens
+
+    X, y, keys = offset_subjects(shift=8.0, n_subjects=3, n_per_subject=40)
+    n = len(X)
+    tokens = WindowTokens(
+        X=X.reshape(n, 3, 2).astype(np.float32), ratings=np.where(y == 1, 8.0, 2.0)[:, None], rating_names=("valence",),
+        scales={"valence": get_scale("deap")},
+        subject=subject_ids(keys, n), session=np.ones(n, int), trial_key=keys, start=np.zeros(n, int),
+        stop=np.full(n, 128), ch_names=["Fz", "Cz", "Pz"], positions=np.zeros((3, 3)), band_names=("a", "b"),
+        sfreq=128.0, dataset="toy")
+    result = cross_validate_subjects(tokens, make_estimator(), target="valence", protocol="leave-one-subject-out",
+                                     progress=False)
+    assert result.config["alignment"] == [
+        "per-subject feature standardisation (transductive: each test subject aligned on its own unlabelled test windows)"]
+    test = tokens.subject == "3"
+    manual = make_estimator()
+    with sklearn.config_context(enable_metadata_routing=True):
+        manual.fit(tokens.X[~test], y[~test], groups=keys[~test])
+        expected = manual.predict(tokens.X[test], groups=keys[test])
+    np.testing.assert_array_equal(result.predictions["y_pred"][test], expected)
+    from neuroaffect.evaluation import write_report
+
+    write_report(result, tmp_path)
+    assert "Subject alignment: per-subject feature standardisation (transductive" in (tmp_path / "report.md").read_text()
+    assert result.summary["window"]["balanced_accuracy"]["mean"] > 0.8

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
+from neuroaffect.datasets import make_tokens
 from neuroaffect.evaluation import cross_validate_subjects, write_report
-from neuroaffect.evaluation._synthetic import make_tokens
 
 
 @pytest.mark.slow

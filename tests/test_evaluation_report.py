@@ -9,8 +9,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from neuroaffect._validation import FileFormatError
+from neuroaffect.datasets import make_tokens
 from neuroaffect.evaluation import cross_validate_subjects, render_report, write_report
-from neuroaffect.evaluation._synthetic import Flatten, make_tokens
+from neuroaffect.evaluation._synthetic import Flatten
 from neuroaffect.evaluation.report import load_results, summary_text
 
 
@@ -246,3 +247,12 @@ def test_importance_topomap_shows_range_whole_head_and_chance(monkeypatch, tmp_p
     write_report(res, tmp_path / "r")
     fig = next(s for s in saved if s["name"] == "run0-importance.png")
     assert "model at chance (group p = 0.40)" in fig["titles"][0]
+
+
+def test_group_p_value_is_never_finer_than_the_permutations_allow():
+    from neuroaffect.evaluation.stats import group_permutation_p_value
+
+    null = np.linspace(0.4, 0.6, 20)[:, None]  # one subject, 20 permutations
+    assert group_permutation_p_value([0.9], null) == pytest.approx(1 / 21)
+    many = np.tile(np.linspace(0.4, 0.6, 20)[:, None], (1, 8))  # 8 subjects: 20**8 combinations
+    assert group_permutation_p_value(np.full(8, 0.9), many) == pytest.approx(1 / 10001)

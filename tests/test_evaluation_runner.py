@@ -11,9 +11,15 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from neuroaffect.evaluation import LeakageError, cross_validate_subjects, nested, write_report
-from neuroaffect.evaluation import protocols as protocols_module
-from neuroaffect.evaluation._synthetic import Flatten, make_tokens
+from neuroaffect.datasets import make_tokens
+from neuroaffect.evaluation import (
+    LeakageError,
+    PerSubject,
+    cross_validate_subjects,
+    nested,
+    write_report,
+)
+from neuroaffect.evaluation._synthetic import Flatten
 
 
 def _logreg():
@@ -52,16 +58,15 @@ def test_result_contents_and_trial_level():
     assert reg.config["metric"] == "ccc" and set(reg.subjects[0]["window"]) == {"rmse", "pearson_r", "ccc"}
 
 
-def test_runner_raises_on_planted_leak(monkeypatch):
+def test_runner_raises_on_planted_leak():
     from neuroaffect.evaluation.splitters import LeakySegmentKFold
 
     class Planted(LeakySegmentKFold):
         leakage_free = True  # a buggy splitter claiming to be clean
 
-    monkeypatch.setitem(protocols_module._FACTORIES, "within-subject-kfold",
-                        lambda k, rs: Planted(k, random_state=rs))
     with pytest.raises(LeakageError, match="subject s01, fold 0"):
-        cross_validate_subjects(make_tokens(n_subjects=1), _logreg(), progress=False)
+        cross_validate_subjects(make_tokens(n_subjects=1), _logreg(), cv=PerSubject(Planted(5, random_state=0)),
+                                progress=False)
 
 
 def test_resume_after_deleted_folds_gives_identical_results(tmp_path):
@@ -158,7 +163,7 @@ class Centroids(ClassifierMixin, BaseEstimator):
 def test_permutation_p_values_roughly_uniform_under_null():
     # 30 subjects with no label effect, 19 re-fitted permutations each: p in {1/20, ..., 1}.
     tok = make_tokens(n_subjects=30, n_trials=10, n_windows=6, n_electrodes=2, n_bands=2,
-                      fingerprint=0.5, effect=0.0, seed=11)
+                      fingerprint=0.5, effect=0.0, random_state=11)
     res = cross_validate_subjects(tok, Centroids(), n_permutations=19, progress=False)
     p = np.array([s["p_value"] for s in res.subjects])
     grid = np.arange(1, 21) / 20
@@ -226,15 +231,15 @@ def test_runner_refuses_trial_keys_that_do_not_parse_to_their_subject():
         cross_validate_subjects(tok, _logreg(), protocol="leave-one-subject-out", progress=False)
 
 
-def test_runner_raises_when_a_cross_subject_split_shares_a_subject(monkeypatch):
+def test_runner_raises_when_a_cross_subject_split_shares_a_subject():
     from neuroaffect.evaluation.splitters import TrialKFold
 
-    # A buggy cross-subject splitter: whole trials held out (trial audit clean) but subjects shared.
-    monkeypatch.setitem(protocols_module._FACTORIES, "leave-one-subject-out",
-                        lambda k, rs: TrialKFold(3, random_state=rs))
+    class SharesSubjects(TrialKFold):
+        held_out = ("subject",)  # a buggy cross-subject splitter: whole trials held out, subjects shared
+
     with pytest.raises(LeakageError, match="pooled, fold 0: .* subject\\(s\\)"):
         cross_validate_subjects(make_tokens(n_subjects=2, n_windows=2), _logreg(),
-                                protocol="leave-one-subject-out", progress=False)
+                                cv=SharesSubjects(3, random_state=0), progress=False)
 
 
 def test_cache_key_hashes_parameter_values_not_reprs(tmp_path):
@@ -251,7 +256,7 @@ def test_cache_key_hashes_parameter_values_not_reprs(tmp_path):
         _estimator_key(make_pipeline(Flatten(), LogisticRegression(C=0.5)))
     assert _estimator_key(make_pipeline(Flatten(), LogisticRegression(C=0.5))) != \
         _estimator_key(make_pipeline(Flatten(), LogisticRegression(C=0.6)))
-    tok = make_tokens(n_subjects=1, n_trials=10, n_windows=2)
+    tok = make_tokens(n_subjects=1, n_trials=20, n_windows=2)  # enough trials of each class for 3 inner folds
     a = cross_validate_subjects(tok, nested(GroupSpy(), {"c": [w1]}), results_dir=tmp_path, progress=False)
     b = cross_validate_subjects(tok, nested(GroupSpy(), {"c": [w2]}), results_dir=tmp_path, progress=False)
     assert a.config["run_id"] != b.config["run_id"]
@@ -573,3 +578,107 @@ def test_to_frame_is_tidy():
                 assert got[(row["subject"], level, metric)] == pytest.approx(value, nan_ok=True)
     assert df.loc[df["level"] == "trial", "n_samples"].tolist()[0] == res.subjects[0]["n_test_trials"]
     assert df.groupby("subject")["in_mean"].all().to_dict() == {"s01": True, "s02": False}
+
+
+# ---- issue 14: cv= takes a protocol name, any splitter, PerSubject(splitter) or precomputed indices --------
+
+def _per_subject_indices(tok, n_splits=5, seed=0):
+    """The folds of protocol within-subject-kfold, made by hand as global (train, test) window indices."""
+    from neuroaffect.evaluation import TrialKFold
+
+    folds = []
+    for s in sorted(np.unique(tok.subject)):
+        idx = np.flatnonzero(tok.subject == s)
+        y = (tok.ratings[idx, 0] >= 5).astype(int)
+        folds += [(idx[tr], idx[te]) for tr, te in
+                  TrialKFold(n_splits, shuffle=True, random_state=seed).split(tok.X[idx], y, tok.trial_key[idx])]
+    return folds
+
+
+def test_cv_protocol_name_and_protocol_are_one_path():
+    tok = make_tokens(n_subjects=2, n_trials=10, n_windows=2, effect=1.0)
+    a = cross_validate_subjects(tok, _logreg(), cv="within-subject-loto", progress=False)
+    b = cross_validate_subjects(tok, _logreg(), protocol="within-subject-loto", progress=False)
+    _same(a, b)
+    assert a.config["cv"] == "protocol" and a.config["protocol"] == "within-subject-loto"
+    default = cross_validate_subjects(tok, _logreg(), progress=False)
+    assert default.config["protocol"] == "within-subject-kfold"
+
+
+def test_precomputed_indices_reproduce_the_named_protocol():
+    tok = make_tokens(n_subjects=2, n_trials=10, n_windows=3, effect=1.0)
+    named = cross_validate_subjects(tok, _logreg(), progress=False)
+    given = cross_validate_subjects(tok, _logreg(), cv=_per_subject_indices(tok), progress=False)
+    np.testing.assert_array_equal(given.predictions["y_pred"], named.predictions["y_pred"])
+    assert given.config["cv"] == "precomputed" and given.config["protocol"] == "precomputed splits (10 folds)"
+    assert given.leakage_free and given.config["leakage_free"] is True and len(given.folds) == 10
+    assert given.subjects[0]["window"] == named.subjects[0]["window"]
+
+
+def test_leaky_user_splits_are_run_and_labelled_leaky_everywhere(tmp_path):
+    from sklearn.model_selection import GroupKFold, KFold
+
+    tok = make_tokens(n_subjects=2, n_trials=10, n_windows=4, fingerprint=2.0, effect=0.0)
+    knn = make_pipeline(Flatten(), KNeighborsClassifier(3))
+    leaky = cross_validate_subjects(tok, knn, cv=PerSubject(KFold(5, shuffle=True, random_state=0)), progress=False)
+    assert leaky.config["cv"] == "per-subject splitter" and leaky.config["scope"] == "subject"
+    assert leaky.config["leakage_free"] is False and not leaky.leakage_free
+    assert leaky.leakage["leaked_test_fraction"] > 0.9 and leaky.leakage["protocol"].endswith("(LEAKY)")
+    assert "LEAKY" in leaky.format_summary()
+    assert leaky.summary["window"]["balanced_accuracy"]["mean"] > 0.85  # the fingerprints, learnt
+    md = write_report(leaky, tmp_path / "leaky").read_text()
+    assert "LEAKY PROTOCOL" in md and "PerSubject(cv=KFold(" in md
+    frame = leaky.to_frame()
+    assert not frame["leakage_free"].any()
+    # whole trials per fold (groups = trial keys): audited clean, labelled leakage-free
+    clean = cross_validate_subjects(tok, knn, cv=PerSubject(GroupKFold(5)), progress=False)
+    assert clean.leakage_free and clean.leakage["leaked_test_fraction"] == 0
+    assert clean.summary["window"]["balanced_accuracy"]["mean"] < 0.7
+    pooled = cross_validate_subjects(tok, knn, cv=GroupKFold(4), progress=False)
+    assert pooled.config["cv"] == "pooled splitter" and pooled.config["scope"] == "pooled" and pooled.leakage_free
+    assert len(pooled.folds) == 4 and all(f["scope"] == "all" for f in pooled.folds)
+    # a precomputed split leaking one trial: run, and LEAKY
+    folds = _per_subject_indices(tok)
+    folds[0] = (np.append(folds[0][0], folds[0][1][0]), folds[0][1])
+    planted = cross_validate_subjects(tok, knn, cv=folds, progress=False)
+    assert not planted.leakage_free and planted.folds[0]["audit"]["shared_trials"] == 1
+    assert all(f["audit"]["shared_trials"] == 0 for f in planted.folds[1:])
+
+
+def test_precomputed_indices_follow_dropped_unlabelled_trials():
+    tok = make_tokens(n_subjects=2, n_trials=10, n_windows=2, effect=1.0)
+    folds = _per_subject_indices(tok)
+    unlabelled = np.isin(tok.trial_key, ["s01/1/3", "s02/1/8"])
+    tok.ratings[unlabelled, 0] = np.nan
+    res = cross_validate_subjects(tok, _logreg(), cv=folds, drop_unlabelled=True, progress=False)
+    kept = np.flatnonzero(~unlabelled)
+    n_tested = sum(np.isin(te, kept).sum() for _, te in folds)
+    assert res.config["n_windows"] == len(kept) == n_tested == (res.predictions["fold"] >= 0).sum()
+    assert res.leakage_free and res.config["unlabelled_dropped"] == {"trials": 2, "windows": 4}
+
+
+def test_cv_errors_name_the_parameter():
+    from sklearn.model_selection import ShuffleSplit
+
+    tok = make_tokens(n_subjects=1, n_trials=10, n_windows=2)
+    with pytest.raises(ValueError, match="'cv' parameter or the 'protocol' parameter, not both"):
+        cross_validate_subjects(tok, _logreg(), cv="within-subject-kfold", protocol="within-subject-kfold")
+    with pytest.raises(ValueError, match="'cv' parameter.*protocol name.*got 5 \\(the number of folds is n_splits\\)"):
+        cross_validate_subjects(tok, _logreg(), cv=5)
+    with pytest.raises(ValueError, match="'cv' parameter: fold 0 test indexes window 20; expected indices >= 0 and < 20"):
+        cross_validate_subjects(tok, _logreg(), cv=[(np.arange(10), np.arange(10, 21))], progress=False)
+    with pytest.raises(ValueError, match="fold 1 must be a \\(train, test\\) pair"):
+        cross_validate_subjects(tok, _logreg(), cv=[(np.arange(10), np.arange(10, 20)), np.arange(3)])
+    with pytest.raises(ValueError, match="fold 0 train must be a non-empty 1-D array of integer"):
+        cross_validate_subjects(tok, _logreg(), cv=[([], np.arange(3))])
+    with pytest.raises(ValueError, match="pooled: [0-9]+ window\\(s\\) are in the test set of several folds"):
+        cross_validate_subjects(tok, _logreg(), cv=ShuffleSplit(5, test_size=0.5, random_state=0), progress=False)
+
+
+def test_splitters_promise_what_their_protocol_holds_out():
+    from neuroaffect.evaluation import PROTOCOLS
+
+    for prot in PROTOCOLS.values():
+        splitter = prot.splitter()
+        assert set(splitter.held_out) == set(prot.held_out), prot.name
+        assert splitter.leakage_free == prot.leakage_free, prot.name

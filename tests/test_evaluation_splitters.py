@@ -8,6 +8,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_validate
 from sklearn.pipeline import make_pipeline
 
+from neuroaffect.datasets import make_tokens
 from neuroaffect.evaluation import (
     FirstTrialsSplit,
     LeakageError,
@@ -22,7 +23,7 @@ from neuroaffect.evaluation import (
     nested,
     parse_trial_keys,
 )
-from neuroaffect.evaluation._synthetic import Flatten, make_tokens
+from neuroaffect.evaluation._synthetic import Flatten
 
 
 @st.composite
@@ -267,3 +268,39 @@ def test_inner_kfold_holds_out_subjects_when_several_are_present():
         InnerKFold(3, unit="session").get_n_splits(groups=keys)
     with pytest.raises(ValueError, match="at least 2 subjects"):
         list(InnerKFold(3, unit="subject").split(one, None, one))
+
+
+def test_inner_folds_hold_every_class_or_refuse_saying_why():
+    from neuroaffect.evaluation import InnerKFold
+
+    keys = np.repeat([f"1/1/{t}" for t in range(12)], 2)
+    y = np.repeat((np.arange(12) % 4 == 0).astype(int), 2)  # 3 minority trials
+    folds = list(InnerKFold(3, random_state=0).split(np.zeros(len(y)), y, keys))
+    assert all(set(y[test]) == {0, 1} and set(y[train]) == {0, 1} for train, test in folds)
+    with pytest.raises(ValueError, match=r"inner fold \d of InnerKFold\(n_splits=4.*class\(es\) \[1\].*lower the inner"):
+        list(InnerKFold(4, random_state=0).split(np.zeros(len(y)), y, keys))
+    # ratings (regression) are not classes: no such check
+    ratings = np.linspace(1, 9, len(y))
+    assert len(list(InnerKFold(4, random_state=0).split(np.zeros(len(y)), ratings, keys))) == 4
+
+
+def test_per_subject_applies_a_splitter_within_each_subject():
+    from sklearn.model_selection import GroupKFold, cross_val_score
+
+    from neuroaffect.evaluation import PerSubject
+
+    tok = make_tokens(n_subjects=3, n_trials=4, n_windows=2)
+    splits = list(PerSubject(GroupKFold(2)).split(tok.X, groups=tok.trial_key))
+    assert len(splits) == 6 == PerSubject(GroupKFold(2)).get_n_splits(groups=tok.trial_key)
+    for i, (train, test) in enumerate(splits):
+        subject = np.unique(tok.subject[np.concatenate([train, test])])
+        assert subject.tolist() == [f"s0{i // 2 + 1}"]  # subjects in order, one at a time
+        assert not np.intersect1d(tok.trial_key[train], tok.trial_key[test]).size
+    # a scikit-learn splitter like any other
+    y = (tok.ratings[:, 0] >= 5).astype(int)
+    y[::2] = 1 - y[1::2]  # both classes in every trial's windows
+    scores = cross_val_score(make_pipeline(Flatten(), LogisticRegression()), tok.X, y, groups=tok.trial_key,
+                             cv=PerSubject(GroupKFold(2)))
+    assert scores.shape == (6,)
+    assert PerSubject(GroupKFold(2)).leakage_free is None and PerSubject(TrialKFold(2)).leakage_free is True
+    assert PerSubject(LeaveOneSessionOut()).held_out == ("session",)

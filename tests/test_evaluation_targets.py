@@ -7,8 +7,9 @@ import pytest
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 
+from neuroaffect.datasets import make_tokens
 from neuroaffect.evaluation import Target, cross_validate_subjects, make_target
-from neuroaffect.evaluation._synthetic import Flatten, make_tokens
+from neuroaffect.evaluation._synthetic import Flatten
 from neuroaffect.evaluation.targets import missing_labels
 
 UNLABELLED = ["s01/1/2", "s02/1/5"]

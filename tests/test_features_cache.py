@@ -243,7 +243,7 @@ def test_reader_options_and_dataset_are_part_of_the_key(tmp_path):
     """SEED-IV's sfreq and drop_cerebellar change what load() returns: they must not hit old tokens."""
     from neuroaffect import io, simulate
 
-    root = simulate.write_seed_iv(tmp_path / "seed_iv", n_subjects=1, n_trials=2, trial_duration=2.0,
+    root = simulate.write_seed_iv(tmp_path / "seed_iv", n_subjects=1, n_trials=24, trial_duration=2.0,
                                   progress=False)
     cache = tmp_path / "tokens.h5"
     tokenizer = Tokenizer(window=0.5)

@@ -67,3 +67,28 @@ def test_braindecode_estimator_without_the_extra_names_it(monkeypatch):
     X, y = np.zeros((8, 4, 5), np.float32), np.arange(8) % 2
     with pytest.raises(ImportError, match=r"BraindecodeClassifier\(model='dgcnn'\) needs braindecode.*neuroaffect\[braindecode\]"):
         BraindecodeClassifier("dgcnn", ch_names=["Fp1", "Fp2", "O1", "O2"]).fit(X, y)
+
+
+def _layer_modules():
+    contract = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]
+    return [[m.strip() for m in re.split(r"[:|]", layer)] for layer in contract["layers"]]
+
+
+def test_every_module_of_the_package_is_in_a_layer():
+    """A new subpackage or top-level module must be placed in the layer contract (docs/architecture.md)."""
+    layered = {m for layer in _layer_modules() for m in layer}
+    package = ROOT / "neuroaffect"
+    modules = {p.stem if p.is_file() else p.name for p in package.iterdir()
+               if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()}
+    affect = {f"affect.{p.stem}" for p in (package / "affect").glob("*.py") if p.stem != "__init__"}
+    missing = sorted((modules - {"affect"} | affect) - layered)
+    assert not missing, f"not in any layer of [tool.importlinter] in pyproject.toml: {missing}"
+    assert "lint-imports" in (ROOT / ".ci" / "run").read_text()
+    assert (ROOT / "docs" / "architecture.md").is_file()
+
+
+def test_imports_keep_the_layer_contract():
+    pytest.importorskip("importlinter")
+    result = subprocess.run([sys.executable, "-c", "from importlinter.cli import lint_imports_command; "
+                             "lint_imports_command()"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]

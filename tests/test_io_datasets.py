@@ -326,6 +326,49 @@ def test_seed_iv_missing_session_folder(seed_iv_dir, tmp_path):
         read_seed_iv(tmp_path, sfreq=200.0)
 
 
+@pytest.mark.parametrize("how", ["cut", "rewritten"])
+def test_seed_iv_session_file_with_missing_trials_is_refused(seed_iv_dir, tmp_path, how):
+    root = copy_tree(seed_iv_dir, tmp_path / "eeg_raw_data")
+    second = next((root / "2").glob("1_*.mat"))
+    mat = scipy.io.loadmat(second)
+    trials = sorted((k for k in mat if "_eeg" in k), key=lambda k: int(k.rsplit("eeg", 1)[1]))
+    assert len(trials) == 24
+    if how == "cut":  # an interrupted copy that stops between two variables
+        data = second.read_bytes()
+        second.write_bytes(data[: _mat_v5_element_ends(data)[19]])
+    else:
+        scipy.io.savemat(second, {k: mat[k] for k in trials[:20]}, do_compression=False, oned_as="row")
+    assert len([k for k in scipy.io.loadmat(second) if "_eeg" in k]) == 20  # scipy reads it silently
+    match = rf"{second.name}: holds 20 trials \(eeg1..eeg20\); expected 24, as every SEED-IV session has.*truncated"
+    with pytest.raises(FileFormatError, match=match):
+        read_seed_iv(root, sfreq=200.0)
+    with pytest.raises(FileFormatError, match=match):  # the lazy sources too (what the recipes read)
+        list_subjects("seed_iv", root, sfreq=200.0)[0].load()
+
+
+def test_seed_iv_smaller_datasets_are_read_when_said_so(tmp_path):
+    root = write_seed_iv(tmp_path / "small", 1, n_trials=5, trial_duration=0.5, seed=5, progress=False)
+    first = sorted((root / "1").glob("*.mat"))[0]
+    with pytest.raises(FileFormatError, match=rf"{first.name}: holds 5 trials .*expected 24.*n_trials=N"):
+        read_seed_iv(root, sfreq=200.0)  # strict by default: the real dataset has 24 per session
+    trials = read_seed_iv(root, sfreq=200.0, n_trials=5)
+    assert trials.trial.tolist() == [1, 2, 3, 4, 5] * 3
+    for session in (1, 2, 3):  # the first five labels of each session's sequence
+        np.testing.assert_array_equal(trials.rating("emotion")[trials.session == session],
+                                      L.SEED_IV_LABELS[session][:5])
+    assert_same_trials(trials, simulate_trials("seed_iv", 1, 5, trial_duration=0.5, n_sessions=3, seed=5))
+    with pytest.raises(FileFormatError, match=rf"{first.name}: holds 5 trials .*expected 6, as n_trials=6 says"):
+        read_seed_iv(root, sfreq=200.0, n_trials=6)
+    with pytest.raises(FileFormatError, match=rf"{first.name}: holds trials \[1, 2, 3, 4, 5\]; expected .*N <= 4"):
+        read_seed_iv(root, sfreq=200.0, n_trials=4)
+    # n_trials is a reader option: part of the source (and so of the feature cache key)
+    (source,) = list_subjects("seed_iv", root, sfreq=200.0, n_trials=5)
+    assert dict(source.options)["n_trials"] == 5 and source.load().n_trials == 15
+    for bad in (0, 25, 2.5, "5", True):
+        with pytest.raises(ValueError, match=rf"'n_trials' parameter: expected None .* 1 to 24.*got {bad!r}"):
+            read_seed_iv(root, sfreq=200.0, n_trials=bad)
+
+
 # -- DREAMER -----------------------------------------------------------------------------------
 def test_dreamer_structure_and_exact_read_back(dreamer_dir):
     mat = scipy.io.loadmat(dreamer_dir / "DREAMER.mat", verify_compressed_data_integrity=False)

@@ -67,8 +67,13 @@ def test_read_eegmat_matches_mne_and_the_subject_table(caplog):
     assert trials.ch_names == SCALP and trials.sfreq == 500.0 and trials.dataset == "eegmat"
     assert list(trials.subject) == ["0", "0", "4", "4"] and list(trials.trial) == [1, 2, 1, 2]
     np.testing.assert_array_equal(trials.rating("condition"), [0, 1, 0, 1])
-    info = pd.read_csv(EEGMAT / "subject-info.csv").set_index("Subject")["Count quality"]
-    np.testing.assert_array_equal(trials.rating("count_quality"), [info["Subject00"]] * 2 + [info["Subject04"]] * 2)
+    table = pd.read_csv(EEGMAT / "subject-info.csv").set_index("Subject")
+    for column, name in (("Count quality", "count_quality"), ("Number of subtractions", "n_subtractions"), ("Age", "age")):
+        info = table[column]
+        np.testing.assert_array_equal(trials.rating(name), [info["Subject00"]] * 2 + [info["Subject04"]] * 2)
+    genders = trials.scales["gender"].categories
+    assert [genders[int(g)] for g in trials.rating("gender")] == [table["Gender"]["Subject00"]] * 2 + [
+        table["Gender"]["Subject04"]] * 2
     # Recordings proper: 180 s rest (168 s for subject 4) and 60 s arithmetic, padding dropped.
     np.testing.assert_allclose(trials.n_times / 500.0, [180.0, 60.0, 168.2, 60.0], atol=0.2)
     assert any("ECG ECG" in r.getMessage() and "EEG A2-A1" in r.getMessage() for r in caplog.records)
@@ -136,3 +141,33 @@ def test_recipe_refuses_within_subject_protocols(tmp_path, args, message):
 def test_recipe_needs_the_data_folder(tmp_path):
     done = _cli("--quiet", cwd=tmp_path)
     assert done.returncode == 2 and "real data only" in done.stderr and "--data-dir" in done.stderr
+
+
+@needs_eegmat
+def test_a_missing_count_quality_stays_missing_and_the_recipe_needs_drop_unlabelled(tmp_path, monkeypatch, capsys):
+    """An empty "Count quality" cell is never made a class (issue 15, item 2), on the real files:
+    the reader keeps it missing, the recipe stops naming the trials, --drop-unlabelled leaves them out."""
+    from neuroaffect.cli import main
+
+    monkeypatch.setenv("NEUROAFFECT_CACHE", str(tmp_path / "cache"))
+    data = tmp_path / "eegmat"
+    data.mkdir()
+    for subject in ("00", "01", "02", "03"):
+        for run in (1, 2):
+            (data / f"Subject{subject}_{run}.edf").symlink_to(EEGMAT / f"Subject{subject}_{run}.edf")
+    table = pd.read_csv(EEGMAT / "subject-info.csv")
+    table.loc[table["Subject"] == "Subject02", "Count quality"] = np.nan
+    table.to_csv(data / "subject-info.csv", index=False)
+    assert ",\n" in (data / "subject-info.csv").read_text()  # an empty cell, as a spreadsheet writes it
+    quality = read_eegmat(data, subjects=[1, 2]).rating("count_quality")
+    np.testing.assert_array_equal(np.isnan(quality), [False, False, True, True])
+    argv = ["run", "eegmat", "--data-dir", str(data), "--target", "count_quality", "--window", "2", "--quiet",
+            "--baselines", "majority", "--out", str(tmp_path / "o")]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "'count_quality' rating (parameter 'target') is missing" in err and "'2/1/1', '2/1/2'" in err
+    assert "On the command line: --drop-unlabelled." in err
+    assert main([*argv, "--drop-unlabelled"]) == 0
+    runs = json.loads((tmp_path / "o" / "results.json").read_text())["runs"]
+    assert [r["config"]["unlabelled_dropped"] for r in runs] == [{"trials": 2, "windows": 120}] * 2
+    assert [s["subject"] for s in runs[0]["subjects"]] == ["0", "1", "3"]

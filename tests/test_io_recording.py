@@ -363,11 +363,13 @@ def bids_two_subjects(tmp_path):
 def test_bids_sources_share_one_scale_and_leave_out_unlabelled_events(bids_two_subjects, caplog):
     import logging
 
-    from neuroaffect.io.bids import bids_sources, read_bids_dataset
+    import neuroaffect.io
+    from neuroaffect.io import BIDSSubject, bids_sources, read_bids_dataset
 
+    assert {"BIDSSubject", "bids_sources", "read_bids", "read_bids_dataset"} <= set(neuroaffect.io.__all__)
     with caplog.at_level(logging.INFO, logger="neuroaffect"):
         sources = bids_sources(bids_two_subjects)
-    assert [s.subject for s in sources] == ["01", "02"]
+    assert [s.subject for s in sources] == ["01", "02"] and all(isinstance(s, BIDSSubject) for s in sources)
     one, two = sources[0].load(), sources[1].load()
     # categories decided over every events.tsv: sub-01 alone names only "happy"
     assert one.scales == two.scales and one.scales["condition"].categories == ("happy", "sad")

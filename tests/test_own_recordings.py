@@ -83,7 +83,8 @@ def test_every_example_of_the_page_runs(tmp_path, monkeypatch, capsys):
 def test_epochs_round_trip_on_the_real_files(tmp_path):
     trials = read_eegmat(EEGMAT, subjects=[0, 1, 2])
     back = EEGTrials.from_epochs(trials.to_epochs())
-    assert back.rating_names == ("condition", "count_quality") and back.scales == trials.scales
+    assert back.rating_names == ("condition", "count_quality", "n_subtractions", "age", "gender")
+    assert back.scales == trials.scales
     np.testing.assert_array_equal(back.ratings, trials.ratings)
     assert back.trial_keys.tolist() == trials.trial_keys.tolist() == [f"{s}/1/{t}" for s in "012" for t in (1, 2)]
     assert back.dataset == "eegmat" and back.ch_names == trials.ch_names
@@ -127,13 +128,16 @@ def write_eegmat_bids(root: Path, subjects, *, segments=((0.0, 20.0), (20.0, 20.
 
 @needs_eegmat
 def test_run_bids_leave_one_subject_out_gives_the_dataset_recipes_report(tmp_path, monkeypatch):
+    from neuroaffect._atomic import _HELD
     from neuroaffect.cli import main
 
     monkeypatch.setenv("NEUROAFFECT_CACHE", str(tmp_path / "cache"))
     root = write_eegmat_bids(tmp_path / "bids", ["00", "01", "02"])
     out = tmp_path / "out"
+    held = set(_HELD)
     assert main(["run", "bids", "--data-dir", str(root), "--target", "condition", "--out", str(out),
                  "--quiet", "--window", "2"]) == 0
+    assert (out / ".neuroaffect.lock").is_file() and set(_HELD) == held  # locked while it ran, released after
     doc = json.loads((out / "results.json").read_text())
     run = doc["runs"][0]
     config = run["config"]
@@ -142,6 +146,10 @@ def test_run_bids_leave_one_subject_out_gives_the_dataset_recipes_report(tmp_pat
     assert config["class_names"] == ["arithmetic", "rest"]  # the column's names, sorted: no invented scale
     assert run["leakage"]["leaked_test_fraction"] == 0
     assert [s["subject"] for s in run["subjects"]] == ["00", "01", "02"]
+    # the model and the baselines, as the dataset recipes run them (aligned-riemann on raw windows)
+    assert [(r["config"]["name"], r["config"]["baseline"]) for r in doc["runs"]] == [
+        ("aligned-de-logreg", False), ("majority", True), ("stratified", True), ("aligned-riemann", True)]
+    assert doc["runs"][3]["config"]["features"]["kind"] == "raw" and config["features"]["kind"] == "bde"
     assert doc["notes"][0].startswith("Data: BIDS dataset") and "'condition' column" in doc["notes"][0]
     for name in ("report.md", "report.html"):
         assert (out / name).is_file()
@@ -164,9 +172,9 @@ def test_run_bids_one_subject_is_within_subject_kfold_and_unlabelled_trials_need
     assert re.search(r"error: ValueError: The 'valence' rating .*missing.*1 trial\(s\).*'00/1/3'.*--drop-unlabelled",
                      capsys.readouterr().err)
     assert main([*argv, "--drop-unlabelled"]) == 0
-    run = json.loads((out / "results.json").read_text())["runs"][0]
-    assert run["config"]["protocol"] == "within-subject-kfold" and run["config"]["task"] == "binary"
-    assert run["config"]["unlabelled_dropped"]["trials"] == 1
+    runs = json.loads((out / "results.json").read_text())["runs"]
+    assert runs[0]["config"]["protocol"] == "within-subject-kfold" and runs[0]["config"]["task"] == "binary"
+    assert [r["config"]["unlabelled_dropped"]["trials"] for r in runs] == [1, 1, 1, 1]  # baselines too
     assert "valence" in capsys.readouterr().out
 
 

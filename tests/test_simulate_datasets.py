@@ -65,3 +65,24 @@ def test_default_durations_follow_the_datasets():
     assert ((lengths >= 65 * 128) & (lengths <= 393 * 128)).all()
     seed_iv = simulate_trials("seed_iv", 1, 24, trial_duration=0.1, n_sessions=3, ch_names=["Cz"])
     assert list(seed_iv.rating("emotion")[24:30]) == [2, 1, 3, 0, 0, 2]  # session 2 sequence
+
+
+def test_realistic_design_imbalance_and_subject_offsets():
+    from neuroaffect.simulate import REALISTIC, EffectSizes, StudyDesign, simulate_trials
+
+    trials = simulate_trials("deap", 3, 16, trial_duration=2.0, effects=EffectSizes.realistic(), design=REALISTIC)
+    high = trials.rating("valence") >= 5
+    for s in ("1", "2", "3"):
+        assert high[trials.subject == s].sum() == 12  # 1:3, exactly, per subject
+    dreamer = simulate_trials("dreamer", 1, 20, trial_duration=2.0, baseline_duration=0, design=REALISTIC)
+    assert (dreamer.rating("valence") >= 3).sum() == 15
+    # larger subject offsets: per-electrode power differs more between subjects
+    def spread(design):
+        t = simulate_trials("seed", 6, 1, trial_duration=4.0, design=design, effects=EffectSizes.none())
+        log_power = np.array([np.log(np.var(s, axis=1)) for s in t.signals])
+        return log_power.std(axis=0).mean()
+    assert spread(StudyDesign(subject_gain_db=4.0)) > 1.5 * spread(StudyDesign())
+    with pytest.raises(ValueError, match="'high_fraction' parameter"):
+        StudyDesign(high_fraction=1.0)
+    assert EffectSizes.realistic().fingerprint_db > EffectSizes().fingerprint_db
+    assert EffectSizes.realistic().valence_asymmetry_db < EffectSizes().valence_asymmetry_db

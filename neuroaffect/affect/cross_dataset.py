@@ -227,7 +227,7 @@ def cross_dataset_cv(
 
     tokens = _combine(train_tokens, test_tokens, X_train, X_test, ch_names, values, target)
     result = cross_validate_subjects(
-        tokens, model, target=labels, protocol="cross-dataset", metric=metric, n_permutations=n_permutations,
+        tokens, model, target=labels, cv="cross-dataset", metric=metric, n_permutations=n_permutations,
         results_dir=results_dir, random_state=random_state, progress=progress,
     )
     result.config.update({

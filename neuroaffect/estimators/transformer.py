@@ -20,22 +20,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
+from .._metrics import concordance_correlation
 from .._validation import check_finite, check_option, check_positive
 from ..models.transformer import ElectrodeAttentionTransformer, make_config
 
 __all__ = ["ElectrodeAttentionClassifier", "ElectrodeAttentionRegressor", "concordance_correlation"]
-
-
-def concordance_correlation(y_true, y_pred) -> float:
-    """Lin's concordance correlation coefficient, averaged over output columns.
-
-    ``2 cov(t, p) / (var(t) + var(p) + (mean(t) - mean(p))^2)`` (population moments).
-    """
-    t = np.asarray(y_true, dtype=float).reshape(len(y_true), -1)
-    p = np.asarray(y_pred, dtype=float).reshape(len(y_pred), -1)
-    cov = ((t - t.mean(0)) * (p - p.mean(0))).mean(0)
-    denom = t.var(0) + p.var(0) + (t.mean(0) - p.mean(0)) ** 2
-    return float(np.mean(np.where(denom > 0, 2 * cov / np.where(denom > 0, denom, 1), 0.0)))
 
 
 #: How :func:`inner_split` groups the windows it holds out for early stopping.
@@ -82,7 +71,7 @@ def inner_split(estimator, n, groups, seed, classes=None):
     groups = check_groups(groups, n)
     units = groups
     if how == "subject":
-        from ..evaluation.splitters import parse_trial_keys
+        from .._keys import parse_trial_keys
 
         units = parse_trial_keys(groups)[0]
         subjects = np.unique(units)

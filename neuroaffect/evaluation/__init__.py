@@ -26,11 +26,13 @@ from .splitters import (
     LeaveOneSubjectOut,
     LeaveOneSubjectOutStimulusKFold,
     LeaveOneTrialOut,
+    PerSubject,
     SplitAudit,
     TrialKFold,
     audit_split,
     check_split,
     parse_trial_keys,
+    read_split_file,
 )
 from .stats import (
     compare_pipelines,
@@ -42,12 +44,12 @@ from .targets import Target, make_target
 
 __all__ = [
     "CVResult", "DatasetSplit", "FirstTrialsSplit", "InnerKFold", "LeakageError", "LeakySegmentKFold", "LeaveOneSessionOut",
-    "LeaveOneSubjectOut", "LeaveOneSubjectOutStimulusKFold", "LeaveOneTrialOut", "NestedGridSearchCV", "PROTOCOLS", "Protocol",
+    "LeaveOneSubjectOut", "LeaveOneSubjectOutStimulusKFold", "LeaveOneTrialOut", "NestedGridSearchCV", "PROTOCOLS", "PerSubject", "Protocol",
     "SplitAudit", "Target",
     "TrialKFold", "audit_split", "check_split", "classification_scores", "compare_pipelines",
     "concordance_correlation", "cross_validate_subjects", "get_protocol", "group_permutation_p_value",
     "make_target", "nested", "paired_sign_flip_test", "parse_trial_keys", "pearson_r",
-    "load_results", "permutation_p_value", "regression_scores", "render_report", "trial_level",
+    "load_results", "permutation_p_value", "read_split_file", "regression_scores", "render_report", "trial_level",
     "write_report",
 ]
 

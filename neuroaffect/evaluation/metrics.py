@@ -5,21 +5,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
+from .._metrics import concordance_correlation  # noqa: F401 (one implementation, re-exported here)
+
 CLASSIFICATION_METRICS = ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc")
 REGRESSION_METRICS = ("rmse", "pearson_r", "ccc")
-
-
-def concordance_correlation(y_true, y_pred) -> float:
-    """Lin's (1989) concordance correlation coefficient.
-
-    ``2 cov(x, y) / (var(x) + var(y) + (mean(x) - mean(y))**2)`` with population (1/n) moments.
-    Returns NaN when both inputs are constant and equal (the ratio is undefined).
-    """
-    x, y = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
-    mx, my = x.mean(), y.mean()
-    cov = np.mean((x - mx) * (y - my))
-    denom = x.var() + y.var() + (mx - my) ** 2
-    return float(2 * cov / denom) if denom > 0 else float("nan")
 
 
 def pearson_r(y_true, y_pred) -> float:

@@ -495,6 +495,8 @@ def _model_sentence(c, md=False) -> str:
     text = (f"{'Baseline' if c.get('baseline') else 'Model'}: {_name(c)}. Estimator: {code(_short(c['estimator'], 300))} "
             "(every parameter in results.json, config.estimator_params). "
             f"Features: {_features_text(c.get('features'))}.")
+    if c.get("alignment"):
+        text += " Subject alignment: " + "; ".join(c["alignment"]) + "."
     versions = c.get("versions")
     if versions:
         text += " Software: " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "."

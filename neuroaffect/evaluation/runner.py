@@ -1,7 +1,9 @@
 """The cross-validation runner: (subject, fold) jobs, leakage audit, resumable storage, scores.
 
 :func:`cross_validate_subjects` is the one entry point. It derives labels from a rating, builds
-the protocol's splits (per subject or pooled), audits every split, fits a clone of the estimator
+the splits of ``cv`` (a named protocol, any scikit-learn splitter pooled or per subject, or
+precomputed indices; one code path: each becomes a :class:`~neuroaffect.evaluation.Protocol`),
+audits every split (labelling leaky ones LEAKY), fits a clone of the estimator
 on each training set through joblib (so ``joblib.parallel_config(backend="dask")`` runs it on a
 cluster), stores each finished job atomically under ``results_dir`` so an interrupted run resumes
 where it stopped, and scores the out-of-fold predictions per subject at window and trial level.
@@ -32,11 +34,12 @@ from threadpoolctl import ThreadpoolController
 from .. import __version__
 from .._atomic import atomic_path
 from .._keys import make_trial_keys
+from .._keys import natural_key as _natural_key
 from .._logging import verbose
 from .._validation import check_option
 from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS, score, trial_level
 from .nested import fit_accepts_groups
-from .protocols import get_protocol
+from .protocols import _IndexSplits, resolve_cv
 from .splitters import audit_split, check_split, parse_trial_keys
 from .stats import bootstrap_ci, group_permutation_p_value, permutation_p_value
 from .targets import Target, labelled_windows, make_target, missing_labels
@@ -120,7 +123,8 @@ class CVResult:
 
         Examples
         --------
-        >>> from neuroaffect.evaluation._synthetic import Flatten, make_tokens
+        >>> from neuroaffect.datasets import make_tokens
+        >>> from neuroaffect.evaluation._synthetic import Flatten
         >>> from sklearn.linear_model import LogisticRegression
         >>> from sklearn.pipeline import make_pipeline
         >>> res = cross_validate_subjects(make_tokens(n_subjects=2, n_windows=2),
@@ -207,7 +211,8 @@ def cross_validate_subjects(
     *,
     target="valence",
     task="binary",
-    protocol="within-subject-kfold",
+    cv=None,
+    protocol=None,
     n_splits=5,
     metric=None,
     n_permutations=0,
@@ -219,7 +224,7 @@ def cross_validate_subjects(
     name=None,
     baseline=False,
 ) -> CVResult:
-    """Cross-validate ``estimator`` on window tokens under a named protocol.
+    """Cross-validate ``estimator`` on window tokens under a protocol or any splitter, auditing every split.
 
     Parameters
     ----------
@@ -238,11 +243,32 @@ def cross_validate_subjects(
         from it), e.g. the common-space labels of :func:`~neuroaffect.affect.cross_dataset.cross_dataset_cv`.
     task : {"binary", "classes", "regression"}, default="binary"
         See :func:`~neuroaffect.evaluation.make_target`.
-    protocol : str, default="within-subject-kfold"
-        One of :data:`~neuroaffect.evaluation.PROTOCOLS`. ``"leaky-segment-kfold"`` is leaky and
-        labelled so in every output.
+    cv : str, splitter, PerSubject or iterable of (train, test), optional
+        How windows are split into training and test sets. Default: ``"within-subject-kfold"``.
+
+        - a protocol name, one of :data:`~neuroaffect.evaluation.PROTOCOLS`
+          (``"leaky-segment-kfold"`` and ``"leaky-within-subject-kfold"`` are leaky and labelled
+          so in every output);
+        - any scikit-learn splitter (``split(X, y, groups)``), run on all subjects' windows pooled
+          with ``groups`` = the windows' trial keys (so ``GroupKFold`` makes folds of whole trials);
+        - :class:`~neuroaffect.evaluation.PerSubject` of a splitter, run on each subject's windows
+          separately (subject-dependent);
+        - precomputed splits: (train, test) pairs of integer indices into ``tokens``' windows,
+          used as given (windows of dropped unlabelled trials leave every fold).
+
+        Every split is audited (:func:`~neuroaffect.evaluation.audit_split`). A caller's split
+        that shares a trial or overlapping windows between train and test is run, not refused, and
+        the run is labelled LEAKY in every output (``config["leakage_free"]`` False, report tags,
+        summary line), so existing splits can be audited. A splitter that promises more (its
+        ``leakage_free = True`` or ``held_out`` attributes, as neuroaffect's splitters have) is held
+        to it: a split that breaks the promise raises :class:`LeakageError`. ``n_splits`` and
+        ``random_state`` configure the named protocols only; a splitter is used as given. Its test
+        sets must not overlap (one out-of-fold prediction per window, as ``cross_val_predict``).
+    protocol : str, optional
+        A protocol name: ``protocol=name`` is ``cv=name`` (the older spelling, kept). Give ``cv``
+        or ``protocol``, not both.
     n_splits : int, default=5
-        Folds for the k-fold protocols.
+        Folds for the k-fold protocols (named by ``cv`` or ``protocol``).
     metric : str, optional
         Primary metric (permutation test, summary line). Default ``"balanced_accuracy"`` for
         classification, ``"ccc"`` for regression.
@@ -295,25 +321,50 @@ def cross_validate_subjects(
     Raises
     ------
     ValueError
-        If a trial key does not parse to its window's subject id (a session or trial id
-        containing ``"/"``), the protocol cannot split a subject's windows (the message names
-        the subject), or a trial is unlabelled and ``drop_unlabelled`` is False (the message names
-        the first such trials).
+        If ``cv`` is not one of the values above or both ``cv`` and ``protocol`` are given, a
+        trial key does not parse to its window's subject id (a session or trial id containing
+        ``"/"``), the protocol cannot split a subject's windows (the message names the subject),
+        test sets of one subject (or of the pooled windows) overlap, or a trial is unlabelled and
+        ``drop_unlabelled`` is False (the message names the first such trials).
     LeakageError
-        If a split of a leakage-free protocol shares a trial, overlapping windows, or a unit the
-        protocol holds out (subject, session or stimulus) between train and test.
+        If a split of a leakage-free protocol (or of a splitter promising to be one) shares a
+        trial, overlapping windows, or a unit the protocol holds out (subject, session or
+        stimulus) between train and test.
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import GroupKFold, KFold
+    >>> from neuroaffect.datasets import make_tokens
+    >>> from neuroaffect.estimators import make_estimator
+    >>> from neuroaffect.evaluation import PerSubject
+    >>> tokens = make_tokens(n_subjects=2, n_trials=10, n_windows=2)
+    >>> res = cross_validate_subjects(tokens, make_estimator("de-logreg"), cv=PerSubject(GroupKFold(5)),
+    ...                               progress=False)
+    >>> res.config["cv"], res.leakage_free  # folds of whole trials (groups = trial keys)
+    ('per-subject splitter', True)
+    >>> res = cross_validate_subjects(tokens, make_estimator("de-logreg"), cv=KFold(5, shuffle=True, random_state=0),
+    ...                               progress=False)
+    >>> res.leakage_free, res.config["protocol"]  # folds of windows: run, and labelled LEAKY
+    (False, 'KFold(n_splits=5, random_state=0, shuffle=True)')
     """
-    prot = get_protocol(protocol)
+    if cv is not None and protocol is not None:
+        raise ValueError(f"Give the 'cv' parameter or the 'protocol' parameter, not both (got cv={cv!r} and "
+                         f"protocol={protocol!r}); protocol=name is the same as cv=name.")
+    prot = resolve_cv(next((c for c in (cv, protocol) if c is not None), "within-subject-kfold"))
+    n_given = len(tokens.X)
     if isinstance(target, Target):  # labels made by the caller (e.g. cross-dataset, common space)
-        tgt, tokens = _given_labels(target, tokens, drop_unlabelled)
+        tgt, tokens, kept = _given_labels(target, tokens, drop_unlabelled)
         target, task = tgt.rating, tgt.task
         target_id = ("labels", tgt.rating, tgt.task, tgt.class_names, hashlib.sha256(
             np.ascontiguousarray(tgt.y, dtype=float).tobytes()).hexdigest())
     else:
         tgt = make_target(tokens, target, task, drop_unlabelled=drop_unlabelled)
+        kept = np.arange(n_given) if tgt.windows is None else np.asarray(tgt.windows)
         if tgt.windows is not None:
             tokens = tokens[tgt.windows]
         target_id = target
+    if isinstance(prot.cv, _IndexSplits):  # indices into the windows as given: follow dropped windows
+        prot = replace(prot, cv=prot.cv.restrict(kept, n_given))
     metric = metric or ("balanced_accuracy" if tgt.is_classification else "ccc")
     check_option("metric", metric, CLASSIFICATION_METRICS if tgt.is_classification else REGRESSION_METRICS)
     if not isinstance(n_permutations, int | np.integer) or n_permutations < 0:
@@ -333,7 +384,8 @@ def cross_validate_subjects(
 
     config = {
         "protocol": prot.name, "leakage_free": prot.leakage_free, "protocol_description": prot.description,
-        "scope": prot.scope, "n_splits": n_splits if "kfold" in prot.name else None,
+        "scope": prot.scope, "cv": _cv_kind(prot),
+        "n_splits": n_splits if prot.cv is None and "kfold" in prot.name else None,
         "dataset": tokens.dataset, "target": target, "task": task, "metric": metric,
         "class_names": list(tgt.class_names), "name": str(name) if name is not None else describe_estimator(estimator),
         "baseline": bool(baseline), "estimator": _ADDRESS.sub("", repr(estimator)),
@@ -347,39 +399,20 @@ def cross_validate_subjects(
         "ch_names": list(tokens.ch_names), "band_names": list(tokens.band_names), "sfreq": float(tokens.sfreq),
         "neuroaffect_version": __version__, "versions": _versions(),
     }
-    run_hash = _hash(_estimator_key(estimator), prot.name, n_splits, random_state, target_id, task, __version__)
+    cv_id = prot.name if prot.cv is None else (prot.name, joblib.hash(_canonical(prot.cv), hash_name="sha1"))
+    run_hash = _hash(_estimator_key(estimator), cv_id, n_splits, random_state, target_id, task, __version__)
     config["run_id"] = run_hash[:16]
     data_hash = {name: _data_hash(tokens, idx) for name, idx in scopes}
     fold_dir = Path(results_dir) / "folds" if results_dir is not None else None
     if fold_dir is not None:
         fold_dir.mkdir(parents=True, exist_ok=True)
 
-    jobs, audits = [], []
     labels = [tgt.y] + [_permute_trial_labels(tgt.y, keys, subject, (random_state, p)) for p in range(1, n_permutations + 1)]
-    for perm, y in enumerate(labels):
-        for name, idx in scopes:
-            splitter = prot.splitter(n_splits, random_state)
-            scope_label = f"protocol {prot.name!r}, {'subject ' + name if prot.scope == 'subject' else 'pooled'}"
-            try:
-                splits = list(splitter.split(tokens.X[idx], y[idx], keys[idx]))
-            except ValueError as err:
-                raise ValueError(f"{scope_label}: {err}") from err
-            for fold, (tr, te) in enumerate(splits):
-                train, test = idx[tr], idx[te]
-                where = f"{scope_label}, fold {fold}"
-                if prot.leakage_free:
-                    audit = check_split(keys, tokens.start, tokens.stop, train, test, leakage_free=True, where=where,
-                                        held_out=held_out)
-                elif perm == 0:
-                    audit = audit_split(keys, tokens.start, tokens.stop, train, test)
-                if perm == 0:
-                    audits.append((name, fold, audit))
-                key = _hash(run_hash, data_hash[name], perm, fold, hashlib.sha256(test.tobytes()).hexdigest())
-                path = None if fold_dir is None else fold_dir / f"{_safe(name)}-p{perm:04d}-f{fold:03d}-{key[:16]}.npz"
-                n_train_subjects = (np.count_nonzero(np.bincount(subject_code[train]))
-                                    if "subject" in prot.held_out else 0)
-                jobs.append({"perm": perm, "scope": name, "fold": fold, "train": train, "test": test, "path": path,
-                             "n_train_subjects": n_train_subjects})
+    jobs, audits = _plan_jobs(prot, tokens, labels, scopes, held_out, subject_code, n_splits, random_state,
+                              run_hash, data_hash, fold_dir)
+    if prot.leakage_free is None:  # a caller's splitter that promised nothing: the audit decides
+        prot = replace(prot, leakage_free=all(a.clean for _, _, a in audits))
+        config["leakage_free"] = prot.leakage_free
     timings["splits"] = time.perf_counter() - t0
 
     outputs = _run_jobs(estimator, tokens.X, labels, keys, jobs, tgt.n_classes, n_jobs, progress)
@@ -392,13 +425,15 @@ def cross_validate_subjects(
 
 
 def _given_labels(tgt, tokens, drop_unlabelled):
-    """A caller's Target and the tokens it labels, without unlabelled trials (or an error for them)."""
+    """A caller's Target and the tokens it labels, without unlabelled trials (or an error for them),
+    and the indices of those windows in the given tokens."""
+    kept = np.arange(len(tokens.X))
     if tgt.windows is not None:  # made with drop_unlabelled=True: it labels these windows of the tokens
         windows = np.asarray(tgt.windows)
         if windows.size and (windows.min() < 0 or windows.max() >= len(tokens.X)):
             raise ValueError(f"The target labels windows up to index {windows.max()} but the tokens have "
                              f"{len(tokens.X)} windows; expected the tokens the target was made from.")
-        tokens = tokens[windows]
+        tokens, kept = tokens[windows], kept[windows]
     if len(tgt.y) != len(tokens.X):
         raise ValueError(f"The target has {len(tgt.y)} labels but the tokens have {len(tokens.X)} windows.")
     windows, dropped = labelled_windows(
@@ -406,9 +441,68 @@ def _given_labels(tgt, tokens, drop_unlabelled):
         drop_unlabelled=drop_unlabelled,
     )
     if windows is None:
-        return tgt, tokens
+        return tgt, tokens, kept
     total = {k: tgt.unlabelled_dropped.get(k, 0) + v for k, v in dropped.items()}
-    return replace(tgt, y=tgt.y[windows], windows=None, unlabelled_dropped=total), tokens[windows]
+    return replace(tgt, y=tgt.y[windows], windows=None, unlabelled_dropped=total), tokens[windows], kept[windows]
+
+
+def _cv_kind(prot) -> str:
+    """What the caller passed as ``cv``, for ``config["cv"]``."""
+    if prot.cv is None:
+        return "protocol"
+    if isinstance(prot.cv, _IndexSplits):
+        return "precomputed"
+    return "per-subject splitter" if prot.scope == "subject" else "pooled splitter"
+
+
+def _plan_jobs(prot, tokens, labels, scopes, held_out, subject_code, n_splits, random_state, run_hash, data_hash,
+               fold_dir):
+    """The (permutation, scope, fold) jobs of a run and the leakage audit of each split of the first labels.
+
+    Every split is audited. Splits of a protocol that promises to be leakage-free (or to hold out
+    subjects, sessions or stimuli) are checked on every permutation too, and one that breaks the
+    promise raises :class:`LeakageError`; the others are measured (on the unpermuted labels).
+    """
+    keys = np.asarray(tokens.trial_key).astype(str)
+    jobs, audits = [], []
+    for perm, y in enumerate(labels):
+        for name, idx in scopes:
+            splitter = prot.splitter(n_splits, random_state)
+            scope_label = f"protocol {prot.name!r}, {'subject ' + name if prot.scope == 'subject' else 'pooled'}"
+            try:
+                with warnings.catch_warnings():
+                    # KFold & co. warn that they ignore the trial keys; the audit says what that leaks.
+                    warnings.filterwarnings("ignore", message="The groups parameter is ignored by", category=UserWarning)
+                    splits = list(splitter.split(tokens.X[idx], y[idx], keys[idx]))
+            except ValueError as err:
+                raise ValueError(f"{scope_label}: {err}") from err
+            times_tested = np.zeros(len(idx), dtype=int)
+            for fold, (tr, te) in enumerate(splits):
+                train, test = idx[np.asarray(tr, dtype=int)], idx[np.asarray(te, dtype=int)]
+                np.add.at(times_tested, np.asarray(te, dtype=int), 1)
+                where = f"{scope_label}, fold {fold}"
+                if prot.leakage_free or held_out:
+                    audit = check_split(keys, tokens.start, tokens.stop, train, test,
+                                        leakage_free=bool(prot.leakage_free), where=where, held_out=held_out)
+                elif perm == 0:
+                    audit = audit_split(keys, tokens.start, tokens.stop, train, test)
+                if perm == 0:
+                    audits.append((name, fold, audit))
+                key = _hash(run_hash, data_hash[name], perm, fold, hashlib.sha256(test.tobytes()).hexdigest(),
+                            hashlib.sha256(train.tobytes()).hexdigest())
+                path = None if fold_dir is None else fold_dir / f"{_safe(name)}-p{perm:04d}-f{fold:03d}-{key[:16]}.npz"
+                n_train_subjects = (np.count_nonzero(np.bincount(subject_code[train]))
+                                    if "subject" in prot.held_out else 0)
+                jobs.append({"perm": perm, "scope": name, "fold": fold, "train": train, "test": test, "path": path,
+                             "n_train_subjects": n_train_subjects})
+            if times_tested.max(initial=0) > 1:
+                first = str(keys[idx[np.argmax(times_tested > 1)]])
+                raise ValueError(
+                    f"{scope_label}: {int((times_tested > 1).sum())} window(s) are in the test set of several folds "
+                    f"(first of trial {first!r}); the runner keeps one out-of-fold prediction per window, so the "
+                    "test sets of the 'cv' parameter must not overlap (as for cross_val_predict)."
+                )
+    return jobs, audits
 
 
 def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress):
@@ -736,13 +830,6 @@ def _class_counts(y, keys, train, test, n_classes) -> dict:
         out[f"{side}_windows"] = np.bincount(y_side, minlength=n_classes).tolist()
         out[f"{side}_trials"] = np.bincount(y_side[first], minlength=n_classes).tolist()
     return out
-
-
-def _natural_key(value):
-    """Sort key putting ``"s2"`` before ``"s10"`` and ``"2"`` before ``"10"`` (digit runs compare as numbers)."""
-    text = str(value)
-    parts = tuple((0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", text) if t)
-    return parts, text
 
 
 def describe_estimator(estimator) -> str:

@@ -32,8 +32,10 @@ from sklearn.model_selection import (
     LeaveOneGroupOut,
     StratifiedKFold,
 )
+from sklearn.utils import _safe_indexing
 
-from .._keys import split_trial_keys
+from .._keys import check_trial_keys as _check_keys
+from .._keys import natural_key, parse_trial_keys
 from .._validation import check_option
 
 
@@ -41,48 +43,9 @@ class LeakageError(RuntimeError):
     """A split put windows of one trial (or overlapping windows) in both train and test."""
 
 
-def parse_trial_keys(groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Split trial keys ``"subject/session/trial"`` into subject, session and trial id arrays.
-
-    Parameters
-    ----------
-    groups : array-like of str, shape (n_windows,)
-        Keys as :class:`~neuroaffect.EEGTrials` and the fMRI responses build them (``"%"`` and
-        ``"/"`` inside ids escaped as ``%25`` and ``%2F``).
-
-    Returns
-    -------
-    subject, session, trial : ndarray of str, shape (n_windows,)
-        The ids, unescaped.
-    """
-    keys = _check_keys(groups)
-    parts = split_trial_keys(keys.tolist())
-    if isinstance(parts, str):
-        raise ValueError(
-            f"groups must be trial keys 'subject/session/trial' (WindowTokens.trial_key; '/' inside an id "
-            f"escaped as '%2F'), got {parts!r}."
-        )
-    subject, session, trial = (np.array(col, dtype=str) for col in zip(*parts, strict=True))
-    return subject, session, trial
-
-
 def _check_n_splits(n_splits) -> None:
     if not isinstance(n_splits, int | np.integer) or n_splits < 2:
         raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2, got {n_splits!r}.")
-
-
-def _check_keys(groups, n_samples: int | None = None) -> np.ndarray:
-    if groups is None:
-        raise ValueError(
-            "The 'groups' parameter is required: pass the windows' trial keys "
-            "(groups=tokens.trial_key) so whole trials stay on one side of every split."
-        )
-    keys = np.asarray(groups).astype(str)
-    if keys.ndim != 1:
-        raise ValueError(f"groups must be 1-D (one trial key per window), got shape {keys.shape}.")
-    if n_samples is not None and len(keys) != n_samples:
-        raise ValueError(f"groups has {len(keys)} entries but X has {n_samples} windows.")
-    return keys
 
 
 def _codes_in_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -108,9 +71,16 @@ def _check_no_shared_trials(keys: np.ndarray, train: np.ndarray, test: np.ndarra
 
 
 class _TrialSplitter(BaseCrossValidator):
-    """Base of the leakage-free splitters: groups are required and outputs are self-checked."""
+    """Base of the leakage-free splitters: groups are required and outputs are self-checked.
+
+    Class attributes state what every split promises, and
+    :func:`~neuroaffect.evaluation.cross_validate_subjects` checks the promise on every split:
+    ``leakage_free`` (no trial and no overlapping windows on both sides) and ``held_out`` (units
+    kept whole on one side: ``"subject"``, ``"session"``, ``"stimulus"``).
+    """
 
     leakage_free = True
+    held_out = ()
     __metadata_request__split = {"groups": True}
 
     def split(self, X, y=None, groups=None):
@@ -221,6 +191,11 @@ class InnerKFold(_TrialSplitter):
     Subject folds are ``min(n_splits, n_subjects)`` folds of shuffled subjects (fewer subjects than
     ``n_splits`` give leave-one-subject-out).
 
+    With class labels (an integer, boolean or string ``y``, as the runner passes for classification)
+    every fold must hold every class on both sides, so an inner score never comes from a test
+    fold without the minority class: trial folds are stratified, and a fold that still misses a
+    class (fewer minority trials or subjects than folds) raises ``ValueError`` saying which.
+
     Parameters
     ----------
     n_splits : int, default=3
@@ -254,6 +229,13 @@ class InnerKFold(_TrialSplitter):
         return self.n_splits if unit == "trial" else min(self.n_splits, len(np.unique(subject)))
 
     def _split(self, keys, y):
+        unit, _ = self._resolve(keys)
+        for fold, (train, test) in enumerate(self._folds(keys, y)):
+            _check_every_class(y, train, test, f"inner fold {fold} of InnerKFold(n_splits={self.n_splits}, "
+                                               f"unit={unit!r})")
+            yield train, test
+
+    def _folds(self, keys, y):
         unit, subject = self._resolve(keys)
         if unit == "trial":
             yield from TrialKFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state)._split(keys, y)
@@ -263,6 +245,25 @@ class InnerKFold(_TrialSplitter):
                       random_state=self.random_state if self.shuffle else None)
         for train_subjects, test_subjects in folds.split(np.zeros(len(subjects))):
             yield np.flatnonzero(np.isin(codes, train_subjects)), np.flatnonzero(np.isin(codes, test_subjects))
+
+
+def _check_every_class(y, train, test, where: str) -> None:
+    """Raise ``ValueError`` if class labels ``y`` (integer, boolean or text) miss a class on one side."""
+    if y is None:
+        return
+    y = np.asarray(y)
+    if y.ndim != 1 or y.dtype.kind not in "iubUSO":
+        return
+    classes = np.unique(y)
+    for side, rows in (("test", test), ("training", train)):
+        missing = np.setdiff1d(classes, y[rows])
+        if missing.size:
+            raise ValueError(
+                f"{where} has no window of class(es) {missing.tolist()} in its {side} part: the data hold too "
+                "few trials (or subjects) of that class for this many inner folds, so the hyper-parameters would "
+                "be chosen on folds without it; lower the inner n_splits (nested(..., n_inner_splits=...)) or "
+                "drop the search."
+            )
 
 
 class LeaveOneTrialOut(_TrialSplitter):
@@ -319,6 +320,8 @@ class FirstTrialsSplit(_TrialSplitter):
 class LeaveOneSessionOut(_TrialSplitter):
     """Each (subject, session) is the test set once; that subject's other sessions train."""
 
+    held_out = ("session",)
+
     def get_n_splits(self, X=None, y=None, groups=None):
         subject, session, _ = parse_trial_keys(groups)
         return len(np.unique(np.char.add(np.char.add(subject, "/"), session)))
@@ -339,6 +342,8 @@ class LeaveOneSessionOut(_TrialSplitter):
 
 class LeaveOneSubjectOut(_TrialSplitter):
     """Cross-subject: each subject is the test set once; all other subjects train."""
+
+    held_out = ("subject",)
 
     def get_n_splits(self, X=None, y=None, groups=None):
         return len(np.unique(parse_trial_keys(groups)[0]))
@@ -373,6 +378,8 @@ class LeaveOneSubjectOutStimulusKFold(_TrialSplitter):
     shuffle : bool, default=True
     random_state : int or None, default=None
     """
+
+    held_out = ("subject", "stimulus")
 
     def __init__(self, n_splits=5, *, shuffle=True, random_state=None):
         self.n_splits = n_splits
@@ -416,6 +423,8 @@ class DatasetSplit(_TrialSplitter):
         The training and test datasets. None: the first and second dataset in order of
         appearance (then exactly two datasets must be present).
     """
+
+    held_out = ("subject",)
 
     def __init__(self, train=None, test=None):
         self.train = train
@@ -463,6 +472,7 @@ class LeakySegmentKFold(BaseCrossValidator):
     """
 
     leakage_free = False
+    held_out = ()
 
     def __init__(self, n_splits=5, *, shuffle=True, random_state=None):
         self.n_splits = n_splits
@@ -475,6 +485,58 @@ class LeakySegmentKFold(BaseCrossValidator):
     def split(self, X, y=None, groups=None):
         folds = KFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state if self.shuffle else None)
         yield from folds.split(np.zeros(len(X)))
+
+
+class PerSubject(BaseCrossValidator):
+    """Apply a splitter to each subject's windows separately (subject-dependent evaluation).
+
+    ``cv.split(X_s, y_s, groups_s)`` runs on the windows of one subject at a time, with
+    ``groups_s`` that subject's trial keys, and the splits of all subjects follow one another
+    (subjects in natural order of their ids: ``"s2"`` before ``"s10"``). As
+    ``cv=PerSubject(splitter)`` of :func:`~neuroaffect.evaluation.cross_validate_subjects`, each
+    subject's folds are fitted and scored separately; a bare splitter there runs on all subjects'
+    windows pooled.
+
+    Parameters
+    ----------
+    cv : scikit-learn splitter
+        Any object with ``split(X, y, groups)``, e.g. ``GroupKFold(5)`` (folds of whole trials,
+        since ``groups`` are trial keys) or ``KFold(5)`` (folds of windows: leaky).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.model_selection import GroupKFold
+    >>> keys = np.array(["s1/1/1", "s1/1/2", "s2/1/1", "s2/1/2"])
+    >>> [(tr.tolist(), te.tolist()) for tr, te in PerSubject(GroupKFold(2)).split(np.zeros((4, 1)), groups=keys)]
+    [([0], [1]), ([1], [0]), ([2], [3]), ([3], [2])]
+    """
+
+    __metadata_request__split = {"groups": True}
+
+    def __init__(self, cv):
+        self.cv = cv
+
+    @property
+    def leakage_free(self):
+        """The wrapped splitter's promise (None when it makes none: the audit decides)."""
+        return getattr(self.cv, "leakage_free", None)
+
+    @property
+    def held_out(self) -> tuple:
+        return tuple(getattr(self.cv, "held_out", ()))
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return sum(1 for _ in self.split(np.zeros(len(_check_keys(groups))) if X is None else X, y, groups))
+
+    def split(self, X, y=None, groups=None):
+        keys = _check_keys(groups, len(X))
+        subject = parse_trial_keys(keys)[0]
+        for s in sorted(np.unique(subject).tolist(), key=natural_key):
+            idx = np.flatnonzero(subject == s)
+            y_s = None if y is None else np.asarray(y)[idx]
+            for train, test in self.cv.split(_safe_indexing(X, idx), y_s, keys[idx]):
+                yield idx[np.asarray(train, dtype=int)], idx[np.asarray(test, dtype=int)]
 
 
 @dataclass(frozen=True)
@@ -607,3 +669,141 @@ def check_split(trial_key, start, stop, train, test, *, leakage_free=True, where
             "must keep whole trials on one side."
         )
     return audit
+
+
+def check_index_splits(splits, n_windows: int | None, *, what: str = "Invalid value for the 'cv' parameter") -> list[tuple[np.ndarray, np.ndarray]]:
+    """Validate precomputed splits: a list of (train, test) integer index arrays into ``n_windows`` windows.
+
+    Parameters
+    ----------
+    splits : iterable of (array-like of int, array-like of int)
+        One (train, test) pair per fold.
+    n_windows : int or None
+        Number of windows the indices point into (None: indices are only checked to be >= 0).
+    what : str, default="Invalid value for the 'cv' parameter"
+        Starts the error messages (names the parameter or file).
+
+    Returns
+    -------
+    list of (ndarray of int, ndarray of int)
+
+    Raises
+    ------
+    ValueError
+        If a fold is not a pair of non-empty 1-D integer arrays with indices in ``[0, n_windows)``,
+        or there is no fold.
+    """
+    out = []
+    for fold, pair in enumerate(splits):
+        try:
+            train, test = pair
+        except (TypeError, ValueError):
+            raise ValueError(f"{what}: fold {fold} must be a (train, test) pair of index "
+                             f"arrays, got {type(pair).__name__}.") from None
+        arrays = []
+        for side, idx in (("train", train), ("test", test)):
+            idx = np.asarray(idx)
+            if idx.ndim != 1 or not len(idx) or idx.dtype.kind not in "iu":
+                raise ValueError(f"{what}: fold {fold} {side} must be a non-empty 1-D array of "
+                                 f"integer window indices, got shape {idx.shape} and dtype {idx.dtype}.")
+            if idx.min() < 0 or (n_windows is not None and idx.max() >= n_windows):
+                bad = int(idx.min() if idx.min() < 0 else idx.max())
+                raise ValueError(f"{what}: fold {fold} {side} indexes window {bad}; expected "
+                                 "indices >= 0" + ("." if n_windows is None else
+                                                   f" and < {n_windows} (the number of windows)."))
+            arrays.append(idx.astype(int))
+        out.append((arrays[0], arrays[1]))
+    if not out:
+        raise ValueError(f"{what}: expected at least one (train, test) fold, got none.")
+    return out
+
+
+def read_split_file(path) -> dict:
+    """Read train/test splits made by another tool, to audit them with :func:`audit_split`.
+
+    Two formats, told apart by the file's suffix:
+
+    - JSON (``.json``): ``{"trial_key": [...], "folds": [{"train": [...], "test": [...]}, ...],
+      "start": [...], "stop": [...]}``;
+    - NumPy (``.npz``): arrays ``trial_key``, ``train_0``, ``test_0``, ``train_1``, ``test_1``, ...
+      and optionally ``start`` and ``stop``.
+
+    ``trial_key`` names each window's trial (any string per trial, e.g. ``"subject/session/trial"``),
+    shape (n_windows,); ``train``/``test`` are integer indices into those windows; ``start`` and
+    ``stop`` (optional, both or neither) are each window's span in samples within its trial
+    (``stop`` exclusive), shape (n_windows,).
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    dict
+        ``trial_key`` (ndarray of str), ``start`` and ``stop`` (ndarray of int, or None when the
+        file has none) and ``folds`` (list of (train, test) index arrays).
+
+    Raises
+    ------
+    ValueError
+        If the file cannot be read or does not hold these fields (the message names the file).
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "splits.json"
+    >>> _ = path.write_text(json.dumps({"trial_key": ["a", "a", "b", "b"],
+    ...                                 "folds": [{"train": [0, 2], "test": [1, 3]}]}))
+    >>> splits = read_split_file(path)
+    >>> audit_split(splits["trial_key"], [0, 1, 0, 1], [1, 2, 1, 2], *splits["folds"][0]).shared_trials
+    2
+    """
+    import json
+    from pathlib import Path
+
+    path = Path(path)
+    where = f"split file {str(path)!r}"
+    try:
+        if path.suffix.lower() == ".json":
+            doc = json.loads(path.read_text())
+            if not isinstance(doc, dict) or not isinstance(doc.get("folds"), list):
+                raise ValueError("expected a JSON object with 'trial_key' and 'folds' (a list of "
+                                 "{'train': [...], 'test': [...]})")
+            folds = []
+            for i, fold in enumerate(doc["folds"]):
+                if not isinstance(fold, dict) or not {"train", "test"} <= set(fold):
+                    raise ValueError(f"fold {i} must be an object with 'train' and 'test' index lists")
+                folds.append((np.asarray(fold["train"]), np.asarray(fold["test"])))
+            fields = {k: doc.get(k) for k in ("trial_key", "start", "stop")}
+        elif path.suffix.lower() == ".npz":
+            with np.load(path, allow_pickle=False) as data:
+                fields = {k: data[k] if k in data.files else None for k in ("trial_key", "start", "stop")}
+                n = sum(1 for k in data.files if k.startswith("train_"))
+                missing = [f"{side}_{i}" for i in range(n) for side in ("train", "test") if f"{side}_{i}" not in data.files]
+                if missing:
+                    raise ValueError(f"missing array(s) {missing}; expected train_0, test_0, train_1, test_1, ...")
+                folds = [(data[f"train_{i}"], data[f"test_{i}"]) for i in range(n)]
+        else:
+            raise ValueError(f"unknown suffix {path.suffix!r}; expected .json or .npz")
+    except FileNotFoundError:
+        raise ValueError(f"{where}: no such file.") from None
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"{where}: cannot be read ({err}).") from None
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}.") from None
+    if fields["trial_key"] is None:
+        raise ValueError(f"{where}: no 'trial_key' (one trial key per window) in it.")
+    keys = np.asarray(fields["trial_key"]).astype(str)
+    if keys.ndim != 1:
+        raise ValueError(f"{where}: 'trial_key' must be 1-D (one key per window), got shape {keys.shape}.")
+    if (fields["start"] is None) != (fields["stop"] is None):
+        raise ValueError(f"{where}: give both 'start' and 'stop' (window spans) or neither.")
+    spans = {}
+    for name in ("start", "stop"):
+        if fields[name] is not None:
+            spans[name] = np.asarray(fields[name])
+            if spans[name].shape != keys.shape or spans[name].dtype.kind not in "iu":
+                raise ValueError(f"{where}: '{name}' must hold one integer per window ({len(keys)}), got shape "
+                                 f"{spans[name].shape} and dtype {spans[name].dtype}.")
+    folds = check_index_splits(folds, len(keys), what=where)
+    return {"trial_key": keys, "start": spans.get("start"), "stop": spans.get("stop"), "folds": folds}

@@ -29,7 +29,9 @@ def group_permutation_p_value(observed, null, *, n_resamples=10000, random_state
     independent draw from each subject's null. It is sampled by drawing, ``n_resamples`` times, one
     permutation per subject at random and averaging (Stelzer et al. 2013, NeuroImage 65:69-82):
     a few permutations per subject then give a fine-grained group p-value.
-    ``p = (#{null means >= observed mean} + 1) / (n_resamples + 1)``.
+    ``p = (#{null means >= observed mean} + 1) / (n_resamples + 1)``, but never below
+    ``1 / (n_combinations + 1)``, where ``n_combinations = n_permutations ** n_subjects`` is the number
+    of distinct null means (one subject with 20 permutations: at least 1/21, as its own p-value).
 
     Parameters
     ----------
@@ -50,7 +52,8 @@ def group_permutation_p_value(observed, null, *, n_resamples=10000, random_state
     rng = check_random_state(random_state)
     draws = rng.randint(0, len(null), size=(n_resamples, null.shape[1]))
     means = null[draws, np.arange(null.shape[1])].mean(axis=1)
-    return permutation_p_value(observed.mean(), means)
+    n_combinations = float(len(null)) ** null.shape[1]
+    return max(permutation_p_value(observed.mean(), means), 1.0 / (min(n_combinations, n_resamples) + 1))
 
 
 def bootstrap_ci(values, *, confidence=0.95, n_resamples=10000, random_state=0) -> tuple[float, float]:

@@ -11,14 +11,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_option
+from .._validation import MISSING_STRINGS, check_option, missing_labels  # noqa: F401 (re-exported)
 
 logger = logging.getLogger(__name__)
 
 TASKS = ("binary", "classes", "regression")
 
-MISSING_STRINGS = ("", "n/a", "nan")
-"""Strings that mark a missing label (compared after stripping whitespace and a sign, case-insensitively)."""
 
 _SHOWN_KEYS = 5
 
@@ -118,20 +116,6 @@ def make_target(tokens, target: str = "valence", task: str = "binary", *, drop_u
     return Target(codes, task, target, names, **kept)
 
 
-def missing_labels(values) -> np.ndarray:
-    """Boolean mask of the missing entries of ``values``.
-
-    NaN is missing in any array; in object and string arrays so are None and the
-    :data:`MISSING_STRINGS` (``""``, ``"n/a"``, ``"nan"``; whitespace, sign and case ignored).
-    """
-    values = np.asarray(values)
-    if values.dtype.kind in "fc":
-        return np.isnan(values)
-    if values.dtype.kind in "iub":
-        return np.zeros(values.shape, dtype=bool)
-    return np.array([_is_missing(v) for v in values.ravel()], dtype=bool).reshape(values.shape)
-
-
 def labelled_windows(missing, trial_key, *, what: str, drop_unlabelled: bool) -> tuple[np.ndarray | None, dict]:
     """Windows to keep, given which windows miss their label; raise unless told to drop.
 
@@ -178,18 +162,6 @@ def labelled_windows(missing, trial_key, *, what: str, drop_unlabelled: bool) ->
     logger.warning("%s is missing for %d trial(s): dropped them and their %d window(s) (drop_unlabelled=True): %s",
                    what, dropped["trials"], dropped["windows"], shown)
     return np.flatnonzero(~in_unlabelled), dropped
-
-
-def _is_missing(value) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, str | bytes):
-        text = value.decode(errors="replace") if isinstance(value, bytes) else value
-        return text.strip().lower().lstrip("+-") in MISSING_STRINGS
-    try:
-        return bool(value != value)  # NaN of any numeric type
-    except TypeError:  # pandas.NA and similar markers refuse to compare: they are missing too
-        return True
 
 
 def _as_numbers(values, target, scale) -> np.ndarray:

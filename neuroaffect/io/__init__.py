@@ -3,9 +3,11 @@
 Dataset readers (one module per format): :func:`read_deap`, :func:`read_seed`, :func:`read_seed_iv`,
 :func:`read_dreamer`, :func:`read_eegmat` (real EEG, PhysioNet's mental-arithmetic study), and :func:`list_subjects`, which returns lazy per-subject
 :class:`SubjectSource` objects (nothing is read until ``source.load()``). Generic readers:
-:func:`read_recording` (EDF, BDF, BrainVision, FIF, EEGLAB, ... plus a ratings table) and
-:func:`read_bids` (a BIDS dataset through mne-bids). All return signals in volts, with standard
-10-05 channel names and ratings on declared scales.
+:func:`read_recording` (EDF, BDF, BrainVision, FIF, EEGLAB, ... plus a ratings table) and, for a
+BIDS EEG dataset through mne-bids, :func:`read_bids` (one recording), :func:`bids_sources` (the
+whole dataset as lazy per-subject :class:`BIDSSubject` objects, for
+:func:`~neuroaffect.features.tokens_for_dataset`) and :func:`read_bids_dataset` (all of it at once).
+All return signals in volts, with standard 10-05 channel names and ratings on declared scales.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from .._validation import check_option
 from ..trials import EEGTrials
 from . import deap, dreamer, eegmat, seed, seed_iv
 from ._common import SubjectSource, select
-from .bids import read_bids
+from .bids import BIDSSubject, bids_sources, read_bids, read_bids_dataset
 from .deap import read_deap
 from .dreamer import read_dreamer
 from .eegmat import read_eegmat
@@ -31,7 +33,7 @@ READERS = {name: module.read_subject for name, module in _MODULES.items()}
 _OPTIONS = {
     "deap": (),
     "seed": ("drop_cerebellar",),
-    "seed_iv": ("sfreq", "drop_cerebellar"),
+    "seed_iv": ("sfreq", "drop_cerebellar", "n_trials"),
     "dreamer": (),
     "eegmat": (),
 }
@@ -49,7 +51,7 @@ def list_subjects(dataset: str, data_dir, subjects=None, **reader_kwargs) -> lis
         Subject ids to keep (unknown ids raise ``ValueError`` listing the available ones).
     **reader_kwargs
         Options of the reader (SEED: ``drop_cerebellar``; SEED-IV: ``sfreq`` (required),
-        ``drop_cerebellar``).
+        ``drop_cerebellar``, ``n_trials``: see :func:`read_seed_iv`).
 
     Returns
     -------
@@ -83,9 +85,12 @@ def read_sources(sources: Sequence[SubjectSource], *, progress: bool = False) ->
 
 __all__ = [
     "DATASETS",
+    "BIDSSubject",
+    "bids_sources",
     "SubjectSource",
     "list_subjects",
     "read_bids",
+    "read_bids_dataset",
     "read_deap",
     "read_dreamer",
     "read_eegmat",

@@ -59,7 +59,7 @@ def _label_columns(events, rating_names) -> list[str]:
 def _select_events(events, names, trial_types, where):
     """The trials among ``events`` (see the module docstring), in time order; absent label columns
     (a column other recordings have) are added as missing."""
-    from ..evaluation.targets import missing_labels
+    from .._validation import missing_labels
 
     events = events.copy()
     for name in names:

@@ -7,7 +7,9 @@ subtraction (62 s). Each file has 21 signals: 19 scalp channels (``"EEG Fp1"`` .
 out, and so is the constant padding at the end of every file (see :func:`trim_padding`). Each
 recording becomes one trial (trial 1 rest, trial 2 arithmetic, session 1) with the
 categorical rating ``condition`` (0 rest, 1 arithmetic) and, from ``subject-info.csv`` when the folder
-has it, ``count_quality`` (0 bad, 1 good counter: the same value on both trials of a subject).
+has it, the subject's fields (the same value on both trials): ``count_quality`` (0 bad, 1 good
+counter), ``n_subtractions`` (the "Number of subtractions" per 4 minutes), ``age`` (years) and
+``gender`` (categorical F / M). The table's recording year is not a label and is not read.
 
 Each condition is a single recording, so no within-subject split keeps a test recording out of
 training: rest-vs-arithmetic is evaluated across subjects (leave-one-subject-out).
@@ -33,6 +35,14 @@ logger = logging.getLogger("neuroaffect")
 CONDITION = RatingScale("EEGMAT condition", 0, 1, "categorical", ("rest", "arithmetic"))
 #: subject-info.csv's "Count quality": 0 group B (bad counters), 1 group G (good counters).
 COUNT_QUALITY = RatingScale("EEGMAT count quality", 0, 1, "categorical", ("bad", "good"))
+#: subject-info.csv's columns read as ratings: column -> (rating name, scale). A value the scale
+#: cannot hold (e.g. a gender other than F / M) is an error naming the file.
+SUBJECT_FIELDS = {
+    "Count quality": ("count_quality", COUNT_QUALITY),
+    "Number of subtractions": ("n_subtractions", RatingScale("subtractions per 4 min", 0.0, 100.0)),
+    "Age": ("age", RatingScale("age (years)", 0.0, 120.0)),
+    "Gender": ("gender", RatingScale("EEGMAT gender", 0, 1, "categorical", ("F", "M"))),
+}
 N_SCALP_CHANNELS = 19
 SFREQ = 500.0
 _FILE = re.compile(r"Subject(\d+)_([12])\.edf", re.IGNORECASE)
@@ -60,11 +70,12 @@ def find_subjects(path) -> dict[str, tuple[Path, ...]]:
     return {s: (files[s]["1"], files[s]["2"]) for s in numeric_order(files)}
 
 
-def _count_quality(folder: Path, subject: str) -> float | None:
-    """The subject's "Count quality" from subject-info.csv, or None when the file is absent."""
+def _subject_fields(folder: Path, subject: str) -> dict[str, float]:
+    """The subject's :data:`SUBJECT_FIELDS` from subject-info.csv (NaN where a cell is empty), or {}
+    when the folder has no table."""
     table_path = folder / "subject-info.csv"
     if not table_path.is_file():
-        return None
+        return {}
     import pandas as pd
 
     table = pd.read_csv(table_path)
@@ -73,7 +84,18 @@ def _count_quality(folder: Path, subject: str) -> float | None:
     rows = table[table["Subject"].astype(str).str.fullmatch(rf"Subject0*{subject}")]
     if len(rows) != 1:
         raise FileFormatError(table_path, f"has {len(rows)} rows for subject {subject}; expected one.")
-    return float(rows["Count quality"].iloc[0])
+    fields = {}
+    for column, (name, scale) in SUBJECT_FIELDS.items():
+        if column not in table.columns:
+            continue
+        value = rows[column].iloc[0]
+        if scale.kind == "categorical" and isinstance(value, str):
+            if value.strip() not in scale.categories:
+                raise FileFormatError(table_path, f"column {column!r} of subject {subject} is {value!r}; expected one "
+                                                  f"of {list(scale.categories)} or an empty cell.")
+            value = scale.low + scale.categories.index(value.strip())
+        fields[name] = float(value) if pd.notna(value) else np.nan
+    return fields
 
 
 def _read_edf(path: Path) -> tuple[np.ndarray, list[str]]:
@@ -125,12 +147,10 @@ def read_subject(source: SubjectSource) -> EEGTrials:
     (rest, names), (task, task_names) = _read_edf(rest_path), _read_edf(task_path)
     if task_names != names:
         raise FileFormatError(task_path, f"has channels {task_names}; {rest_path.name} has {names}.")
-    quality = _count_quality(rest_path.parent, source.subject)
-    ratings, rating_names, scales = [[0.0], [1.0]], ["condition"], {"condition": CONDITION}
-    if quality is not None:
-        ratings = [[0.0, quality], [1.0, quality]]
-        rating_names.append("count_quality")
-        scales["count_quality"] = COUNT_QUALITY
+    fields = _subject_fields(rest_path.parent, source.subject)
+    rating_names = ["condition", *fields]
+    scales = {"condition": CONDITION, **{name: scale for name, scale in SUBJECT_FIELDS.values() if name in fields}}
+    ratings = [[0.0, *fields.values()], [1.0, *fields.values()]]
     return EEGTrials.from_arrays(
         [rest, task], SFREQ, names, np.asarray(ratings),
         rating_names=rating_names, scales=scales,

@@ -49,12 +49,13 @@ def find_subjects(path) -> dict[str, tuple[Path, ...]]:
 
 
 def read_trials_mat(
-    path: Path, dataset: str, n_labels: int, *, complete: bool = False
+    path: Path, dataset: str, n_labels: int, *, complete: bool = False, reason: str | None = None
 ) -> list[np.ndarray]:
     """The ``*_eegN`` arrays of one session file in trial order, each (62, n_times) in µV (checked).
 
     With ``complete``, a file with fewer than ``n_labels`` trials (e.g. cut at a variable boundary,
-    which scipy reads without complaint) is an error.
+    which scipy reads without complaint) is an error; ``reason`` says in that error why
+    ``n_labels`` trials are expected (default: "as every <dataset> session has").
     """
     mat = loadmat(path, f"a {dataset} session file with <initials>_eeg1..{n_labels} variables")
     numbered = {}
@@ -88,9 +89,9 @@ def read_trials_mat(
     if complete and len(out) != n_labels:
         raise FileFormatError(
             path,
-            f"holds {len(out)} trials (eeg1..eeg{len(out)}); expected {n_labels}, as every {dataset} "
-            "session has. The file is probably truncated (an interrupted download or copy); "
-            "download it again.",
+            f"holds {len(out)} trials (eeg1..eeg{len(out)}); expected {n_labels}, "
+            f"{reason or f'as every {dataset} session has'}. The file is probably truncated (an "
+            "interrupted download or copy); download it again.",
         )
     return out
 

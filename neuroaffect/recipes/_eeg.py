@@ -85,13 +85,14 @@ def dataset_ratings(dataset: str) -> tuple[str, ...]:
     """The ratings the dataset's reader gives its trials: the valid ``--target`` values.
 
     The same for the real files and the simulated stand-in (written in the dataset's format and
-    read by the same reader). EEGMAT's ``count_quality`` exists only where the folder holds the
-    subject table (``subject-info.csv``).
+    read by the same reader). EEGMAT's subject fields (``count_quality`` ... ``gender``) exist only
+    where the folder holds the subject table (``subject-info.csv``).
     """
     from ..io import layouts
 
     return {"deap": layouts.DEAP_RATINGS, "dreamer": layouts.DREAMER_RATINGS, "seed": ("emotion",),
-            "seed_iv": ("emotion",), "eegmat": ("condition", "count_quality")}[dataset_key(dataset)]
+            "seed_iv": ("emotion",), "eegmat": ("condition", "count_quality", "n_subtractions", "age", "gender"),
+            }[dataset_key(dataset)]
 
 
 def _needs_sfreq(dataset: str) -> bool:
@@ -226,6 +227,9 @@ def build_parser(dataset: str | None, *, prog: str, description: str,
     p.add_argument("--hop", type=positive_float, default=None, help="window hop in seconds (default: the window)")
     p.add_argument("--seed", type=int, default=0, help="random seed (folds, permutations, model, simulation)")
     p.add_argument("--no-feature-cache", action="store_true", help="do not cache BDE tokens on disk")
+    p.add_argument("--drop-unlabelled", action="store_true",
+                   help="leave out trials whose --target is missing (NaN, empty, n/a) instead of stopping with "
+                        "an error that names them; the number left out is logged and recorded in results.json")
     if sfreq or (sfreq is None and dataset is not None and _needs_sfreq(dataset)):
         p.add_argument("--sfreq", type=positive_float, default=None,
                        help="SEED-IV with --data-dir only: sampling rate of eeg_raw_data in Hz (required there: "
@@ -525,8 +529,31 @@ def make_model(name: str, task: str, params: list[str], tokens, seed: int, parse
     return est
 
 
+def cross_validate(tokens, estimator, args, out: Path, *, progress: bool, **kwargs):
+    """:func:`~neuroaffect.evaluation.cross_validate_subjects` with the recipe's options.
+
+    Passes ``--target``, ``--task``, ``--protocol``, ``--n-splits``, ``--n-permutations``,
+    ``--n-jobs``, ``--seed`` and ``--drop-unlabelled``; ``kwargs`` override them (``protocol=``,
+    ``n_permutations=``) and add the runner's others (``name=``, ``baseline=``). Missing labels are
+    an error unless ``--drop-unlabelled``: the runner's message, which names the trials, then also
+    names the option.
+    """
+    from ..evaluation import cross_validate_subjects
+
+    options = {"target": args.target, "task": args.task, "protocol": args.protocol, "n_splits": args.n_splits,
+               "n_permutations": args.n_permutations, "n_jobs": args.n_jobs, "random_state": args.seed,
+               "drop_unlabelled": args.drop_unlabelled, **kwargs}
+    try:
+        return cross_validate_subjects(tokens, estimator, results_dir=out, progress=progress, **options)
+    except ValueError as err:
+        if "drop_unlabelled=True" in str(err) and not args.drop_unlabelled:
+            raise ValueError(f"{err} On the command line: --drop-unlabelled.") from err
+        raise
+
+
 def run_baselines(args, windows: dict, out: Path, *, progress: bool) -> list:
-    """Cross-validate each of ``--baselines`` like the model (same protocol, folds and seed; no permutations).
+    """Cross-validate each of ``--baselines`` like the model (same protocol, folds, seed and
+    ``--drop-unlabelled``; no permutations), through :func:`cross_validate`.
 
     Parameters
     ----------
@@ -542,7 +569,6 @@ def run_baselines(args, windows: dict, out: Path, *, progress: bool) -> list:
         Marked ``baseline`` (reports label them and draw them beside the model).
     """
     from ..estimators import ESTIMATORS
-    from ..evaluation import cross_validate_subjects
 
     results = []
     for name in args.baselines:
@@ -552,10 +578,8 @@ def run_baselines(args, windows: dict, out: Path, *, progress: bool) -> list:
         if progress:
             print(f"Baseline: {name} ...", flush=True)
         est = make_model(name, args.task, [], tokens, args.seed)
-        results.append(cross_validate_subjects(
-            tokens, est, target=args.target, task=args.task, protocol=args.protocol, n_splits=args.n_splits,
-            n_jobs=args.n_jobs, results_dir=out, random_state=args.seed, progress=progress, name=name, baseline=True,
-        ))
+        results.append(cross_validate(tokens, est, args, out, progress=progress, n_permutations=0, name=name,
+                                      baseline=True))
     return results
 
 
@@ -573,7 +597,7 @@ def simulated_note(dataset: str, sim: dict) -> str:
 def run(dataset: str, argv=None, *, prog: str, description: str) -> int:
     """Entry point of the per-dataset recipes: one protocol, one model, one report."""
     from ..estimators import ESTIMATORS
-    from ..evaluation import cross_validate_subjects, write_report
+    from ..evaluation import write_report
     from ..evaluation.report import load_results, summary_text
 
     parser = build_parser(dataset, prog=prog, description=description)
@@ -590,11 +614,7 @@ def run(dataset: str, argv=None, *, prog: str, description: str) -> int:
     tokens = windows[ESTIMATORS[args.model].features]
     est = make_model(args.model, args.task, args.model_param, tokens, args.seed, parser=parser)
     t1 = time.perf_counter()
-    result = cross_validate_subjects(
-        tokens, est, target=args.target, task=args.task, protocol=args.protocol, n_splits=args.n_splits,
-        n_permutations=args.n_permutations, n_jobs=args.n_jobs, results_dir=out, random_state=args.seed,
-        progress=progress, name=args.model,
-    )
+    result = cross_validate(tokens, est, args, out, progress=progress, name=args.model)
     timings["cross_validation"] = time.perf_counter() - t1
     baselines = run_baselines(args, windows, out, progress=progress)
     timings["baselines"] = time.perf_counter() - t1 - timings["cross_validation"]

@@ -6,8 +6,11 @@ events files that labels the trials, a condition (names: ``--task classes``) or 
 ``--task binary`` at the scale's midpoint, ``classes`` or ``regression``). Each subject's recordings
 are read with :func:`neuroaffect.io.bids.bids_sources` (trials are the events with a label, or those
 of ``--trial-types``), cut into windows, turned into BDE tokens (cached under a hash of the files)
-and cross-validated: leave-one-subject-out by default when the dataset has several subjects,
-within-subject k-fold over whole trials when it has one. Documented in docs/own-recordings.md.
+or, for the raw-window models and baselines, raw windows, and cross-validated with ``--model`` and
+``--baselines`` as in the dataset recipes: leave-one-subject-out by default when the dataset has
+several subjects, within-subject k-fold over whole trials when it has one. A trial whose label is
+missing (``n/a``) stops the run with an error naming it, unless ``--drop-unlabelled``.
+Documented in docs/own-recordings.md.
 """
 
 from __future__ import annotations
@@ -17,7 +20,17 @@ import hashlib
 import time
 from pathlib import Path
 
-from ._eeg import build_parser, cache_root, check_run_options, check_splits, make_model
+from .._atomic import releases_output_locks
+from ._eeg import (
+    RAW_SFREQ,
+    build_parser,
+    cache_root,
+    check_run_options,
+    check_splits,
+    cross_validate,
+    make_model,
+    run_baselines,
+)
 
 PROG = "neuroaffect run bids"
 
@@ -45,18 +58,17 @@ def build_bids_parser() -> argparse.ArgumentParser:
                    help="only recordings of this BIDS task (task-<TASK>); default every task")
     p.add_argument("--trial-types", nargs="+", default=None, metavar="TYPE",
                    help="events (trial_type) that are trials; default every event with a label")
-    p.add_argument("--drop-unlabelled", action="store_true",
-                   help="leave out trials whose --target is missing (n/a) instead of stopping; the number "
-                        "left out is logged and recorded in results.json")
     return p
 
 
+@releases_output_locks
 def main(argv=None) -> int:
-    """Read a BIDS EEG dataset, compute BDE tokens, cross-validate, write the report."""
+    """Read a BIDS EEG dataset, compute the features, cross-validate the model and baselines, write the report."""
     from .._validation import FileFormatError
-    from ..evaluation import cross_validate_subjects, write_report
+    from ..estimators import ESTIMATORS
+    from ..evaluation import write_report
     from ..evaluation.report import load_results, summary_text
-    from ..features import Tokenizer, tokens_for_dataset
+    from ..features import RawWindows, Tokenizer, tokens_for_dataset
     from ..io.bids import bids_sources
 
     parser = build_bids_parser()
@@ -87,32 +99,33 @@ def main(argv=None) -> int:
         args.task = "classes" if scales[args.target].kind == "categorical" else "binary"
     if args.protocol is None:
         args.protocol = "leave-one-subject-out" if len(sources) > 1 else "within-subject-kfold"
-    key = hashlib.sha256(str(Path(args.data_dir).resolve()).encode()).hexdigest()[:12]
-    cache = None if args.no_feature_cache else cache_root() / "features" / f"bids-{key}-tokens.h5"
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-    tokens = tokens_for_dataset(sources, Tokenizer(window=args.window, hop=args.hop), cache=cache, progress=progress)
+    windows = {}
+    for kind in sorted({ESTIMATORS[name].features for name in [args.model, *args.baselines]}):
+        if kind == "raw":  # as the dataset recipes: band-passed 1-40 Hz, resampled, not cached
+            tokenizer, cache = RawWindows(window=args.window, hop=args.hop, l_freq=1.0, h_freq=40.0,
+                                          sfreq=RAW_SFREQ), None
+        else:
+            key = hashlib.sha256(str(Path(args.data_dir).resolve()).encode()).hexdigest()[:12]
+            tokenizer = Tokenizer(window=args.window, hop=args.hop)
+            cache = None if args.no_feature_cache else cache_root() / "features" / f"bids-{key}-tokens.h5"
+            if cache is not None:
+                cache.parent.mkdir(parents=True, exist_ok=True)
+        windows[kind] = tokens_for_dataset(sources, tokenizer, cache=cache, progress=progress)
     timings["load_and_features"] = time.perf_counter() - t0
+    tokens = windows[ESTIMATORS[args.model].features]
     check_splits(tokens, args, parser)
     est = make_model(args.model, args.task, args.model_param, tokens, args.seed, parser=parser)
     t1 = time.perf_counter()
-    try:
-        result = cross_validate_subjects(
-            tokens, est, target=args.target, task=args.task, protocol=args.protocol, n_splits=args.n_splits,
-            n_permutations=args.n_permutations, n_jobs=args.n_jobs, results_dir=out, random_state=args.seed,
-            progress=progress, drop_unlabelled=args.drop_unlabelled,
-        )
-    except ValueError as err:  # unlabelled trials: name the command-line option too
-        if "drop_unlabelled=True" in str(err) and not args.drop_unlabelled:
-            raise ValueError(f"{err} On the command line: --drop-unlabelled.") from err
-        raise
+    result = cross_validate(tokens, est, args, out, progress=progress, name=args.model)
     timings["cross_validation"] = time.perf_counter() - t1
+    baselines = run_baselines(args, windows, out, progress=progress)
+    timings["baselines"] = time.perf_counter() - t1 - timings["cross_validation"]
     scale = scales[args.target]
     kind = "/".join(scale.categories) if scale.categories else f"{scale.kind} {scale.low:g}-{scale.high:g}"
     notes = [f"Data: BIDS dataset {Path(args.data_dir).resolve()} ({len(sources)} subject(s)); label: the "
              f"{args.target!r} column of its events.tsv files ({kind}; scale {scale.name!r})."]
     t2 = time.perf_counter()
-    write_report([result], out, title=f"neuroaffect BIDS {Path(args.data_dir).resolve().name}: {args.target} "
+    write_report([result, *baselines], out, title=f"neuroaffect BIDS {Path(args.data_dir).resolve().name}: {args.target} "
                                       f"({args.task}), {args.model}", notes=notes)
     timings["report"] = time.perf_counter() - t2
     print(summary_text(load_results(out)))

@@ -20,6 +20,7 @@ from .._atomic import releases_output_locks
 from ._eeg import (
     build_parser,
     check_args,
+    cross_validate,
     dataset_key,
     dataset_name,
     fill_dataset_defaults,
@@ -42,7 +43,7 @@ def leaky_protocol(protocol: str) -> str:
 @releases_output_locks
 def main(argv=None) -> int:
     """Run both protocols, write one report with both, print the comparison (returns the exit code)."""
-    from ..evaluation import cross_validate_subjects, write_report
+    from ..evaluation import write_report
     from ..evaluation.report import load_results, summary_text
 
     # --sfreq is always offered: --dataset may be SEED-IV, whose real files need it (check_args).
@@ -83,11 +84,7 @@ def main(argv=None) -> int:
         t1 = time.perf_counter()
         est = make_model(args.model, args.task, args.model_param, tokens, args.seed, parser=parser)
         print(f"Cross-validating: {protocol}{' (LEAKY)' if protocol == leaky else ''} ...", flush=True)
-        results.append(cross_validate_subjects(
-            tokens, est, target=args.target, task=args.task, protocol=protocol, n_splits=args.n_splits,
-            n_permutations=args.n_permutations, n_jobs=args.n_jobs, results_dir=out, random_state=args.seed,
-            progress=progress, name=args.model,
-        ))
+        results.append(cross_validate(tokens, est, args, out, progress=progress, protocol=protocol, name=args.model))
         timings[f"cv {protocol}"] = time.perf_counter() - t1
     t1 = time.perf_counter()
     baselines = run_baselines(args, windows, out, progress=progress)
