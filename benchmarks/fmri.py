@@ -1,9 +1,18 @@
-"""fMRI benchmarks: parcel extraction on a 300-volume 2 mm run, contrastive training throughput.
+"""fMRI benchmarks: parcel extraction on a 300-volume 2 mm run, contrastive training throughput,
+and VAD decoders compared on the fMRI-VAD simulator.
 
     python benchmarks/fmri.py [--volumes 300] [--resolution 2] [--samples 2000] [--threads N]
+    python benchmarks/fmri.py --vad [--threads 1] [--epochs 100] [--protocols within-subject,cross-subject]
 
 Prints a table. The run is simulated in nilearn's MNI152 2 mm grid (99 x 117 x 95 voxels in
 nilearn >= 0.10's 2009 template) with :func:`neuroaffect.simulate.fmri.simulate_run`.
+
+``--vad`` instead compares the VAD estimators of ``neuroaffect run fmri-vad`` on its default
+simulated data (5 subjects, 200 stimuli x 2 repeats averaged, 300 parcels, snr 0.25, seed 0) through
+:func:`neuroaffect.fmri.evaluate_vad` (5 folds of stimuli, the same splits for every estimator):
+ridge on parcels, the contrastive encoder with a ridge VAD head and with the nearest rated stimuli
+(:class:`neuroaffect.fmri.ContrastiveVADRegressor`), and the ridge encoder with a ridge head (a
+reference for the embedding route), with the training-mean baseline.
 """
 
 from __future__ import annotations
@@ -44,6 +53,55 @@ def _time(fn, repeat=3):
     return best, out
 
 
+def vad_comparison(args):
+    """CCC, r, RMSE (means over subjects) and seconds of each VAD estimator; prints a table."""
+    from neuroaffect.fmri import (
+        ContrastiveEncoder,
+        ContrastiveVADRegressor,
+        RidgeEncoder,
+        StimulusEmbeddings,
+        evaluate_vad,
+        make_vad_decoder,
+    )
+    from neuroaffect.simulate.fmri import simulate_responses
+
+    responses, truth = simulate_responses(n_subjects=5, n_stimuli=200, n_repeats=2, n_parcels=300, embed_dim=32,
+                                          snr=args.snr, random_state=args.seed)
+    responses = responses.average_repeats()
+    emb = StimulusEmbeddings(truth.stimulus, truth.embeddings)
+
+    def contrastive(head):
+        encoder = ContrastiveEncoder(max_epochs=args.epochs, n_threads=args.threads or 1, device=args.device)
+        return ContrastiveVADRegressor(emb, encoder, head=head, random_state=args.seed)
+
+    estimators = {
+        "ridge on parcels": make_vad_decoder,
+        "contrastive + ridge head": lambda: contrastive("ridge"),
+        "contrastive + nearest rated stimuli": lambda: contrastive("nearest"),
+        "ridge encoder + ridge head": lambda: ContrastiveVADRegressor(emb, RidgeEncoder(), random_state=args.seed),
+    }
+    rows = []
+    for protocol in args.protocols.split(","):
+        for k, (name, make) in enumerate(estimators.items()):
+            start = time.perf_counter()
+            res = evaluate_vad(responses, make(), protocol=protocol, n_splits=5, random_state=args.seed,
+                               baseline=k == 0)
+            seconds = time.perf_counter() - start
+            if k == 0:
+                base = res["baseline"]
+            rows.append((res["protocol"], name, res["mean"], seconds))
+        rows.append((res["protocol"], "training mean (baseline)", base, float("nan")))
+    print(f"fMRI VAD decoders: {responses.n_stimuli} responses x {responses.n_features} parcels, "
+          f"{len(responses.subjects)} subjects, snr {args.snr:g}, seed {args.seed}; {os.cpu_count()} CPU(s), "
+          f"torch threads {args.threads or 1}, {args.epochs} epochs")
+    print(f"{'protocol':<38} {'estimator':<36} {'CCC v/a/d':<20} {'r v/a/d':<20} {'RMSE v/a/d':<20} seconds")
+    for protocol, name, mean, seconds in rows:
+        cells = ["/".join(f"{mean[d][m]['mean']:.3f}" for d in ("valence", "arousal", "dominance"))
+                 for m in ("ccc", "pearson_r", "rmse")]
+        print(f"{protocol:<38} {name:<36} {cells[0]:<20} {cells[1]:<20} {cells[2]:<20} {seconds:7.1f}")
+    return 0
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--volumes", type=int, default=300)
@@ -52,8 +110,16 @@ def main(argv=None):
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--vad", action="store_true", help="compare the fMRI-VAD estimators instead")
+    p.add_argument("--protocols", default="within-subject,cross-subject", help="--vad: protocols")
+    p.add_argument("--snr", type=float, default=0.25, help="--vad: simulator signal-to-noise ratio")
+    p.add_argument("--seed", type=int, default=0, help="--vad: simulator and CV seed")
     args = p.parse_args(argv)
     warnings.filterwarnings("ignore")
+    if args.vad:
+        if "--epochs" not in (argv if argv is not None else __import__("sys").argv[1:]):
+            args.epochs = 100  # the fmri-vad recipe's default (the throughput part uses 5)
+        return vad_comparison(args)
     import nibabel as nib
     import torch
 

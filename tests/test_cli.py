@@ -438,3 +438,14 @@ def test_simulate_refuses_sessions_shorter_than_the_reader_accepts(tmp_path, cap
         main(["simulate", dataset, "--trials", "3", "--out", str(tmp_path / "s")])
     assert exit_.value.code == 2
     assert f"every {dataset.upper()} session holds {complete} trials" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(__import__("importlib.util").util.find_spec("braindecode") is None,
+                    reason='braindecode is an optional extra, not installed here: pip install "neuroaffect[braindecode]"')
+def test_raw_window_network_runs_in_a_recipe(tmp_path):
+    """EEGNet takes raw windows: the recipe computes them (issue 15, item 8)."""
+    out = tmp_path / "eegnet"
+    assert main(["run", "deap", "--quick", "--quiet", "--n-splits", "2", "--model", "eegnet", "--model-param",
+                 "max_epochs=1", "--baselines", "--out", str(out)]) == 0
+    (run,) = json.loads((out / "results.json").read_text())["runs"]
+    assert run["config"]["features"]["kind"] == "raw" and run["config"]["features"]["sfreq"] == 128.0

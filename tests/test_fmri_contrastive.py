@@ -222,3 +222,22 @@ def test_softclip_uses_row_softmax_targets_in_both_directions(monkeypatch):
     brain_to_emb, emb_to_brain = calls[:2]
     torch.testing.assert_close(emb_to_brain, brain_to_emb)
     torch.testing.assert_close(emb_to_brain.sum(1), torch.ones(32))
+
+
+def test_fitted_encoder_pickles_and_unpickles_in_a_fresh_process(tmp_path):
+    import pickle
+    import subprocess
+    import sys
+
+    r, Y = _data(1.0, n_stimuli=40)
+    enc = fast(max_epochs=2).fit(r.X, Y)
+    expected = enc.transform(r.X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(enc)).transform(r.X), expected)
+    (tmp_path / "enc.pkl").write_bytes(pickle.dumps(enc))
+    np.save(tmp_path / "X.npy", r.X)
+    code = ("import pickle, sys, numpy as np; from pathlib import Path; d = Path(sys.argv[1]); "
+            "enc = pickle.loads((d / 'enc.pkl').read_bytes()); np.save(d / 'out.npy', enc.transform(np.load(d / 'X.npy')))")
+    subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True, capture_output=True, text=True)
+    np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
+    linear = fast(max_epochs=2, projector="linear").fit(r.X, Y)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(linear)).transform(r.X), linear.transform(r.X))

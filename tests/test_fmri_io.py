@@ -42,7 +42,7 @@ def _recovery(responses, truth):
     return np.array(rs)
 
 
-@pytest.mark.parametrize("method", ["glm", "lagged-mean"])
+@pytest.mark.parametrize("method", ["glm", "glm-lss", "lagged-mean"])
 def test_bids_round_trip_recovers_encoding(bids, method):
     root, truth = bids
     out = read_bids_fmri(root, Parcellate("dosenbach160"), method=method)
@@ -400,3 +400,91 @@ def test_lagged_mean_detrends_and_high_passes():
     assert np.ptp(out.X[:, 0]) < 0.5, np.ptp(out.X[:, 0])
     raw = np.array([drift[(t >= o + 5) & (t <= o + 7)].mean() for o in onsets])
     assert np.ptp(raw) > 5
+
+
+# ---------------------------------------------------------------- least squares separate (LSS)
+def _single_trial_run(gap, noise, n_trials=50, n_features=200, conditions=None, amplitudes=None, seed=0):
+    """Signals made of each trial's canonical response times its amplitude, plus white noise."""
+    from neuroaffect.simulate.fmri import _trial_regressors
+
+    rng = np.random.RandomState(seed)
+    t_r = 1.0
+    onsets = 5.0 + np.cumsum(rng.uniform(*gap, size=n_trials))
+    n_vols = int((onsets[-1] + 30.0) / t_r)
+    R = _trial_regressors(onsets, np.ones(n_trials), n_vols, t_r)  # (n_vols, n_trials)
+    A = 1.0 + 0.5 * rng.standard_normal((n_trials, n_features)) if amplitudes is None else amplitudes
+    signals = 100.0 + R @ A + noise * rng.standard_normal((n_vols, n_features))
+    events = pd.DataFrame({"onset": onsets, "duration": 1.0, "stimulus": [f"s{i}" for i in range(n_trials)]})
+    if conditions is not None:
+        events["trial_type"] = conditions
+    return signals, events, t_r, A
+
+
+def _betas(signals, events, t_r, method):
+    return responses_from_run(signals, events, t_r, method=method, noise_model="ols", psc=False).X
+
+
+def _fit_quality(B, A):
+    rmse = np.sqrt(((B - A) ** 2).mean())
+    r = np.mean([np.corrcoef(B[:, j], A[:, j])[0, 1] for j in range(A.shape[1])])  # over trials, per feature
+    return rmse, r
+
+
+def test_lss_trades_the_variance_of_collinear_trials_for_bias():
+    """Trials 2-4 s apart (collinear regressors): LSA is unbiased but noisy, LSS less noisy but biased."""
+    signals, events, t_r, A = _single_trial_run((2.0, 4.0), noise=0.0)
+    lsa, lss = _betas(signals, events, t_r, "glm"), _betas(signals, events, t_r, "glm-lss")
+    assert lsa.shape == lss.shape == A.shape
+    # noise-free: least squares all recovers every amplitude; separate GLMs let neighbours leak in
+    np.testing.assert_allclose(lsa, A, atol=1e-6)
+    assert np.abs(lss - A).max() > 0.3
+    signals, events, t_r, A = _single_trial_run((2.0, 4.0), noise=1.0)
+    (rmse_lsa, r_lsa), (rmse_lss, r_lss) = (_fit_quality(_betas(signals, events, t_r, m), A) for m in ("glm", "glm-lss"))
+    assert rmse_lss < 0.5 * rmse_lsa, (rmse_lss, rmse_lsa)
+    assert r_lss > r_lsa + 0.1, (r_lss, r_lsa)
+    # trials 14-18 s apart: barely collinear, and the two estimates agree closely
+    signals, events, t_r, A = _single_trial_run((14.0, 18.0), noise=1.0)
+    lsa, lss = _betas(signals, events, t_r, "glm"), _betas(signals, events, t_r, "glm-lss")
+    assert np.corrcoef(lsa.ravel(), lss.ravel())[0, 1] > 0.95
+    assert 0.8 < _fit_quality(lss, A)[0] / _fit_quality(lsa, A)[0] < 1.25
+
+
+def test_lss_models_the_other_trials_per_condition():
+    """Amplitudes constant within each of two conditions: per-condition nuisance regressors make LSS exact."""
+    n = 40
+    conditions = np.where(np.arange(n) % 2 == 0, "pos", "neg")
+    amplitudes = np.where(conditions == "pos", 1.0, -1.0)[:, None] * np.ones((1, 3))
+    signals, events, t_r, A = _single_trial_run((2.0, 4.0), noise=0.0, n_trials=n, n_features=3,
+                                                amplitudes=amplitudes)
+    # one "other trials" regressor (no trial_type column) cannot fit +1 and -1 neighbours
+    assert np.abs(_betas(signals, events, t_r, "glm-lss") - A).max() > 0.2
+    events["trial_type"] = conditions
+    np.testing.assert_allclose(_betas(signals, events, t_r, "glm-lss"), A, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:Matrix is singular")  # the all-trials design of 80+ trials in 80 volumes
+def test_lss_accepts_more_trials_than_least_squares_all_can_fit():
+    signals, events, t_r, _ = _single_trial_run((0.5, 0.7), noise=1.0, n_trials=130, n_features=2)
+    signals = signals[:80]  # 80 volumes
+    events = events[events["onset"] < 75].reset_index(drop=True)
+    assert len(events) > 80  # more trials than volumes
+    with pytest.raises(ValueError, match="regressors for 80 volumes.*glm-lss"):
+        responses_from_run(signals, events, t_r, method="glm")
+    out = responses_from_run(signals, events, t_r, method="glm-lss", noise_model="ols")
+    assert out.X.shape == (len(events), 2) and np.isfinite(out.X).all()
+
+
+def test_bids_runs_as_voxels_inside_a_mask(bids):
+    from nilearn.datasets import load_mni152_brain_mask
+
+    root, truth = bids
+    mask = load_mni152_brain_mask(resolution=12)  # another grid: resampled to the runs' 6 mm grid
+    out = read_bids_fmri(root, "voxels", mask_img=mask, method="lagged-mean")
+    keep = np.asarray(out.info["mask_img"].dataobj) != 0
+    assert out.X.shape == (2 * 24, int(keep.sum())) and 1000 < keep.sum() < 20000
+    assert "resampled to the runs' grid" in out.info["parcellation"]
+    assert out.feature_names[0] == "_".join(map(str, np.argwhere(keep)[0]))
+    with pytest.raises(ValueError, match="mask_img applies to parcellate='voxels'"):
+        read_bids_fmri(root, Parcellate("dosenbach160"), mask_img=mask)
+    with pytest.raises(ValueError, match="fitted on training runs.*parcellate='voxels'"):
+        read_bids_fmri(root, Parcellate("ward"))

@@ -134,8 +134,61 @@ def test_fmri_vad_nsd_folder_keeps_the_files_scale(tmp_path, capsys):
     assert "scale VAD -2-2" in capsys.readouterr().out
 
 
+def test_fmri_vad_compares_contrastive_estimators_with_ridge(tmp_path, capsys):
+    out = tmp_path / "vad"
+    assert fmri_vad.main(["--quick", "--out", str(out), "--snr", "1.0", "--quiet", "--protocol", "within-subject",
+                          "--estimators", "ridge,contrastive,contrastive-nearest", "--epochs", "30"]) == 0
+    doc = json.loads((out / "results.json").read_text())
+    names = [r["config"]["name"] for r in doc["runs"]]
+    assert names == ["ridge", "contrastive + ridge head", "contrastive + nearest rated stimuli", "training mean"] * 3
+    assert [r["config"]["target"] for r in doc["runs"]] == [d for d in ("valence", "arousal", "dominance")
+                                                            for _ in range(4)]
+    assert len(doc["comparisons"]) == 9
+    for run in doc["runs"][1:3]:
+        assert run["config"]["estimator_params"]["head"] in ("ridge", "nearest")
+        assert run["summary"]["window"]["ccc"]["mean"] > 0.2, run["config"]["name"]
+        assert run["leakage"]["leaked_test_fraction"] == 0
+    printed = capsys.readouterr().out
+    assert "contrastive-nearest" in printed and "Contrastive estimators" in (out / "report.md").read_text()
+
+
+def test_fmri_vad_fits_a_data_driven_parcellation_in_each_training_fold(tmp_path, monkeypatch, capsys):
+    from neuroaffect.fmri import VoxelParcellation
+
+    root, _ = write_bids_fmri(tmp_path / "bids", n_subjects=1, n_runs=2, n_stimuli=60, resolution=6, snr=2.0,
+                              random_state=0)
+    fitted = []
+    original = VoxelParcellation.fit
+    monkeypatch.setattr(VoxelParcellation, "fit", lambda self, X, y=None: fitted.append(X.shape) or original(self, X, y))
+    out = tmp_path / "vad"
+    assert fmri_vad.main(["--data-dir", str(root), "--atlas", "ward", "--n-parcels", "100", "--protocol",
+                          "within-subject", "--n-splits", "4", "--quiet", "--out", str(out)]) == 0
+    runs, doc = _runs(out)
+    n_voxels = fitted[0][1]
+    assert n_voxels > 5000  # voxel responses inside the first run's EPI mask
+    # one parcellation per (dimension, fold), each on that fold's 45 training responses, never on all 60
+    assert fitted == [(45, n_voxels, 1)] * 12
+    model = runs[("within-subject-kfold", "dominance", False)]
+    assert "VoxelParcellation" in model["config"]["estimator"]
+    assert model["config"]["estimator_params"]["voxelparcellation__method"] == "ward"
+    assert model["summary"]["window"]["pearson_r"]["mean"] > 0.3
+    assert "ward parcellation (100 parcels) fitted in each training fold" in (out / "report.md").read_text()
+    # the contrastive estimators need the stimulus embeddings the simulator wrote
+    (root / "stimuli" / "embeddings.h5").unlink()
+    with pytest.raises(SystemExit) as exit_:
+        fmri_vad.main(["--data-dir", str(root), "--estimators", "contrastive", "--out", str(tmp_path / "v2")])
+    assert exit_.value.code == 2
+    assert "--estimators contrastive need stimulus embeddings: pass --embeddings FILE" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("recipe, option, message", [
     ("fmri-vad", ["--n-splits", "1"], "argument --n-splits: expected an integer >= 2, got 1"),
+    ("fmri-vad", ["--estimators", "ridge,svm"], "--estimators: unknown estimator(s) ['svm']; expected a "
+                                                "comma-separated subset of ridge, contrastive, contrastive-nearest."),
+    ("fmri-vad", ["--atlas", "ward"], "--atlas ward: a data-driven parcellation is fitted on voxel responses of "
+                                      "BIDS runs; pass --data-dir"),
+    ("fmri-vad", ["--atlas", "schaefer"], "--atlas: expected one of seitzman300, power264, dosenbach160, ward"),
+    ("fmri-vad", ["--method", "lss"], "argument --method: invalid choice: 'lss'"),
     ("fmri-vad", ["--n-jobs", "0"], "argument --n-jobs: expected a non-zero integer"),
     ("fmri-vad", ["--snr", "0"], "argument --snr: expected a positive number, got 0"),
     ("fmri-semantic", ["--n-splits", "1"], "argument --n-splits: expected an integer >= 2, got 1"),

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from neuroaffect.evaluation import (
     LeaveOneSubjectOutStimulusKFold,
@@ -9,7 +10,16 @@ from neuroaffect.evaluation import (
     cross_validate_subjects,
     parse_trial_keys,
 )
-from neuroaffect.fmri import StimulusResponses, evaluate_vad, iter_splits, make_vad_decoder
+from neuroaffect.fmri import (
+    ContrastiveEncoder,
+    ContrastiveVADRegressor,
+    RidgeEncoder,
+    StimulusEmbeddings,
+    StimulusResponses,
+    evaluate_vad,
+    iter_splits,
+    make_vad_decoder,
+)
 from neuroaffect.simulate.fmri import simulate_responses
 
 
@@ -172,3 +182,134 @@ def test_evaluate_vad_gives_the_empirical_chance_with_permutations():
     null = np.asarray(perm["runs"]["valence"].permutation["null"])
     assert null.shape == (4, 2) and chance["chance"] == pytest.approx(null.mean(0).mean())
     assert chance["chance"] != 0 and 0 < chance["group_p_value"] <= 1
+
+
+# ---------------------------------------------------------------- VAD from a learned embedding space
+
+@pytest.fixture(scope="module")
+def embedded():
+    responses, truth = simulate_responses(n_subjects=2, n_stimuli=60, n_repeats=1, n_parcels=30, embed_dim=8,
+                                          snr=1.0, random_state=3)
+    return responses, StimulusEmbeddings(truth.stimulus, truth.embeddings)
+
+
+def _contrastive(emb, head="ridge", **kw):
+    return ContrastiveVADRegressor(emb, ContrastiveEncoder(max_epochs=40, n_threads=1), head=head, random_state=0, **kw)
+
+
+@pytest.mark.parametrize("head", ["ridge", "nearest"])
+def test_contrastive_vad_decoded_in_the_runner_and_at_chance_without_signal(embedded, head):
+    r, emb = embedded
+    res = evaluate_vad(r, _contrastive(emb, head), n_splits=4, name=f"contrastive {head}")
+    for dim in ("valence", "arousal", "dominance"):
+        run = res["runs"][dim]
+        assert run.leakage_free and run.leakage["leaked_test_fraction"] == 0
+        assert run.config["name"] == f"contrastive {head}"
+        assert res["mean"][dim]["pearson_r"]["mean"] > 0.45, (dim, res["mean"][dim])
+        assert res["mean"][dim]["rmse"]["mean"] < res["baseline"][dim]["rmse"]["mean"]
+        _stimulus_disjoint(r, run.predictions)
+    # the report holds the embeddings' summary, not 480 numbers per run
+    assert run.config["estimator_params"]["embeddings"].startswith("StimulusEmbeddings(60 stimuli x 8, sha1 ")
+    noise = r[np.arange(r.n_stimuli)]
+    noise.X = np.random.RandomState(1).standard_normal(r.X.shape)
+    res = evaluate_vad(noise, _contrastive(emb, head), n_splits=4, baseline=False)
+    for dim in ("valence", "arousal", "dominance"):
+        assert res["mean"][dim]["pearson_r"]["mean"] < 0.2, (dim, res["mean"][dim])
+
+
+class _IdentityEncoder(RidgeEncoder):
+    """Predicts the embedding it is given as X (unit norm): isolates the VAD head."""
+
+    def fit(self, X, Y):
+        self.ridge_ = "identity"
+        return self
+
+    def transform(self, X):
+        X = np.asarray(X, float)
+        return X / np.linalg.norm(X, axis=1, keepdims=True)
+
+
+def test_nearest_head_averages_the_nearest_rated_training_stimuli():
+    rng = np.random.RandomState(0)
+    ids = np.array([f"s{i}" for i in range(30)])
+    E = rng.standard_normal((30, 5))
+    emb = StimulusEmbeddings(ids, E)
+    y = rng.uniform(1, 9, size=(30, 3))
+    train, test = np.arange(20), np.arange(20, 30)
+    model = ContrastiveVADRegressor(emb, _IdentityEncoder(), head="nearest", n_neighbors=3)
+    # two presentations of each training stimulus: a stimulus' rating is the mean of its rows
+    y_rows = np.concatenate([y[train] - 0.5, y[train] + 0.5])
+    model.fit(np.concatenate([E[train], E[train]]), y_rows, stimulus=np.concatenate([ids[train], ids[train]]))
+    np.testing.assert_allclose(model.train_ratings_, y[train][np.argsort(ids[train])])
+    unit = E / np.linalg.norm(E, axis=1, keepdims=True)
+    expected = np.array([y[train][np.argsort(-(unit[train] @ unit[i]))[:3]].mean(0) for i in test])
+    np.testing.assert_allclose(model.predict(E[test]), expected)
+    # a training stimulus with n_neighbors=1 gets its own rating back
+    model.set_params(n_neighbors=1).fit(E[train], y[train], stimulus=ids[train])
+    np.testing.assert_allclose(model.predict(E[train]), y[train])
+
+
+def test_the_ridge_head_reads_the_learned_embedding_and_groups_give_the_stimulus_ids(embedded):
+    r, emb = embedded
+    sub = r[r.subject == "01"]
+    keys = sub.trial_keys()
+    a = ContrastiveVADRegressor(emb, RidgeEncoder()).fit(sub.X, sub.vad[:, 0], groups=keys)
+    b = ContrastiveVADRegressor(emb, RidgeEncoder()).fit(sub.X[:, :, None], sub.vad[:, 0], stimulus=sub.stimulus)
+    np.testing.assert_allclose(a.predict(sub.X), b.predict(sub.X[:, :, None]))
+    np.testing.assert_allclose(a.predict(sub.X), a.head_.predict(a.transform(sub.X)))
+    assert a.transform(sub.X).shape == (len(sub), 8)
+    # the encoder learns the embedding looked up for each row's stimulus: pair them wrongly and its
+    # embeddings of the same responses no longer match the true ones
+    shuffled = StimulusEmbeddings(emb.ids, emb.embeddings[np.random.RandomState(0).permutation(len(emb))])
+    c = ContrastiveVADRegressor(shuffled, RidgeEncoder()).fit(sub.X, sub.vad[:, 0], groups=keys)
+    assert np.corrcoef(c.encoder_.transform(sub.X).ravel(), emb.lookup(sub.stimulus).ravel())[0, 1] < \
+        np.corrcoef(a.encoder_.transform(sub.X).ravel(), emb.lookup(sub.stimulus).ravel())[0, 1] - 0.2
+
+
+def test_the_encoder_is_trained_once_per_split(embedded, monkeypatch):
+    r, emb = embedded
+    sub = r[r.subject == "02"]
+    fits = []
+    original = ContrastiveEncoder.fit
+    monkeypatch.setattr(ContrastiveEncoder, "fit", lambda self, X, Y: fits.append(len(X)) or original(self, X, Y))
+    model = _contrastive(emb)
+    for k in range(3):  # the runner's three VAD dimensions on one split
+        clone(model).fit(sub.X[:50], sub.vad[:50, k], stimulus=sub.stimulus[:50])
+    assert fits == [50]
+    clone(model).fit(sub.X[:40], sub.vad[:40, 0], stimulus=sub.stimulus[:40])  # another split
+    clone(model).set_params(reuse_encoder=False).fit(sub.X[:50], sub.vad[:50, 0], stimulus=sub.stimulus[:50])
+    unseeded = ContrastiveVADRegressor(emb, ContrastiveEncoder(max_epochs=40, n_threads=1))
+    unseeded.fit(sub.X[:50], sub.vad[:50, 0], stimulus=sub.stimulus[:50])  # not reproducible: never reused
+    assert fits == [50, 40, 50, 50]
+
+
+def test_contrastive_vad_errors(embedded):
+    r, emb = embedded
+    X, y = r.X[:20], r.vad[:20, 0]
+    with pytest.raises(ValueError, match="needs each row's stimulus id"):
+        ContrastiveVADRegressor(emb).fit(X, y)
+    with pytest.raises(ValueError, match="needs embeddings"):
+        ContrastiveVADRegressor().fit(X, y, stimulus=r.stimulus[:20])
+    with pytest.raises(ValueError, match=r"1 stimulus id\(s\) have no embedding, e.g. \['nope'\]"):
+        ContrastiveVADRegressor(emb, RidgeEncoder()).fit(X, y, stimulus=["nope", *r.stimulus[1:20]])
+    with pytest.raises(ValueError, match="'head'"):
+        ContrastiveVADRegressor(emb, head="knn").fit(X, y, stimulus=r.stimulus[:20])
+    with pytest.raises(ValueError, match="'n_neighbors'"):
+        ContrastiveVADRegressor(emb, head="nearest", n_neighbors=0).fit(X, y, stimulus=r.stimulus[:20])
+    with pytest.raises(ValueError, match="'embeddings' parameter"):
+        ContrastiveVADRegressor(np.zeros((3, 2))).fit(X, y, stimulus=r.stimulus[:20])
+    with pytest.raises(ValueError, match="ids are not distinct"):
+        StimulusEmbeddings(["a", "a"], np.eye(2))
+    model = ContrastiveVADRegressor((emb.ids, emb.embeddings), RidgeEncoder()).fit(X, y, stimulus=r.stimulus[:20])
+    with pytest.raises(ValueError, match="fitted on 30"):
+        model.predict(X[:, :10])
+
+
+def test_a_fitted_contrastive_vad_regressor_pickles(embedded):
+    import pickle
+
+    r, emb = embedded
+    model = _contrastive(emb, "nearest").fit(r.X[:40], r.vad[:40], stimulus=r.stimulus[:40])
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(again.predict(r.X[40:]), model.predict(r.X[40:]))
+    assert again.predict(r.X[40:]).shape == (len(r) - 40, 3)

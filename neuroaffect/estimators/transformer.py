@@ -8,6 +8,7 @@ windows of one trial on both sides and stop on a leaky, optimistic validation sc
 
 from __future__ import annotations
 
+import functools
 import logging
 import warnings
 
@@ -91,10 +92,9 @@ def inner_split(estimator, n, groups, seed, classes=None):
         per_class = {c: len(np.unique(units[classes == c])) for c in np.unique(classes)}
     held = {c: int(np.ceil(fraction * k)) for c, k in per_class.items()}
     if min(held.values()) < MIN_VALIDATION_UNITS:
-        logging.getLogger("neuroaffect").info(
-            "%s: early stopping off, training runs max_epochs=%d: a validation split of %g would hold %s %s(s) "
-            "per class (at least %d needed to choose an epoch).", type(estimator).__name__, estimator.max_epochs,
-            fraction, min(held.values()), how, MIN_VALIDATION_UNITS)
+        _log_once(f"{type(estimator).__name__}: early stopping off, training runs max_epochs={estimator.max_epochs}: "
+                  f"a validation split of {fraction:g} would hold {min(held.values())} {how}(s) per class (at least "
+                  f"{MIN_VALIDATION_UNITS} needed to choose an epoch).")
         return everything, None
     if classes is not None and how == "trial":
         splitter = StratifiedGroupKFold(n_splits=max(2, round(1 / fraction)), shuffle=True, random_state=seed % (2**32))
@@ -102,6 +102,12 @@ def inner_split(estimator, n, groups, seed, classes=None):
         return train, valid
     splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
     return next(splitter.split(everything, groups=units))
+
+
+@functools.cache
+def _log_once(message: str) -> None:
+    """Log ``message`` at INFO once per process (not once per fold)."""
+    logging.getLogger("neuroaffect").info(message)
 
 
 def check_no_nan_labels(y, name="y"):

@@ -4,7 +4,8 @@ Submodules load lazily so that ``import neuroaffect.fmri`` stays cheap (nilearn,
 sentence-transformers are imported only by the functions that use them).
 
 - :mod:`~neuroaffect.fmri.responses`: :class:`StimulusResponses`, the container all loaders return.
-- :mod:`~neuroaffect.fmri.io`: BIDS runs (GLM or lagged mean), NSD-style HDF5 betas, embeddings.
+- :mod:`~neuroaffect.fmri.io`: BIDS runs (GLM, least squares all or separate, or lagged mean; parcels or
+  voxels), NSD-style HDF5 betas, embeddings.
 - :mod:`~neuroaffect.fmri.parcels`: :class:`Parcellate` (shipped coordinate atlases, atlas images,
   data-driven parcellations; 4-D runs or lists of 3-D maps).
 - :mod:`~neuroaffect.fmri.maps`: your own maps (a folder of subject- or trial-level images plus a
@@ -12,6 +13,8 @@ sentence-transformers are imported only by the functions that use them).
 - :mod:`~neuroaffect.fmri.decoders`: whole-brain decoders for maps (:class:`LassoPCR`, nilearn's
   Decoder/FREM through :class:`NiftiDecoderRegressor`, :class:`VoxelParcellation`).
 - :mod:`~neuroaffect.fmri.contrastive`: :class:`ContrastiveEncoder`, :class:`RidgeEncoder`.
+- :mod:`~neuroaffect.fmri.contrastive_vad`: :class:`ContrastiveVADRegressor` (VAD read from an
+  encoder's learned embedding: a ridge head, or the nearest rated stimuli), :class:`StimulusEmbeddings`.
 - :mod:`~neuroaffect.fmri.semantics`: retrieval, two-way identification, text decoding.
 - :mod:`~neuroaffect.fmri.evaluate`: stimulus-grouped cross-validation, VAD decoding
   through the shared runner of :mod:`neuroaffect.evaluation`.
@@ -30,6 +33,8 @@ _EXPORTS = {
     "LassoPCR": "decoders", "NiftiDecoderRegressor": "decoders", "VoxelParcellation": "decoders",
     "make_decoder": "decoders",
     "ContrastiveEncoder": "contrastive", "RidgeEncoder": "contrastive",
+    "ContrastiveVADRegressor": "contrastive_vad", "StimulusEmbeddings": "contrastive_vad",
+    "RESPONSE_METHODS": "io",
     "retrieval_accuracy": "semantics", "two_way_identification": "semantics",
     "load_text_model": "semantics", "embed_texts": "semantics", "rank_texts": "semantics",
     "EMOTION_WORDS": "semantics",

@@ -218,24 +218,7 @@ class ContrastiveEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
 
         if self.projector == "linear":
             return nn.Linear(n_in, n_out)
-
-        def layer(a, b):
-            return nn.Sequential(nn.Linear(a, b), nn.LayerNorm(b), nn.GELU(), nn.Dropout(self.dropout))
-
-        class ResidualMLP(nn.Module):
-            def __init__(self, hidden, n_blocks):
-                super().__init__()
-                self.inp = layer(n_in, hidden)
-                self.blocks = nn.ModuleList(layer(hidden, hidden) for _ in range(n_blocks))
-                self.out = nn.Linear(hidden, n_out)
-
-            def forward(self, x):
-                h = self.inp(x)
-                for block in self.blocks:
-                    h = h + block(h)
-                return self.out(h)
-
-        return ResidualMLP(int(self.hidden_dim), int(self.n_blocks))
+        return _residual_mlp()(n_in, int(self.hidden_dim), n_out, int(self.n_blocks), self.dropout)
 
     def _validate(self):
         check_option("projector", self.projector, ("mlp", "linear"))
@@ -349,6 +332,45 @@ class ContrastiveEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
         with torch.no_grad(), _threads(self.n_threads):
             out = torch.cat([self.model_(Xt[i:i + batch_size]) for i in range(0, len(Xt), batch_size)])
         return _normalize(out.numpy().astype(float))
+
+
+def _residual_mlp():
+    """The projector network class: Linear -> LayerNorm -> GELU -> Dropout, residual blocks, Linear.
+
+    A ``torch.nn.Module`` subclass, so it is defined on first use (torch loads lazily) and kept as
+    the module attribute ``ResidualMLP`` (also reachable through the module's ``__getattr__``): a
+    fitted encoder pickles by that name and unpickles in a fresh process.
+    """
+    if "ResidualMLP" in globals():
+        return globals()["ResidualMLP"]
+    from torch import nn
+
+    def layer(a, b, dropout):
+        return nn.Sequential(nn.Linear(a, b), nn.LayerNorm(b), nn.GELU(), nn.Dropout(dropout))
+
+    class ResidualMLP(nn.Module):
+        def __init__(self, n_in, hidden, n_out, n_blocks, dropout):
+            super().__init__()
+            self.inp = layer(n_in, hidden, dropout)
+            self.blocks = nn.ModuleList(layer(hidden, hidden, dropout) for _ in range(n_blocks))
+            self.out = nn.Linear(hidden, n_out)
+
+        def forward(self, x):  # x: (batch, n_in) -> (batch, n_out)
+            h = self.inp(x)  # (batch, hidden)
+            for block in self.blocks:
+                h = h + block(h)
+            return self.out(h)
+
+    ResidualMLP.__module__, ResidualMLP.__qualname__ = __name__, "ResidualMLP"
+    globals()["ResidualMLP"] = ResidualMLP
+    return ResidualMLP
+
+
+def __getattr__(name):
+    # Module attributes defined on first access (PEP 562): the torch network class, for unpickling.
+    if name == "ResidualMLP":
+        return _residual_mlp()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @contextmanager

@@ -151,7 +151,8 @@ def runner_protocol(protocol="within-subject", stimulus_disjoint=True) -> str:
 
 def evaluate_vad(responses: StimulusResponses, estimator=None, *, protocol="within-subject",
                  n_splits=5, stimulus_disjoint=True, targets=VAD_NAMES, baseline=True, random_state=0,
-                 results_dir=None, n_jobs=1, progress=False, n_permutations=0, metric="ccc") -> dict:
+                 results_dir=None, n_jobs=1, progress=False, n_permutations=0, metric="ccc",
+                 name=None) -> dict:
     """Cross-validated VAD decoding through :func:`neuroaffect.evaluation.cross_validate_subjects`.
 
     The responses become :meth:`StimulusResponses.to_tokens` (repeats of a stimulus share a trial
@@ -164,7 +165,9 @@ def evaluate_vad(responses: StimulusResponses, estimator=None, *, protocol="with
     responses : StimulusResponses
         With ``vad`` on a declared scale.
     estimator : estimator, optional
-        Takes ``X`` of shape (n_stimuli, n_parcels, 1). Default :func:`make_vad_decoder`.
+        Takes ``X`` of shape (n_stimuli, n_parcels, 1). Default :func:`make_vad_decoder`. One whose
+        ``fit`` takes ``groups`` gets the training rows' trial keys (e.g.
+        :class:`~neuroaffect.fmri.ContrastiveVADRegressor`, which reads the stimulus ids from them).
     protocol : str, default="within-subject"
         ``"within-subject"``, ``"cross-subject"`` (see :func:`runner_protocol`) or any
         :data:`~neuroaffect.evaluation.PROTOCOLS` name.
@@ -187,6 +190,8 @@ def evaluate_vad(responses: StimulusResponses, estimator=None, *, protocol="with
         The baseline runs are not permuted.
     metric : {"ccc", "pearson_r", "rmse"}, default="ccc"
         The primary metric (permutation test, chance).
+    name : str, optional
+        The model runs' label in reports (default: a description of the estimator).
 
     Returns
     -------
@@ -204,22 +209,23 @@ def evaluate_vad(responses: StimulusResponses, estimator=None, *, protocol="with
 
     if responses.vad is None:
         raise ValueError("The responses carry no VAD ratings (StimulusResponses.vad is None).")
-    name = runner_protocol(protocol, stimulus_disjoint)
+    runner_name = runner_protocol(protocol, stimulus_disjoint)
     for t in targets:
         check_option("targets", t, VAD_NAMES)
     tokens = responses.to_tokens()
     estimator = make_vad_decoder() if estimator is None else estimator
-    kw = dict(task="regression", protocol=name, n_splits=n_splits, random_state=random_state,
+    kw = dict(task="regression", protocol=runner_name, n_splits=n_splits, random_state=random_state,
               results_dir=results_dir, n_jobs=n_jobs, progress=progress, metric=metric)
-    runs = {t: cross_validate_subjects(tokens, estimator, target=t, n_permutations=n_permutations, **kw)
+    runs = {t: cross_validate_subjects(tokens, estimator, target=t, n_permutations=n_permutations, name=name, **kw)
             for t in targets}
-    base = {t: cross_validate_subjects(tokens, DummyRegressor(), target=t, **kw) for t in targets} if baseline else {}
+    base = ({t: cross_validate_subjects(tokens, DummyRegressor(), target=t, name="training mean", baseline=True, **kw)
+             for t in targets} if baseline else {})
 
     def summary(results):
         return {t: {m: dict(r.summary["window"][m]) for m in ("rmse", "pearson_r", "ccc")} for t, r in results.items()}
 
     chance = {t: {"metric": metric, "chance": r.summary["chance"][metric], "source": r.summary["chance_source"],
                   "group_p_value": r.summary.get("group_p_value")} for t, r in runs.items()}
-    return {"protocol": name, "n_splits": n_splits, "scale": responses.vad_scale.name, "runs": runs,
+    return {"protocol": runner_name, "n_splits": n_splits, "scale": responses.vad_scale.name, "runs": runs,
             "baseline_runs": base, "mean": summary(runs), "baseline": summary(base), "chance": chance,
             "predictions": np.column_stack([runs[t].predictions["y_pred"] for t in targets])}

@@ -5,7 +5,9 @@ All readers return :class:`~neuroaffect.fmri.StimulusResponses` (one row per pre
 - :func:`read_bids_fmri` finds ``sub-*/[ses-*/]func/*_bold.nii[.gz]`` runs with their
   ``_events.tsv`` (and optional ``_desc-confounds_timeseries.tsv``), extracts parcel signals with a
   :class:`~neuroaffect.fmri.Parcellate` and turns each run into per-trial responses with
-  :func:`responses_from_run` (a least-squares-all GLM, or HRF-lagged averaging).
+  :func:`responses_from_run` (a least-squares-all or least-squares-separate GLM, or HRF-lagged
+  averaging); ``parcellate="voxels"`` keeps every voxel of a brain mask instead (for parcellations
+  fitted inside each training fold).
 - :class:`NSDBetas` reads trial x feature betas from HDF5 lazily (rows on demand).
 - :func:`load_embeddings` reads stimulus embeddings (ids + matrix) from HDF5 and
   :func:`align_embeddings` matches them to responses.
@@ -32,6 +34,10 @@ logger = logging.getLogger(__name__)
 #: Columns holding per-stimulus ids, searched in this order. ``trial_type`` (a condition name) is
 #: never used unless asked for: trials of one condition would collapse into one "stimulus".
 STIMULUS_COLUMNS = ("stim_id", "stim_file")
+
+#: How :func:`responses_from_run` estimates one response per trial: a GLM with every trial its own
+#: regressor ("least squares all"), one GLM per trial ("least squares separate"), or a lagged mean.
+RESPONSE_METHODS = ("glm", "glm-lss", "lagged-mean")
 
 
 # --------------------------------------------------------------------------- images
@@ -375,10 +381,19 @@ def responses_from_run(signals, events, t_r: float, *, method: str = "glm", conf
         ``arousal``, ``dominance`` on ``vad_scale``).
     t_r : float
         Repetition time in seconds.
-    method : {"glm", "lagged-mean"}
-        ``"glm"``: a first-level GLM with one regressor per trial (least squares all) with ``hrf_model``,
-        a cosine drift basis (``high_pass`` Hz), ``confounds`` and an ``noise_model`` (``"ar1"`` or
-        ``"ols"``) error model; the responses are the trial betas. ``"lagged-mean"``: the mean signal
+    method : {"glm", "glm-lss", "lagged-mean"}
+        ``"glm"``: a first-level GLM with one regressor per trial (least squares all, LSA) with
+        ``hrf_model``, a cosine drift basis (``high_pass`` Hz), ``confounds`` and an ``noise_model``
+        (``"ar1"`` or ``"ols"``) error model; the responses are the trial betas. ``"glm-lss"``:
+        least squares separate (LSS; Mumford et al. 2012, NeuroImage 59:2636-2643): one GLM per
+        trial, with that trial as one regressor and the other trials as one regressor per condition
+        (the events' ``trial_type``, one group when there is no such column), plus the same drifts
+        and confounds; the response is the trial's beta. With trials close in time, LSA's
+        regressors are collinear and its betas noisy; LSS trades that variance for some bias
+        (neighbouring trials leak into each other's betas), which usually decodes better in fast
+        event-related designs; with noise-free data only LSA recovers the amplitudes exactly.
+        Both run nilearn's GLM (``make_first_level_design_matrix`` and ``run_glm``, the engine of
+        ``FirstLevelModel``) on the signal arrays. ``"lagged-mean"``: the mean signal
         over the volumes acquired between ``onset + lag`` and ``onset + duration + lag``, after
         ``confounds`` are regressed out and the signal is linearly detrended and high-passed at
         ``high_pass`` Hz (``nilearn.signal.clean``: a cosine basis, as the GLM's drift model). An event whose window starts after the last volume
@@ -405,7 +420,7 @@ def responses_from_run(signals, events, t_r: float, *, method: str = "glm", conf
         If an event starts after the run ends, ``confounds`` has the wrong shape, or there are too
         many regressors for the number of volumes.
     """
-    check_option("method", method, ("glm", "lagged-mean"))
+    check_option("method", method, RESPONSE_METHODS)
     check_positive("t_r", t_r)
     Y = check_finite(np.asarray(signals, dtype=float), "run signals")
     n_vols = len(Y)
@@ -425,7 +440,7 @@ def responses_from_run(signals, events, t_r: float, *, method: str = "glm", conf
             raise ValueError(f"{where}confounds must have shape ({n_vols}, n_confounds), got {confounds.shape}.")
         if confounds.shape[1] == 0:
             confounds = None
-    if method == "glm":
+    if method in ("glm", "glm-lss"):
         import pandas as pd
         from nilearn.glm.first_level import make_first_level_design_matrix, run_glm
 
@@ -433,24 +448,38 @@ def responses_from_run(signals, events, t_r: float, *, method: str = "glm", conf
             "onset": onsets, "duration": events["duration"].to_numpy(float),
             "trial_type": [f"trial{i:05d}" for i in range(len(events))],
         })
-        design = make_first_level_design_matrix(
-            frame_times, trial_events, hrf_model=hrf_model, drift_model="cosine", high_pass=high_pass,
-            add_regs=confounds,
-            add_reg_names=None if confounds is None else [f"conf{i}" for i in range(confounds.shape[1])],
-        )
+        with warnings.catch_warnings():
+            if method == "glm-lss":  # the all-trials design may be singular; LSS only takes its columns
+                warnings.filterwarnings("ignore", message="Matrix is singular")
+            design = make_first_level_design_matrix(
+                frame_times, trial_events, hrf_model=hrf_model, drift_model="cosine", high_pass=high_pass,
+                add_regs=confounds,
+                add_reg_names=None if confounds is None else [f"conf{i}" for i in range(confounds.shape[1])],
+            )
         trial_cols = list(trial_events["trial_type"])
-        if len(design.columns) > n_vols:
+        if method == "glm" and len(design.columns) > n_vols:
             raise ValueError(f"{where}the GLM has {len(design.columns)} regressors for {n_vols} volumes; "
-                             "use fewer confounds (read_bids_fmri's confounds=), a longer run or "
-                             "method='lagged-mean'.")
-        labels, results = run_glm(Y, design.to_numpy(), noise_model=noise_model)
+                             "use fewer confounds (read_bids_fmri's confounds=), a longer run, "
+                             "method='glm-lss' (one GLM per trial) or method='lagged-mean'.")
+        n_conditions = events["trial_type"].nunique() if "trial_type" in events.columns else 1
+        n_trial_cols = sum(str(c).startswith("trial") for c in design.columns)  # trial x basis function
+        n_lss = len(design.columns) - n_trial_cols + n_trial_cols // len(trial_events) * (1 + n_conditions)
+        if method == "glm-lss" and n_lss > n_vols:
+            raise ValueError(f"{where}each least-squares-separate GLM has {n_lss} regressors for {n_vols} "
+                             "volumes; use fewer confounds (read_bids_fmri's confounds=) or a longer run.")
         # a callable hrf_model names its columns "<trial>_<function name>"
         columns = list(design.columns)
         idx = [columns.index(c) if c in columns else next(k for k, d in enumerate(columns) if d.startswith(c + "_"))
                for c in trial_cols]
-        X = np.empty((len(trial_cols), Y.shape[1]))
-        for label, res in results.items():
-            X[:, labels == label] = res.theta[idx]
+        if method == "glm":
+            labels, results = run_glm(Y, design.to_numpy(), noise_model=noise_model)
+            X = np.empty((len(trial_cols), Y.shape[1]))
+            for label, res in results.items():
+                X[:, labels == label] = res.theta[idx]
+        else:
+            conditions = (events["trial_type"].astype(str).to_numpy() if "trial_type" in events.columns
+                          else np.full(len(events), "trials", dtype=object))
+            X = _lss_betas(Y, design, trial_cols, conditions, noise_model)
     else:
         if confounds is not None:
             if confounds.shape[1] >= n_vols / 2:
@@ -493,6 +522,41 @@ def responses_from_run(signals, events, t_r: float, *, method: str = "glm", conf
                              vad_scale if vad is not None else None, tuple(feature_names))
 
 
+def _lss_betas(Y, design, trial_cols, conditions, noise_model) -> np.ndarray:
+    """Least-squares-separate betas: one GLM per trial, (n_trials, n_features).
+
+    ``design`` is the least-squares-all design (one column per trial and basis function, drifts,
+    confounds). Trial ``i``'s design keeps its own columns, replaces the other trials' columns by
+    their sum per condition (and basis function: convolution is linear, so the sum is the regressor
+    of those trials modelled together) and keeps the remaining columns.
+    """
+    from nilearn.glm.first_level import run_glm
+
+    columns = list(design.columns)
+    M = design.to_numpy()
+    own = [[k for k, d in enumerate(columns) if d == c or d.startswith(c + "_")] for c in trial_cols]
+    trial_idx = {k for ks in own for k in ks}
+    rest = M[:, [k for k in range(len(columns)) if k not in trial_idx]]
+    n_basis = len(own[0])
+    # (n_trials, n_basis, n_vols): each trial's regressor(s), in basis order (the main one first)
+    R = np.stack([M[:, ks].T for ks in own])
+    groups = {c: np.flatnonzero(conditions == c) for c in dict.fromkeys(conditions)}
+    sums = {c: R[i].sum(0) for c, i in groups.items()}  # (n_basis, n_vols) per condition
+    X = np.empty((len(trial_cols), Y.shape[1]))
+    for i in range(len(trial_cols)):
+        others = []
+        for c, members in groups.items():
+            other = sums[c] - R[i] if conditions[i] == c else sums[c]
+            if conditions[i] == c and len(members) == 1:
+                continue  # the trial is its condition's only one: no "other trials" regressor
+            others.extend(other[b] for b in range(n_basis))
+        Mi = np.column_stack([R[i].T, *others, rest]) if others else np.column_stack([R[i].T, rest])
+        labels, results = run_glm(Y, Mi, noise_model=noise_model)
+        for label, res in results.items():
+            X[i, labels == label] = res.theta[0]
+    return X
+
+
 # --------------------------------------------------------------------------- BIDS
 _ENTITY = re.compile(r"(sub|ses|task|run)-([a-zA-Z0-9]+)")
 
@@ -531,19 +595,25 @@ def find_bids_runs(data_dir, task: str | None = None, subjects=None) -> list[dic
 def read_bids_fmri(data_dir, parcellate=None, *, task: str | None = None, subjects=None,
                    method: str = "glm", confounds="minimal",
                    t_r: float | None = None, stimulus_column: str | None = None,
-                   vad_scale: RatingScale = SAM_1_9, progress: bool = False,
+                   vad_scale: RatingScale = SAM_1_9, progress: bool = False, mask_img=None,
                    **run_kwargs) -> StimulusResponses:
-    """Read every BIDS run into per-trial parcel responses.
+    """Read every BIDS run into per-trial parcel (or voxel) responses.
 
     Parameters
     ----------
     data_dir : path
         BIDS root (``sub-XX/[ses-YY/]func/sub-XX_task-T_run-R_bold.nii.gz`` + ``_events.tsv``).
-    parcellate : Parcellate, optional
+    parcellate : Parcellate or "voxels", optional
         Parcel extractor (default ``Parcellate("seitzman300")``). A coordinate or image atlas is
         fitted on the first run if unfitted; a data-driven one must be fitted beforehand on training
-        runs only.
-    method : {"glm", "lagged-mean"}
+        runs only. ``"voxels"``: one feature per voxel of ``mask_img`` (default: nilearn's
+        ``compute_epi_mask`` of the first run), for a data-driven parcellation fitted inside each
+        training fold (:class:`~neuroaffect.fmri.VoxelParcellation` as the first step of the
+        estimator); ``info["mask_img"]`` holds the mask. Every run must be on the first run's grid.
+    mask_img : niimg-like, optional
+        Brain mask for ``parcellate="voxels"`` (resampled to the runs' grid, nearest neighbour, if it
+        is on another).
+    method : {"glm", "glm-lss", "lagged-mean"}
         See :func:`responses_from_run`.
     confounds : str, sequence of str or None
         Which columns of each run's ``_desc-confounds_timeseries.tsv`` are regressed out: a strategy
@@ -569,12 +639,23 @@ def read_bids_fmri(data_dir, parcellate=None, *, task: str | None = None, subjec
         confound_columns("read_bids_fmri", [], confounds)  # raises the message listing the strategies
     runs = find_bids_runs(data_dir, task, subjects)
     parcellate = Parcellate("seitzman300") if parcellate is None else parcellate
+    if isinstance(parcellate, str) and parcellate == "voxels":
+        parcellate = _RunVoxels(mask_img).fit(str(runs[0]["bold"]))
+    elif mask_img is not None:
+        raise ValueError("read_bids_fmri: mask_img applies to parcellate='voxels'; give a Parcellate its own "
+                         "mask_img.")
+    if not isinstance(parcellate, Parcellate | _RunVoxels):
+        raise ValueError(f"Invalid value for the 'parcellate' parameter: expected a Parcellate or 'voxels', got "
+                         f"{parcellate!r}.")
     try:
-        check_is_fitted(parcellate, "masker_")
+        if not isinstance(parcellate, _RunVoxels):  # fitted above
+            check_is_fitted(parcellate, "masker_")
     except Exception:
         if isinstance(parcellate.atlas, str) and parcellate.atlas in DATA_DRIVEN:
             raise ValueError(f"A {parcellate.atlas} parcellation must be fitted on training runs before "
-                             "read_bids_fmri (fitting it on all runs would leak test data).") from None
+                             "read_bids_fmri (fitting it on all runs would leak test data); or read the runs "
+                             f"with parcellate='voxels' and put VoxelParcellation(method={parcellate.atlas!r}) "
+                             "first in the estimator, so it is fitted in each training fold.") from None
         parcellate.fit(str(runs[0]["bold"]))
     logger.info("read_bids_fmri: %s", parcellate.resampling_)
     parts = []
@@ -605,7 +686,53 @@ def read_bids_fmri(data_dir, parcellate=None, *, task: str | None = None, subjec
     out.info["parcellation"] = parcellate.resampling_
     out.info["method"] = method
     out.info["confounds"] = "none" if confounds is None else confounds
+    if isinstance(parcellate, _RunVoxels):
+        out.info["mask_img"] = parcellate.mask_img_
     return out
+
+
+class _RunVoxels:
+    """Voxel time series of 4-D runs inside one brain mask (``read_bids_fmri(parcellate="voxels")``)."""
+
+    def __init__(self, mask_img=None):
+        self.mask_img = mask_img
+
+    def fit(self, first_run):
+        import nibabel as nib
+        from nilearn.image import resample_to_img
+        from nilearn.masking import compute_epi_mask
+
+        ref = load_image(first_run, ndim=4, what="fMRI run")
+        if self.mask_img is None:
+            mask = compute_epi_mask(ref)
+            how = f"nilearn compute_epi_mask of {first_run}"
+        else:
+            mask = load_image(self.mask_img, ndim=3, what="mask_img")
+            how = "mask_img"
+            if mask.shape[:3] != ref.shape[:3] or not np.allclose(mask.affine, ref.affine, atol=1e-4):
+                mask = resample_to_img(mask, ref, interpolation="nearest", force_resample=True, copy_header=True)
+                how += " (resampled to the runs' grid, nearest neighbour)"
+        keep = np.nan_to_num(np.asarray(mask.dataobj, dtype=float)) != 0
+        if not keep.any():
+            raise ValueError(f"read_bids_fmri: the brain mask ({how}) has no voxel on the grid of {first_run}.")
+        self.mask_img_ = nib.Nifti1Image(keep.astype(np.uint8), ref.affine)
+        self._keep = keep
+        self._grid = (ref.shape[:3], ref.affine)
+        self.masker_ = self
+        self.n_parcels_ = int(keep.sum())
+        self.parcel_names_ = [f"{i}_{j}_{k}" for i, j, k in np.argwhere(keep)]
+        self.resampling_ = (f"voxels: {self.n_parcels_} voxels of the brain mask ({how}); orientation: data axis "
+                            f"codes {axis_codes(ref)}; no resampling of the data")
+        return self
+
+    def transform(self, img):
+        shape, affine = self._grid
+        where = getattr(img, "get_filename", lambda: None)() or "image"
+        if img.shape[:3] != shape or not np.allclose(img.affine, affine, atol=1e-4):
+            raise ValueError(f"{where}: grid {img.shape[:3]} differs from the first run's {shape}; "
+                             "parcellate='voxels' needs every run on one grid (resample them, or use an atlas).")
+        return check_finite(np.asarray(img.dataobj, dtype=np.float32)[self._keep].T.astype(float),
+                            f"voxel signals of {where}")
 
 
 # --------------------------------------------------------------------------- NSD-style HDF5
@@ -812,7 +939,7 @@ def align_embeddings(responses: StimulusResponses, ids, embeddings) -> np.ndarra
 # --------------------------------------------------------------------------- a whole folder
 def read_fmri_dir(data_dir, parcellate=None, *, method: str = "glm", task: str | None = None,
                   embeddings=None, progress: bool = False, vad_scale: RatingScale | None = None,
-                  confounds="minimal"):
+                  confounds="minimal", mask_img=None):
     """Read a folder of fMRI data and its stimulus embeddings (if any).
 
     NSD-style folders (``*_betas.h5`` files, one per subject) are read with :class:`NSDBetas`;
@@ -826,6 +953,8 @@ def read_fmri_dir(data_dir, parcellate=None, *, method: str = "glm", task: str |
         for BIDS, SAM 1-9. Given, it applies to every file.
     confounds : str, sequence of str or None
         BIDS only: see :func:`read_bids_fmri`.
+    mask_img : niimg-like, optional
+        BIDS with ``parcellate="voxels"`` only: see :func:`read_bids_fmri`.
 
     Returns
     -------
@@ -841,7 +970,8 @@ def read_fmri_dir(data_dir, parcellate=None, *, method: str = "glm", task: str |
         responses.dataset = str(data_dir)
     else:
         responses = read_bids_fmri(data_dir, parcellate, method=method, task=task, progress=progress,
-                                   confounds=confounds, vad_scale=SAM_1_9 if vad_scale is None else vad_scale)
+                                   confounds=confounds, vad_scale=SAM_1_9 if vad_scale is None else vad_scale,
+                                   mask_img=mask_img)
     path = Path(embeddings) if embeddings is not None else data_dir / "stimuli" / "embeddings.h5"
     emb = load_embeddings(path) if (embeddings is not None or path.is_file()) else None
     return responses, emb
