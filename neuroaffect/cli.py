@@ -29,12 +29,22 @@ from pathlib import Path
 
 from ._atomic import releases_output_locks
 
-_SIMULATE_DATASETS = ("deap", "seed", "seed-iv", "dreamer", "fmri-bids", "fmri-nsd")
+#: What ``neuroaffect simulate`` writes besides the EEG datasets with a simulated stand-in.
+_SIMULATE_FMRI = ("fmri-bids", "fmri-nsd")
+
+
+def _simulate_datasets() -> tuple[str, ...]:
+    """``neuroaffect simulate``'s datasets: each registered EEG dataset with a simulated stand-in
+    (public spelling, registry order), then the fMRI layouts."""
+    from .io import DATASETS
+    from .recipes._eeg import SIMULATED
+
+    return (*(spec.public_name for spec in DATASETS.values() if SIMULATED[spec.name] is not None), *_SIMULATE_FMRI)
 
 
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
-    from .recipes._eeg import int_at_least, positive_float
+    from .recipes._eeg import dataset_name, int_at_least, positive_float
 
     p = argparse.ArgumentParser(
         prog="neuroaffect",
@@ -49,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a recipe (default: leakage-demo)", add_help=False)
     run.add_argument("recipe", nargs="?")
     sim = sub.add_parser("simulate", help="write a simulated dataset in a dataset's file layout")
-    sim.add_argument("dataset", choices=_SIMULATE_DATASETS)
+    # type: any spelling of a dataset ("seed_iv") becomes the public one ("seed-iv") before choices
+    sim.add_argument("dataset", type=dataset_name, choices=_simulate_datasets())
     sim.add_argument("--out", type=Path, required=True, help="output folder")
     sim.add_argument("--subjects", type=int_at_least(1), default=None,
                      help="number of subjects (default: the real dataset's)")
@@ -156,10 +167,12 @@ def _simulate(args) -> int:
         return _simulate_fmri(args)
     if args.resolution is not None:
         args.error("--resolution applies to fmri-bids only.")
-    from .recipes._eeg import DATASETS, dataset_key
+    from .io import get_dataset
+    from .recipes._eeg import SIMULATED
 
-    dataset = dataset_key(args.dataset)
-    complete = {"seed": 15, "seed_iv": 24}.get(dataset)  # the readers refuse shorter sessions
+    spec = get_dataset(args.dataset)
+    dataset = spec.name
+    complete = spec.trials_per_session  # the readers refuse shorter sessions
     if args.trials is not None and complete is not None and args.trials != complete:
         args.error(f"--trials {args.trials}: every {args.dataset.upper()} session holds {complete} trials and its reader "
                    f"refuses shorter sessions (truncated files); omit --trials or pass {complete}.")
@@ -167,7 +180,7 @@ def _simulate(args) -> int:
     kwargs = {"seed": args.seed, "progress": not args.quiet}
     # SEED-IV files do not record their rate and the recipes need it with --data-dir: write at the
     # rate the recipes read simulated SEED-IV data at (200 Hz) and print it in the next command.
-    rate = DATASETS[dataset]["reader"].get("sfreq")
+    rate = SIMULATED[dataset]["reader"].get("sfreq")
     if rate is not None:
         kwargs["sfreq"] = rate
     if args.subjects is not None:

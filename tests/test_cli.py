@@ -1,5 +1,6 @@
 """The neuroaffect command end to end (tiny simulated data)."""
 
+import importlib.util
 import json
 import re
 import shlex
@@ -177,11 +178,11 @@ def test_sfreq_without_data_dir_is_refused(argv, tmp_path, capsys):
 def test_simulate_seed_iv_prints_a_command_that_runs(tmp_path, capsys):
     import inspect
 
-    from neuroaffect.recipes._eeg import DATASETS
+    from neuroaffect.recipes._eeg import SIMULATED
     from neuroaffect.simulate import write_seed_iv
 
     # the rate simulated SEED-IV data is read at is the simulator's own default
-    assert DATASETS["seed_iv"]["reader"]["sfreq"] == inspect.signature(write_seed_iv).parameters["sfreq"].default
+    assert SIMULATED["seed_iv"]["reader"]["sfreq"] == inspect.signature(write_seed_iv).parameters["sfreq"].default
     assert main(["simulate", "seed-iv", "--out", str(tmp_path / "sim"), "--subjects", "1", "--trial-duration", "3",
                  "--quiet"]) == 0
     nxt = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Next: ")][0]
@@ -248,11 +249,11 @@ def test_target_is_checked_against_the_dataset_of_the_leakage_demo(tmp_path, cap
 
 def test_dataset_ratings_are_the_readers_ratings(tmp_path):
     from neuroaffect.io import list_subjects
-    from neuroaffect.recipes._eeg import DATASETS, dataset_ratings
+    from neuroaffect.recipes._eeg import SIMULATED, dataset_ratings
     from neuroaffect.simulate import simulate_trials
 
     for dataset in ("deap", "dreamer", "seed", "seed_iv"):
-        trials = simulate_trials(dataset, n_subjects=1, n_trials=DATASETS[dataset]["quick"]["n_trials"], trial_duration=1.0)
+        trials = simulate_trials(dataset, n_subjects=1, n_trials=SIMULATED[dataset]["quick"]["n_trials"], trial_duration=1.0)
         assert tuple(trials.rating_names) == dataset_ratings(dataset)
     assert main(["simulate", "dreamer", "--out", str(tmp_path / "d"), "--subjects", "1", "--trials", "2",
                  "--trial-duration", "2", "--quiet"]) == 0
@@ -440,7 +441,26 @@ def test_simulate_refuses_sessions_shorter_than_the_reader_accepts(tmp_path, cap
     assert f"every {dataset.upper()} session holds {complete} trials" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(__import__("importlib.util").util.find_spec("braindecode") is None,
+@pytest.mark.parametrize("spelling", ["seed-iv", "seed_iv"])
+def test_simulate_accepts_both_spellings_of_a_dataset(tmp_path, capsys, spelling):
+    """The dataset registry (issue 14, item 8): "seed_iv" names SEED-IV as "seed-iv" does."""
+    from neuroaffect.io import list_subjects
+
+    assert main(["simulate", spelling, "--out", str(tmp_path / "s"), "--subjects", "1", "--trial-duration", "1",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "Wrote simulated SEED-IV data" in out and "Next: neuroaffect run seed-iv --data-dir " in out
+    data_dir = out.split("--data-dir ")[-1].split(" --sfreq")[0].strip()
+    assert [s.subject for s in list_subjects(spelling, data_dir, sfreq=200.0)] == ["1"]
+    with pytest.raises(SystemExit) as exit_:
+        main(["simulate", spelling.replace("seed", "seed4"), "--out", str(tmp_path / "t")])
+    assert exit_.value.code == 2 and "invalid choice" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:  # real data only: no simulated stand-in
+        main(["simulate", "eegmat", "--out", str(tmp_path / "t")])
+    assert exit_.value.code == 2 and "invalid choice: 'eegmat'" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("braindecode") is None,
                     reason='braindecode is an optional extra, not installed here: pip install "neuroaffect[braindecode]"')
 def test_raw_window_network_runs_in_a_recipe(tmp_path):
     """EEGNet takes raw windows: the recipe computes them (issue 15, item 8)."""

@@ -126,6 +126,38 @@ def test_list_subjects_is_lazy_and_selects_by_id(deap_dir):
         list_subjects("deap", deap_dir, sfreq=128)
 
 
+def test_list_subjects_accepts_every_spelling(seed_iv_dir):
+    """The dataset registry (issue 14, item 8): "seed-iv" and "seed_iv" are the same dataset."""
+    hyphen, underscore = (list_subjects(name, seed_iv_dir, sfreq=200.0) for name in ("seed-iv", "seed_iv"))
+    assert hyphen == underscore and hyphen[0].dataset == "seed_iv"  # one name in sources and cache keys
+    for name in ("seed-iv", "seed_iv"):
+        with pytest.raises(TypeError, match=r"SEED-IV needs an explicit sfreq .*200 Hz vs 1000 Hz"):
+            list_subjects(name, seed_iv_dir)
+    with pytest.raises(ValueError, match="'seed-iv'.*but got 'seed4'"):
+        list_subjects("seed4", seed_iv_dir)
+
+
+def test_every_registered_dataset_has_a_consistent_reader():
+    import inspect
+
+    import neuroaffect.io as nio
+    from neuroaffect.evaluation import PROTOCOLS, get_protocol
+
+    assert list(nio.DATASETS) == ["deap", "seed", "seed_iv", "dreamer", "eegmat"]
+    for name, spec in nio.DATASETS.items():
+        assert isinstance(spec, nio.DatasetSpec) and spec.name == name
+        assert callable(getattr(nio, f"read_{name}")) and nio.READERS[name] is spec.read_subject
+        assert all(nio.get_dataset(spelling) is spec for spelling in (*spec.spellings, spec.public_name))
+        assert spec.target in spec.rating_names and spec.task in ("binary", "classes", "regression")
+        assert spec.protocol in PROTOCOLS and (spec.within_subject or get_protocol(spec.protocol).scope != "subject")
+        parameters = inspect.signature(spec.read_subject).parameters
+        assert set(spec.options) == set(list(parameters)[1:])  # after the source
+        for option, why in spec.required_options:
+            assert parameters[option].default is inspect.Parameter.empty and why
+    with pytest.raises(TypeError):
+        nio.DATASETS["mine"] = nio.DATASETS["deap"]  # read-only
+
+
 def test_deap_missing_and_empty(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         read_deap(tmp_path / "nowhere")

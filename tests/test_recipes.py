@@ -42,6 +42,50 @@ def test_recipe_registry_and_model_params(tmp_path):
     assert run["config"]["metric"] == "ccc" and "alpha=10.0" in run["config"]["estimator"]
 
 
+def test_every_registered_dataset_has_a_recipe():
+    """The dataset registry (issue 14, item 8): each dataset has a reader, a recipe and stand-in settings."""
+    from neuroaffect.io import DATASETS
+    from neuroaffect.recipes._eeg import SIMULATED
+
+    assert set(SIMULATED) == set(DATASETS)  # stand-in settings keyed by the registry's names
+    for name, spec in DATASETS.items():
+        assert spec.public_name in RECIPES
+        assert all(get_recipe(spelling) is get_recipe(spec.public_name) for spelling in spec.spellings)
+        if SIMULATED[name] is not None:
+            import neuroaffect.simulate as simulate
+
+            assert callable(getattr(simulate, f"write_{name}"))
+
+
+def test_recipe_helpers_accept_both_spellings(tmp_path):
+    import argparse
+
+    from neuroaffect.recipes._eeg import (
+        build_parser,
+        dataset_key,
+        dataset_name,
+        dataset_ratings,
+        fill_dataset_defaults,
+        prepare_data,
+    )
+
+    assert {dataset_key(s) for s in ("seed-iv", "seed_iv")} == {"seed_iv"}
+    assert {dataset_name(s) for s in ("seed-iv", "seed_iv")} == {"seed-iv"}
+    assert dataset_name("mnist") == "mnist"  # left for argparse's choices to refuse
+    assert dataset_ratings("seed-iv") == dataset_ratings("seed_iv") == ("emotion",)
+    for spelling in ("seed-iv", "seed_iv"):
+        args = build_parser(spelling, prog="p", description="d").parse_args(["--quick", "--subjects", "1"])
+        assert (args.target, args.task, args.protocol) == ("emotion", "classes", "seed-iv-16-8")
+        filled = argparse.Namespace(target=None, task="regression", protocol=None)
+        fill_dataset_defaults(spelling, filled)
+        assert vars(filled) == {"target": "emotion", "task": "regression", "protocol": "seed-iv-16-8"}
+    # the simulated stand-in is the same data (one cache entry) whichever spelling asks for it
+    args = build_parser("seed-iv", prog="p", description="d").parse_args(["--quick", "--subjects", "1"])
+    (a, _, sim_a), (b, _, sim_b) = (prepare_data(s, args, progress=False, log=lambda _: None)
+                                    for s in ("seed-iv", "seed_iv"))
+    assert a == b and sim_a == sim_b
+
+
 def test_seed_iv_real_data_needs_sfreq(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         run_recipe("seed-iv", ["--data-dir", str(tmp_path), "--quiet", "--out", str(tmp_path / "o")])

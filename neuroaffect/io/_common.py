@@ -1,10 +1,11 @@
-"""Shared pieces of the dataset readers: subject sources, subject selection, safe file reading."""
+"""Shared pieces of the dataset readers: dataset specs, subject sources, subject selection, safe
+file reading."""
 
 from __future__ import annotations
 
 import pickle
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,75 @@ import numpy as np
 
 from .._validation import FileFormatError, check_file
 from ..trials import EEGTrials
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What neuroaffect knows about one public dataset, declared once by its reader module.
+
+    The registry :data:`neuroaffect.io.DATASETS` holds one per reader; :func:`~neuroaffect.io.list_subjects`,
+    the recipes and the ``neuroaffect`` command read it (through :func:`~neuroaffect.io.get_dataset`,
+    which accepts ``name`` and every alias alike).
+
+    Parameters
+    ----------
+    name : str
+        The registry key, also ``EEGTrials.dataset`` and ``SubjectSource.dataset`` (so part of
+        cache keys): ``"seed_iv"``.
+    title : str
+        The name for people (reports, messages): ``"SEED-IV"``.
+    find_subjects : callable
+        ``find_subjects(path) -> {subject id: (file, ...)}``: how the subjects of a dataset folder
+        are found, in subject order.
+    read_subject : callable
+        ``read_subject(source, **options) -> EEGTrials``: reads one :class:`SubjectSource`.
+    rating_names : tuple of str
+        The ratings the reader gives its trials (the valid targets). Ratings that only some copies
+        of the dataset carry come last (EEGMAT's subject fields need ``subject-info.csv``).
+    target, task, protocol : str
+        The conventional target (a rating), task (``"binary"``, ``"classes"`` or ``"regression"``)
+        and evaluation protocol (a name of :data:`neuroaffect.evaluation.PROTOCOLS`).
+    aliases : tuple of str
+        Other accepted spellings (``("seed-iv",)``).
+    options : tuple of str
+        The keyword options of ``read_subject`` (what ``list_subjects`` passes on).
+    required_options : tuple of (str, str)
+        Options without a default, each with why it cannot have one (said in the error).
+    trials_per_session : int or None
+        Trials every session file must hold (the reader refuses fewer as truncated); None where
+        the reader takes any number.
+    no_within_subject : str or None
+        Why within-subject protocols cannot be used on this dataset; None where they can.
+    """
+
+    name: str
+    title: str
+    find_subjects: Callable[..., Mapping[str, tuple[Path, ...]]]
+    read_subject: Callable[..., EEGTrials]
+    rating_names: tuple[str, ...]
+    target: str
+    task: str
+    protocol: str
+    aliases: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
+    required_options: tuple[tuple[str, str], ...] = ()
+    trials_per_session: int | None = None
+    no_within_subject: str | None = None
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """``name`` and its aliases: every spelling that names this dataset."""
+        return (self.name, *self.aliases)
+
+    @property
+    def public_name(self) -> str:
+        """The spelling of recipe names and the command line: ``name`` with hyphens (``"seed-iv"``)."""
+        return self.name.replace("_", "-")
+
+    @property
+    def within_subject(self) -> bool:
+        """Whether within-subject protocols can be used (see ``no_within_subject``)."""
+        return self.no_within_subject is None
 
 
 @dataclass(frozen=True)

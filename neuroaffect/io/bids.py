@@ -28,7 +28,8 @@ import numpy as np
 
 from .._validation import FileFormatError
 from ..affect.scales import RatingScale
-from ..trials import EEGTrials, _scale_mapping, table_labels
+from .._trial_io import _scale_mapping, table_labels
+from ..trials import EEGTrials
 from .recording import RESERVED_COLUMNS, read_ratings_table, trials_from_raw
 
 logger = logging.getLogger("neuroaffect")

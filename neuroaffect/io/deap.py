@@ -17,7 +17,14 @@ from .._validation import FileFormatError
 from ..affect.scales import get_scale
 from ..trials import EEGTrials
 from . import layouts as L
-from ._common import SubjectSource, check_samples, find_root, load_pickle, numeric_order
+from ._common import (
+    DatasetSpec,
+    SubjectSource,
+    check_samples,
+    find_root,
+    load_pickle,
+    numeric_order,
+)
 
 
 def find_subjects(path) -> dict[str, tuple[Path, ...]]:
@@ -80,6 +87,12 @@ def read_subject(source: SubjectSource) -> EEGTrials:
         )
     except ValueError as err:
         raise FileFormatError(path, str(err)) from err
+
+
+SPEC = DatasetSpec(
+    name="deap", title="DEAP", find_subjects=find_subjects, read_subject=read_subject,
+    rating_names=L.DEAP_RATINGS, target="valence", task="binary", protocol="within-subject-kfold",
+)
 
 
 def read_deap(path, subjects=None, *, progress: bool = False) -> EEGTrials:

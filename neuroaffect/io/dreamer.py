@@ -28,7 +28,7 @@ from ..affect.scales import get_scale
 from ..channels import normalize_ch_names
 from ..trials import EEGTrials
 from . import layouts as L
-from ._common import SubjectSource, check_samples, loadmat
+from ._common import DatasetSpec, SubjectSource, check_samples, loadmat
 
 
 def _file(path) -> Path:
@@ -178,6 +178,12 @@ def read_subject(source: SubjectSource) -> EEGTrials:
         )
     except ValueError as err:
         raise FileFormatError(path, f"{where}: {err}") from err
+
+
+SPEC = DatasetSpec(
+    name="dreamer", title="DREAMER", find_subjects=find_subjects, read_subject=read_subject,
+    rating_names=L.DREAMER_RATINGS, target="valence", task="binary", protocol="within-subject-kfold",
+)
 
 
 def read_dreamer(path, subjects=None, *, progress: bool = False) -> EEGTrials:

@@ -27,7 +27,7 @@ from .._validation import FileFormatError, check_file
 from ..affect.scales import RatingScale
 from ..channels import pick_eeg_channels
 from ..trials import EEGTrials
-from ._common import SubjectSource, check_samples, numeric_order
+from ._common import DatasetSpec, SubjectSource, check_samples, numeric_order
 
 logger = logging.getLogger("neuroaffect")
 
@@ -156,6 +156,15 @@ def read_subject(source: SubjectSource) -> EEGTrials:
         rating_names=rating_names, scales=scales,
         subject=[source.subject] * 2, session=[1, 1], trial=[1, 2], dataset="eegmat",
     )
+
+
+SPEC = DatasetSpec(
+    name="eegmat", title="EEGMAT", find_subjects=find_subjects, read_subject=read_subject,
+    rating_names=("condition", *(name for name, _ in SUBJECT_FIELDS.values())),
+    target="condition", task="classes", protocol="leave-one-subject-out",
+    no_within_subject="each EEGMAT condition (rest, arithmetic) is a single recording per subject, so a "
+                      "within-subject split cannot hold out a recording of each class",
+)
 
 
 def read_eegmat(path, subjects=None) -> EEGTrials:

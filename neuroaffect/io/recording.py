@@ -33,7 +33,8 @@ import numpy as np
 
 from .._validation import FileFormatError, check_file, check_positive
 from ..affect.scales import RatingScale
-from ..trials import EEGTrials, _scale_mapping, table_labels
+from .._trial_io import _scale_mapping, table_labels
+from ..trials import EEGTrials
 
 RESERVED_COLUMNS = (
     "onset",

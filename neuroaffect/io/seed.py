@@ -20,7 +20,7 @@ from .._validation import FileFormatError
 from ..affect.scales import get_scale
 from ..trials import EEGTrials
 from . import layouts as L
-from ._common import SubjectSource, check_samples, find_root, loadmat, numeric_order
+from ._common import DatasetSpec, SubjectSource, check_samples, find_root, loadmat, numeric_order
 
 _FILE = re.compile(r"(\d+)_(\d{8})\.mat")
 _VARIABLE = re.compile(r".+_eeg(\d+)")
@@ -149,6 +149,13 @@ def read_subject(source: SubjectSource, drop_cerebellar: bool = False) -> EEGTri
     return seed_trials(
         source, {i: labels for i, _ in sessions}, sessions, L.SEED_SFREQ, "seed", drop_cerebellar
     )
+
+
+SPEC = DatasetSpec(
+    name="seed", title="SEED", find_subjects=find_subjects, read_subject=read_subject,
+    rating_names=("emotion",), target="emotion", task="classes", protocol="seed-9-6",
+    options=("drop_cerebellar",), trials_per_session=len(L.SEED_LABELS),
+)
 
 
 def read_seed(

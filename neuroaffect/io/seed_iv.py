@@ -26,7 +26,7 @@ import numpy as np
 from .._validation import check_positive
 from ..trials import EEGTrials
 from . import layouts as L
-from ._common import SubjectSource, find_root
+from ._common import DatasetSpec, SubjectSource, find_root
 from .seed import find_session_files, read_trials_mat, seed_trials
 
 
@@ -90,6 +90,16 @@ def read_subject(
                         "dataset written by neuroaffect.simulate.write_seed_iv(n_trials=N), pass n_trials=N")
         sessions.append((session, read_trials_mat(path, "SEED-IV", n_labels, complete=True, reason=reason)))
     return seed_trials(source, L.SEED_IV_LABELS, sessions, float(sfreq), "seed_iv", drop_cerebellar)
+
+
+SPEC = DatasetSpec(
+    name="seed_iv", title="SEED-IV", aliases=("seed-iv",), find_subjects=find_subjects,
+    read_subject=read_subject, rating_names=("emotion",), target="emotion", task="classes",
+    protocol="seed-iv-16-8", options=("sfreq", "drop_cerebellar", "n_trials"),
+    required_options=(("sfreq", "the documented rate of eeg_raw_data differs between sources: "
+                                "200 Hz vs 1000 Hz"),),
+    trials_per_session=min(len(labels) for labels in L.SEED_IV_LABELS.values()),
+)
 
 
 def read_seed_iv(

@@ -25,13 +25,16 @@ from pathlib import Path
 
 from .._atomic import OutputLockedError, lock_output, releases_output_locks, write_text_atomic
 from .._validation import check_positive
+from ..io import get_dataset
 
-#: Per dataset: the conventional target, task and protocol, the reader's options for the simulated
-#: stand-in used when no --data-dir is given (SEED-IV: ``sfreq`` 200 Hz, the rate
-#: :func:`neuroaffect.simulate.write_seed_iv` writes at) and that stand-in's size (``quick``: for tests).
-DATASETS = {
+#: The simulated stand-in each dataset recipe uses when no --data-dir is given, keyed by the names of
+#: the dataset registry (:data:`neuroaffect.io.DATASETS`, which holds the dataset facts: ratings, the
+#: conventional target, task and protocol, ...): the reader's options for it (SEED-IV: ``sfreq``
+#: 200 Hz, the rate :func:`neuroaffect.simulate.write_seed_iv` writes at) and its size (``quick``: for
+#: tests); None for a dataset without one. The order is the recipes' order of datasets.
+SIMULATED = {
     "deap": {
-        "target": "valence", "task": "binary", "protocol": "within-subject-kfold", "reader": {},
+        "reader": {},
         # The main job's positive control: 8 subjects (a group p-value can reach 1/256) with 40 trials
         # each and a planted 5 dB frontal alpha asymmetry per unit valence, strong enough that the
         # recommended pipeline finds it leakage-free (window BA about 0.68), unlike the 1 dB default.
@@ -40,45 +43,47 @@ DATASETS = {
         "quick": {"n_subjects": 3, "n_trials": 10, "trial_duration": 10.0},
     },
     "dreamer": {
-        "target": "valence", "task": "binary", "protocol": "within-subject-kfold", "reader": {},
+        "reader": {},
         "simulate": {"n_subjects": 4, "n_trials": 18, "trial_duration": 20.0},
         "quick": {"n_subjects": 2, "n_trials": 18, "trial_duration": 4.0},
     },
     "seed": {
-        "target": "emotion", "task": "classes", "protocol": "seed-9-6", "reader": {},
+        "reader": {},
         "simulate": {"n_subjects": 3, "n_trials": 15, "trial_duration": 10.0},
         "quick": {"n_subjects": 1, "n_trials": 15, "trial_duration": 3.0},
     },
     "seed_iv": {
-        "target": "emotion", "task": "classes", "protocol": "seed-iv-16-8", "reader": {"sfreq": 200.0},
+        "reader": {"sfreq": 200.0},
         "simulate": {"n_subjects": 3, "n_trials": 24, "trial_duration": 8.0},
         "quick": {"n_subjects": 1, "n_trials": 24, "trial_duration": 3.0},
     },
-    # Real data only (no simulated stand-in); one recording per condition per subject, so the
-    # within-subject protocols cannot keep a test recording out of training.
-    "eegmat": {
-        "target": "condition", "task": "classes", "protocol": "leave-one-subject-out", "reader": {},
-        "simulate": None, "quick": None,
-        "no_within_subject": "each EEGMAT condition (rest, arithmetic) is a single recording per subject, "
-                             "so a within-subject split cannot hold out a recording of each class; "
-                             "use --protocol leave-one-subject-out",
-    },
+    # Real data only: the point of the EEGMAT recipe is real recordings.
+    "eegmat": None,
 }
 
 
 def within_subject_datasets() -> tuple[str, ...]:
-    """The keys of :data:`DATASETS` whose recordings allow within-subject protocols (not EEGMAT)."""
-    return tuple(key for key, settings in DATASETS.items() if not settings.get("no_within_subject"))
+    """The registry names of the datasets whose recordings allow within-subject protocols (not
+    EEGMAT), in the recipes' order (:data:`SIMULATED`)."""
+    return tuple(key for key in SIMULATED if get_dataset(key).within_subject)
 
 
 def dataset_key(name: str) -> str:
-    """The key of :data:`DATASETS` for a dataset name in either spelling ("seed-iv" or "seed_iv")."""
-    return name.replace("-", "_")
+    """The registry name (:data:`neuroaffect.io.DATASETS`) of a dataset in any spelling ("seed-iv"
+    or "seed_iv" give "seed_iv"); ``ValueError`` for an unknown dataset."""
+    return get_dataset(name).name
 
 
 def dataset_name(name: str) -> str:
-    """The public (recipe, ``neuroaffect simulate``) spelling of a dataset name: "seed-iv"."""
-    return name.replace("_", "-")
+    """The public (recipe, ``neuroaffect simulate``) spelling of a dataset name: "seed-iv".
+
+    A name that is no dataset's is returned as given (as an argparse ``type``, so that ``choices``
+    refuses it with the usual message).
+    """
+    try:
+        return get_dataset(name).public_name
+    except ValueError:
+        return name
 
 
 def dataset_ratings(dataset: str) -> tuple[str, ...]:
@@ -88,15 +93,11 @@ def dataset_ratings(dataset: str) -> tuple[str, ...]:
     read by the same reader). EEGMAT's subject fields (``count_quality`` ... ``gender``) exist only
     where the folder holds the subject table (``subject-info.csv``).
     """
-    from ..io import layouts
-
-    return {"deap": layouts.DEAP_RATINGS, "dreamer": layouts.DREAMER_RATINGS, "seed": ("emotion",),
-            "seed_iv": ("emotion",), "eegmat": ("condition", "count_quality", "n_subtractions", "age", "gender"),
-            }[dataset_key(dataset)]
+    return get_dataset(dataset).rating_names
 
 
 def _needs_sfreq(dataset: str) -> bool:
-    return "sfreq" in DATASETS[dataset_key(dataset)]["reader"]
+    return "sfreq" in dict(get_dataset(dataset).required_options)
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -191,11 +192,12 @@ def build_parser(dataset: str | None, *, prog: str, description: str,
     if dataset is None:
         d = {name: None for name in ("target", "task", "protocol")}
         per_dataset = {name: " (default: per --dataset: " + ", ".join(
-            f"{dataset_name(key)} {DATASETS[key][name]}" for key in within_subject_datasets()) + ")"
+            f"{dataset_name(key)} {getattr(get_dataset(key), name)}" for key in within_subject_datasets()) + ")"
             for name in ("target", "task", "protocol")}
     else:
-        dataset = dataset_key(dataset)
-        d = DATASETS[dataset]
+        spec = get_dataset(dataset)
+        dataset = spec.name
+        d = {name: getattr(spec, name) for name in ("target", "task", "protocol")}
         per_dataset = {name: "" for name in ("target", "task", "protocol")}
     p = argparse.ArgumentParser(prog=prog, description=description, formatter_class=_HelpFormatter)
     p.add_argument("--data-dir", type=Path, default=None,
@@ -245,7 +247,7 @@ def check_args(parser: argparse.ArgumentParser, dataset: str, args) -> None:
     """Checks across options that argparse cannot make; errors through ``parser.error`` (exit 2).
 
     ``--sfreq`` is for SEED-IV files given by ``--data-dir`` only (required there); the simulated
-    SEED-IV data is written at a known rate (:data:`DATASETS`), so ``--sfreq`` without ``--data-dir``
+    SEED-IV data is written at a known rate (:data:`SIMULATED`), so ``--sfreq`` without ``--data-dir``
     is refused rather than used to mislabel it. ``--subjects N`` without ``--data-dir`` (how many
     subjects to simulate) must be at least 1. ``--target`` must be one of :func:`dataset_ratings`;
     the estimator of ``--model`` / ``--model-param`` is built and its parameters validated (see
@@ -255,18 +257,18 @@ def check_args(parser: argparse.ArgumentParser, dataset: str, args) -> None:
     """
     from ..evaluation import get_protocol
 
-    settings = DATASETS[dataset_key(dataset)]
-    if settings["simulate"] is None and args.data_dir is None:
+    spec = get_dataset(dataset)
+    if SIMULATED[spec.name] is None and args.data_dir is None:
         parser.error(f"{dataset_name(dataset).upper()} is real data only (no simulated stand-in): pass --data-dir.")
-    if settings.get("no_within_subject") and get_protocol(args.protocol).scope == "subject":
-        parser.error(f"--protocol {args.protocol}: {settings['no_within_subject']}.")
+    if not spec.within_subject and get_protocol(args.protocol).scope == "subject":
+        parser.error(f"--protocol {args.protocol}: {spec.no_within_subject}; use --protocol {spec.protocol}.")
     sfreq = getattr(args, "sfreq", None)
     if _needs_sfreq(dataset):
         if args.data_dir is not None and sfreq is None:
             parser.error(f"{dataset_name(dataset).upper()} needs --sfreq with --data-dir (the sampling rate of "
                          "your eeg_raw_data files, in Hz: sources disagree, 200 vs 1000).")
         if args.data_dir is None and sfreq is not None:
-            rate = DATASETS[dataset_key(dataset)]["reader"]["sfreq"]
+            rate = SIMULATED[spec.name]["reader"]["sfreq"]
             parser.error(f"--sfreq applies with --data-dir only: without it the simulated "
                          f"{dataset_name(dataset).upper()} data is used, which is written at {rate:g} Hz.")
     elif sfreq is not None:
@@ -277,7 +279,7 @@ def check_args(parser: argparse.ArgumentParser, dataset: str, args) -> None:
     if args.target is not None and args.target not in ratings:
         parser.error(f"--target {args.target!r}: not a rating of {dataset_name(dataset).upper()}; expected one of "
                      f"{', '.join(ratings)}.")
-    make_model(args.model, args.task or settings["task"], args.model_param, None, args.seed, parser=parser)
+    make_model(args.model, args.task or spec.task, args.model_param, None, args.seed, parser=parser)
     if args.out is None:
         args.out = Path("neuroaffect-results") / parser.prog.split()[-1]
     check_run_options(parser, args)
@@ -345,10 +347,10 @@ def fill_dataset_defaults(dataset: str, args) -> None:
 
     Values the user gave are kept, whatever they are (for a parser built with ``dataset=None``).
     """
-    defaults = DATASETS[dataset_key(dataset)]
+    spec = get_dataset(dataset)
     for name in ("target", "task", "protocol"):
         if getattr(args, name) is None:
-            setattr(args, name, defaults[name])
+            setattr(args, name, getattr(spec, name))
 
 
 def _simulated_count(args) -> int | None:
@@ -364,7 +366,8 @@ def prepare_data(dataset: str, args, *, progress: bool, log=print) -> tuple[Path
         return args.data_dir, False, {}
     import neuroaffect.simulate as simulate
 
-    sim = dict(DATASETS[dataset]["quick" if args.quick else "simulate"])
+    dataset = dataset_key(dataset)
+    sim = dict(SIMULATED[dataset]["quick" if args.quick else "simulate"])
     if _simulated_count(args) is not None:
         sim["n_subjects"] = _simulated_count(args)
     sim["seed"] = args.seed
@@ -401,8 +404,9 @@ def load_tokens(dataset: str, data_dir: Path, args, *, simulated: bool, progress
     from .._validation import FileFormatError
     from ..io import list_subjects
 
+    dataset = dataset_key(dataset)
     subjects = None if (not args.subjects or (simulated and _simulated_count(args) is not None)) else list(args.subjects)
-    reader = dict(DATASETS[dataset]["reader"])  # simulated data: the rate it was written at
+    reader = dict(SIMULATED[dataset]["reader"]) if simulated else {}  # simulated: the rate it was written at
     if _needs_sfreq(dataset) and not simulated:
         if getattr(args, "sfreq", None) is None:
             raise SystemExit("SEED-IV: pass --sfreq (the sampling rate of your eeg_raw_data files, in Hz).")
@@ -600,6 +604,7 @@ def run(dataset: str, argv=None, *, prog: str, description: str) -> int:
     from ..evaluation import write_report
     from ..evaluation.report import load_results, summary_text
 
+    dataset = dataset_key(dataset)
     parser = build_parser(dataset, prog=prog, description=description)
     args = parser.parse_args(argv)
     check_args(parser, dataset, args)

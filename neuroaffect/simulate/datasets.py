@@ -21,6 +21,7 @@ from .._atomic import atomic_path
 from .._validation import check_option, check_positive
 from ..affect.categories import categories_to_vad
 from ..affect.scales import get_scale
+from ..io import get_dataset
 from ..io import layouts as L
 from ..trials import EEGTrials
 from .eeg import FLAVOURS, EffectSizes, SubjectModel, blink_trace
@@ -206,6 +207,7 @@ def simulate_trials(
     Parameters
     ----------
     dataset : {"deap", "seed", "seed_iv", "dreamer"}
+        ``"seed-iv"`` is accepted for ``"seed_iv"`` (any spelling of :func:`neuroaffect.io.get_dataset`).
         Sets the default channels, sampling rate, ratings (DEAP: continuous 1-9 valence, arousal,
         dominance, liking; DREAMER: integer 1-5 valence, arousal, dominance; SEED / SEED-IV: the
         fixed emotion sequences) and the recording style (DEAP: 4-45 Hz, common average).
@@ -234,7 +236,8 @@ def simulate_trials(
     trials : EEGTrials
         Signals in volts.
     """
-    check_option("dataset", dataset, DATASETS)
+    check_option("dataset", dataset, tuple(s for name in DATASETS for s in get_dataset(name).spellings))
+    dataset = get_dataset(dataset).name
     _check_count("n_subjects", n_subjects)
     _check_count("n_trials", n_trials)
     _check_count("n_sessions", n_sessions)
