@@ -44,7 +44,8 @@ def _simulate_datasets() -> tuple[str, ...]:
 
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
-    from .recipes._eeg import dataset_name, int_at_least, positive_float
+    from .recipes._eeg import dataset_name
+    from .recipes._options import int_at_least, positive_float
 
     p = argparse.ArgumentParser(
         prog="neuroaffect",
@@ -223,7 +224,7 @@ def _simulate_fmri(args) -> int:
 
 def _claim_simulate_out(args) -> None:
     """``--out``: a folder that can be written, locked while the data are written (exit 2 otherwise)."""
-    from .recipes._eeg import check_run_options
+    from .recipes._options import check_run_options
 
     # check_run_options reports through .error: the simulate parser's (prog "neuroaffect simulate")
     check_run_options(argparse.Namespace(error=args.error), argparse.Namespace(out=args.out, data_dir=None))

@@ -17,4 +17,4 @@ if not os.path.exists("/dev/nvidia0"):
 def small_validation(monkeypatch):
     """Early stopping on the tiny test data sets (the estimators' few-trial rule needs 5 held-out
     trials per class): for tests of the early-stopping mechanics themselves."""
-    monkeypatch.setattr("neuroaffect.estimators.transformer.MIN_VALIDATION_UNITS", 1)
+    monkeypatch.setattr("neuroaffect.estimators.neural.MIN_VALIDATION_UNITS", 1)

@@ -159,7 +159,7 @@ def test_trivial_baselines():
 
 # -- few-trial early stopping ----------------------------------------------------------------
 def test_early_stopping_only_with_enough_validation_trials_per_class(caplog):
-    from neuroaffect.estimators.transformer import MIN_VALIDATION_UNITS, _log_once, inner_split
+    from neuroaffect.estimators.neural import MIN_VALIDATION_UNITS, _log_once, inner_split
 
     _log_once.cache_clear()  # logged once per process: another test may have logged it already
     est = make_estimator("transformer")

@@ -122,9 +122,9 @@ def test_load_results_errors(tmp_path):
 
 def _capture_figures(monkeypatch):
     """Record (file name, figure) of every figure the report saves."""
-    from neuroaffect.evaluation import report
+    from neuroaffect.evaluation import figures
 
-    saved, original = [], report._savefig
+    saved, original = [], figures._savefig
 
     def spy(fig, path):
         axes = fig.get_axes()
@@ -133,7 +133,7 @@ def _capture_figures(monkeypatch):
                       "axes": axes})
         return original(fig, path)
 
-    monkeypatch.setattr(report, "_savefig", spy)
+    monkeypatch.setattr(figures, "_savefig", spy)
     return saved
 
 
@@ -221,7 +221,7 @@ def test_clean_versus_leaky_figure_only_with_both(monkeypatch, results, tmp_path
 
 
 def test_importance_topomap_shows_range_whole_head_and_chance(monkeypatch, tmp_path):
-    from neuroaffect.evaluation.report import _plot_importance
+    from neuroaffect.evaluation.figures import _plot_importance
 
     saved = _capture_figures(monkeypatch)
     names = ["Fp1", "Fp2", "F7", "F8", "T7", "T8", "P9", "P10", "O1", "O2", "Iz", "Fpz"]  # P9, P10, Iz: below the equator

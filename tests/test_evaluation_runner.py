@@ -243,7 +243,7 @@ def test_runner_raises_when_a_cross_subject_split_shares_a_subject():
 
 
 def test_cache_key_hashes_parameter_values_not_reprs(tmp_path):
-    from neuroaffect.evaluation.runner import _estimator_key
+    from neuroaffect.evaluation.storage import _estimator_key
 
     w1 = np.zeros(2000)
     w2 = w1.copy()
@@ -269,7 +269,7 @@ def test_cache_key_is_the_same_in_another_process():
 
     code = ("import numpy as np; from sklearn.linear_model import LogisticRegression; "
             "from sklearn.pipeline import make_pipeline; from neuroaffect.evaluation._synthetic import Flatten; "
-            "from neuroaffect.evaluation.runner import _estimator_key; "
+            "from neuroaffect.evaluation.storage import _estimator_key; "
             "print(_estimator_key(make_pipeline(Flatten(), LogisticRegression(C=np.arange(3000.0)[5], "
             "class_weight={1: 2.0, 0: 1.0}))))")
     keys = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
@@ -552,9 +552,9 @@ def _renamed(tok, names):
 
 
 def test_subjects_come_in_natural_order():
-    from neuroaffect.evaluation.runner import _natural_key
+    from neuroaffect._keys import natural_key
 
-    assert sorted(["s10", "s2", "s1", "a"], key=_natural_key) == ["a", "s1", "s2", "s10"]
+    assert sorted(["s10", "s2", "s1", "a"], key=natural_key) == ["a", "s1", "s2", "s10"]
     tok = _renamed(make_tokens(n_subjects=11, n_trials=4, n_windows=1),
                    {f"s{i:02d}": str(i) for i in range(1, 12)})
     res = cross_validate_subjects(tok, Centroids(), n_splits=2, progress=False)

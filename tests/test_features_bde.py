@@ -17,7 +17,7 @@ from neuroaffect.features import (
     differential_entropy,
     resolve_bands,
 )
-from neuroaffect.features.bde import design_filters, sosfiltfilt_rows
+from neuroaffect.features.filters import design_filters, sosfiltfilt_rows
 
 CH16 = ["Fz", "Cz", "Pz", "Oz", "F3", "F4", "C3", "C4", "P3", "P4", "O1", "O2", "T7", "T8", "Fp1", "Fp2"]
 SIGMA = 1e-5  # volts

@@ -213,7 +213,7 @@ def _fmriprep_table(n, rng, with_tissue=True):
 
 
 def test_read_confounds_strategies_and_columns(tmp_path):
-    from neuroaffect.fmri.io import read_confounds
+    from neuroaffect.fmri.events import read_confounds
 
     rng = np.random.default_rng(0)
     path = tmp_path / "sub-01_task-x_desc-confounds_timeseries.tsv"
@@ -349,7 +349,7 @@ def test_write_nsd_betas_refuses_several_subjects(tmp_path):
 
 
 def test_read_confounds_names_the_parameter_for_none(tmp_path):
-    from neuroaffect.fmri.io import read_confounds
+    from neuroaffect.fmri.events import read_confounds
 
     path = tmp_path / "c.tsv"
     path.write_text("trans_x\tnote\n0.1\ta\n0.2\tb\n")

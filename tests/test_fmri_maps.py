@@ -106,7 +106,7 @@ def test_analyze_orientation_warns_and_is_chosen(tmp_path, caplog):
         x = (ijk @ img.affine[:3, :3].T + img.affine[:3, 3])[:, 0]
         return float((x > 0).mean())
 
-    with caplog.at_level("DEBUG", logger="neuroaffect.fmri.io"):
+    with caplog.at_level("DEBUG", logger="neuroaffect.fmri.images"):
         with pytest.warns(UserWarning, match=r"ras\.img: Analyze files store no orientation; reading it as LAS"):
             default = load_image(tmp_path / "ras.img", ndim=3)
     assert "axis codes LAS (Analyze, read as LAS)" in caplog.text

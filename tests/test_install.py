@@ -87,6 +87,16 @@ def test_every_module_of_the_package_is_in_a_layer():
     assert (ROOT / "docs" / "architecture.md").is_file()
 
 
+#: The longest module the package allows (issue 14): a module is read in one sitting; split it by concept.
+MAX_MODULE_LINES = 600
+
+
+def test_no_module_is_over_600_lines():
+    long = {str(p.relative_to(ROOT)): n for p in sorted((ROOT / "neuroaffect").rglob("*.py"))
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"modules over {MAX_MODULE_LINES} lines (split each into modules by concept): {long}"
+
+
 def test_imports_keep_the_layer_contract():
     pytest.importorskip("importlinter")
     result = subprocess.run([sys.executable, "-c", "from importlinter.cli import lint_imports_command; "

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 
-from neuroaffect.simulate import datasets as sim_datasets
 from neuroaffect.simulate import (
     simulate_trials,
     write_deap,
@@ -11,6 +10,7 @@ from neuroaffect.simulate import (
     write_seed,
     write_seed_iv,
 )
+from neuroaffect.simulate import writers as sim_writers
 
 
 def test_writers_are_deterministic_and_leave_no_temporary_files(tmp_path):
@@ -28,7 +28,7 @@ def test_failed_write_leaves_nothing(tmp_path, monkeypatch):
     def boom(self, obj):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(sim_datasets._Py2Pickler, "dump", boom)
+    monkeypatch.setattr(sim_writers._Py2Pickler, "dump", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         write_deap(tmp_path, 1, n_trials=1, trial_duration=1.0, progress=False)
     assert list((tmp_path / "data_preprocessed_python").iterdir()) == []

@@ -73,7 +73,7 @@ class _PresentElectrodes(MetaEstimatorMixin, BaseEstimator):
         return X[:, present], [ch for ch, keep in zip(self.ch_names, present, strict=True) if keep]
 
     def fit(self, X, y, groups=None):
-        from ..evaluation.runner import _accepts_groups
+        from ..evaluation.jobs import _accepts_groups
 
         X, names = self._select(X)
         self.estimator_ = clone(self.estimator).set_params(ch_names=names)

@@ -1,6 +1,6 @@
 """The skorch network of the electrode-attention estimators, with an optional prototype-alignment term.
 
-Imported lazily by :mod:`neuroaffect.estimators.transformer` (skorch is only needed to fit).
+Imported lazily by :mod:`neuroaffect.estimators._electrode_attention` (skorch is only needed to fit).
 """
 
 from __future__ import annotations

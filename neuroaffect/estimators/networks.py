@@ -15,11 +15,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._metrics import concordance_correlation
 from .._validation import check_finite, check_option, check_positive
-from .transformer import (
+from .neural import (
     check_class_labels,
     check_groups,
-    concordance_correlation,
     cosine_schedule,
     inner_split,
     mean_per_trial,

@@ -5,6 +5,13 @@ segment-level k-fold behind the field's ~99% results is available only by name a
 "LEAKY" everywhere.
 """
 
+from .audit import (
+    LeakageError,
+    SplitAudit,
+    audit_split,
+    check_split,
+    read_split_file,
+)
 from .metrics import (
     classification_scores,
     concordance_correlation,
@@ -15,24 +22,20 @@ from .metrics import (
 from .nested import NestedGridSearchCV, nested
 from .protocols import PROTOCOLS, Protocol, get_protocol
 from .report import load_results, render_report, write_report
-from .runner import CVResult, cross_validate_subjects
+from .results import CVResult
+from .runner import cross_validate_subjects
 from .splitters import (
     DatasetSplit,
     FirstTrialsSplit,
     InnerKFold,
-    LeakageError,
     LeakySegmentKFold,
     LeaveOneSessionOut,
     LeaveOneSubjectOut,
     LeaveOneSubjectOutStimulusKFold,
     LeaveOneTrialOut,
     PerSubject,
-    SplitAudit,
     TrialKFold,
-    audit_split,
-    check_split,
     parse_trial_keys,
-    read_split_file,
 )
 from .stats import (
     compare_pipelines,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._validation import check_option
+from .audit import check_index_splits
 from .splitters import (
     DatasetSplit,
     FirstTrialsSplit,
@@ -23,7 +24,6 @@ from .splitters import (
     LeaveOneTrialOut,
     PerSubject,
     TrialKFold,
-    check_index_splits,
 )
 
 

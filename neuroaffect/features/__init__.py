@@ -6,18 +6,11 @@ whole dataset read subject by subject, :func:`tokens_for_dataset` (cached in HDF
 pipelines that take raw windows.
 """
 
-from .bde import (
-    BAND_PRESETS,
-    DEFAULT_BANDS,
-    FEATURES_VERSION,
-    BandDifferentialEntropy,
-    Tokenizer,
-    check_bands,
-    differential_entropy,
-    resolve_bands,
-)
+from .bde import FEATURES_VERSION, BandDifferentialEntropy, differential_entropy
 from .cache import CacheWarning, tokens_for_dataset
+from .filters import BAND_PRESETS, DEFAULT_BANDS, check_bands, resolve_bands
 from .raw import RawWindows
+from .tokenizer import Tokenizer
 from .tokens import WindowTokens
 
 __all__ = [

@@ -48,7 +48,8 @@ from .._atomic import atomic_path
 from .._logging import logger, progress_bar, verbose
 from .._validation import FileFormatError, check_file
 from ..affect.scales import RatingScale
-from .bde import FEATURES_VERSION, resolve_bands
+from .bde import FEATURES_VERSION
+from .filters import resolve_bands
 from .tokens import WindowTokens
 
 CACHE_FORMAT = "neuroaffect-window-tokens"

@@ -4,8 +4,12 @@ Submodules load lazily so that ``import neuroaffect.fmri`` stays cheap (nilearn,
 sentence-transformers are imported only by the functions that use them).
 
 - :mod:`~neuroaffect.fmri.responses`: :class:`StimulusResponses`, the container all loaders return.
-- :mod:`~neuroaffect.fmri.io`: BIDS runs (GLM, least squares all or separate, or lagged mean; parcels or
-  voxels), NSD-style HDF5 betas, embeddings.
+- :mod:`~neuroaffect.fmri.io`: :func:`read_fmri_dir` (a whole folder, NSD-style or BIDS), and the
+  readers it re-exports: :mod:`~neuroaffect.fmri.images` (checked image loading),
+  :mod:`~neuroaffect.fmri.events` (events and confounds tables), :mod:`~neuroaffect.fmri.glm`
+  (one run -> per-trial responses: GLM, least squares all or separate, or lagged mean),
+  :mod:`~neuroaffect.fmri.bids` (BIDS runs, parcels or voxels), :mod:`~neuroaffect.fmri.nsd`
+  (NSD-style HDF5 betas, embeddings).
 - :mod:`~neuroaffect.fmri.parcels`: :class:`Parcellate` (shipped coordinate atlases, atlas images,
   data-driven parcellations; 4-D runs or lists of 3-D maps).
 - :mod:`~neuroaffect.fmri.maps`: your own maps (a folder of subject- or trial-level images plus a
@@ -24,17 +28,18 @@ import importlib
 
 _EXPORTS = {
     "StimulusResponses": "responses", "SAM_1_9": "responses", "VAD_NAMES": "responses",
-    "load_image": "io", "read_events": "io", "read_confounds": "io", "responses_from_run": "io",
-    "find_bids_runs": "io", "read_bids_fmri": "io", "NSDBetas": "io", "read_nsd_betas": "io",
-    "write_nsd_betas": "io", "load_embeddings": "io", "write_embeddings": "io",
-    "align_embeddings": "io", "read_fmri_dir": "io", "confound_columns": "io", "CONFOUND_STRATEGIES": "io",
-    "Parcellate": "parcels", "coordinate_atlas": "parcels", "ANALYZE_ORIENTATIONS": "io",
+    "load_image": "images", "ANALYZE_ORIENTATIONS": "images",
+    "read_events": "events", "read_confounds": "events", "confound_columns": "events",
+    "CONFOUND_STRATEGIES": "events", "responses_from_run": "glm", "RESPONSE_METHODS": "glm",
+    "find_bids_runs": "bids", "read_bids_fmri": "bids", "NSDBetas": "nsd", "read_nsd_betas": "nsd",
+    "write_nsd_betas": "nsd", "load_embeddings": "nsd", "write_embeddings": "nsd",
+    "align_embeddings": "nsd", "read_fmri_dir": "io",
+    "Parcellate": "parcels", "coordinate_atlas": "atlases",
     "read_fmri_maps": "maps", "read_maps_table": "maps", "maps_to_tokens": "maps",
     "LassoPCR": "decoders", "NiftiDecoderRegressor": "decoders", "VoxelParcellation": "decoders",
     "make_decoder": "decoders",
     "ContrastiveEncoder": "contrastive", "RidgeEncoder": "contrastive",
     "ContrastiveVADRegressor": "contrastive_vad", "StimulusEmbeddings": "contrastive_vad",
-    "RESPONSE_METHODS": "io",
     "retrieval_accuracy": "semantics", "two_way_identification": "semantics",
     "load_text_model": "semantics", "embed_texts": "semantics", "rank_texts": "semantics",
     "EMOTION_WORDS": "semantics",

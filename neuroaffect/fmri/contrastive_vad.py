@@ -68,7 +68,7 @@ class StimulusEmbeddings:
     @classmethod
     def from_file(cls, path, key: str = "embeddings", ids_key: str = "stimulus") -> StimulusEmbeddings:
         """Read an HDF5 embeddings file (:func:`~neuroaffect.fmri.load_embeddings`)."""
-        from .io import load_embeddings
+        from .nsd import load_embeddings
 
         return cls(*load_embeddings(path, key, ids_key))
 

@@ -224,7 +224,7 @@ def read_fmri_maps(data_dir, table, *, parcellate="seitzman300", targets=None, m
         If a parcel has no finite voxel in a map (named with the map), or the maps have different
         grids (voxels).
     """
-    from .io import axis_codes, load_image
+    from .images import axis_codes, load_image
     from .parcels import DATA_DRIVEN, Parcellate
 
     data_dir = Path(data_dir)
@@ -303,7 +303,7 @@ def _voxels(maps, mask_img, files):
     import nibabel as nib
     from nilearn.image import resample_to_img
 
-    from .io import load_image
+    from .images import load_image
 
     ref = maps[0]
     for m, f in zip(maps[1:], files[1:], strict=True):

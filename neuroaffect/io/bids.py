@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._trial_io import _scale_mapping, table_labels
 from .._validation import FileFormatError
 from ..affect.scales import RatingScale
-from .._trial_io import _scale_mapping, table_labels
 from ..trials import EEGTrials
 from .recording import RESERVED_COLUMNS, read_ratings_table, trials_from_raw
 

@@ -31,9 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._trial_io import _scale_mapping, table_labels
 from .._validation import FileFormatError, check_file, check_positive
 from ..affect.scales import RatingScale
-from .._trial_io import _scale_mapping, table_labels
 from ..trials import EEGTrials
 
 RESERVED_COLUMNS = (

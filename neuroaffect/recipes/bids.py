@@ -21,16 +21,8 @@ import time
 from pathlib import Path
 
 from .._atomic import releases_output_locks
-from ._eeg import (
-    RAW_SFREQ,
-    build_parser,
-    cache_root,
-    check_run_options,
-    check_splits,
-    cross_validate,
-    make_model,
-    run_baselines,
-)
+from ._eeg import RAW_SFREQ, build_parser, check_splits, cross_validate, make_model, run_baselines
+from ._options import cache_root, check_run_options
 
 PROG = "neuroaffect run bids"
 

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from .._atomic import releases_output_locks
-from ._eeg import check_run_options, int_at_least, n_jobs, positive_float
+from ._options import check_run_options, int_at_least, n_jobs, positive_float
 
 _PARCEL_HELP = ("seitzman300, power264, dosenbach160, an atlas image path, 'voxels' (whole brain), or a "
                 "data-driven parcellation (ward, kmeans, rena, hierarchical_kmeans: fitted in each training fold)")

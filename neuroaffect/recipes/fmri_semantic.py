@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import releases_output_locks
-from ._eeg import check_run_options, cuda_problem, int_at_least, positive_float
+from ._options import check_run_options, cuda_problem, int_at_least, positive_float
 
 TEMPLATES = (
     "a photo of a {} person", "someone who looks {}", "a {} face", "a scene that makes people feel {}",

@@ -35,7 +35,7 @@ import time
 from pathlib import Path
 
 from .._atomic import releases_output_locks
-from ._eeg import check_run_options, int_at_least, n_jobs, positive_float
+from ._options import check_run_options, int_at_least, n_jobs, positive_float
 
 
 def _parser():

@@ -7,18 +7,9 @@ like real studies, with ``EffectSizes.realistic()`` and few trials). The fMRI si
 imported here (import it explicitly).
 """
 
-from .datasets import (
-    REALISTIC,
-    SEED_AFFECT,
-    SEED_IV_AFFECT,
-    StudyDesign,
-    simulate_trials,
-    write_deap,
-    write_dreamer,
-    write_seed,
-    write_seed_iv,
-)
+from .datasets import REALISTIC, SEED_AFFECT, SEED_IV_AFFECT, StudyDesign, simulate_trials
 from .eeg import BANDS, EffectSizes, SubjectModel
+from .writers import write_deap, write_dreamer, write_seed, write_seed_iv
 
 __all__ = [
     "BANDS",

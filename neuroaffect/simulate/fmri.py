@@ -283,8 +283,8 @@ def write_bids_fmri(out_dir, n_subjects=2, n_runs=2, n_stimuli=40, n_repeats=1, 
     """
     from nilearn.datasets import load_mni152_brain_mask
 
-    from ..fmri.io import write_embeddings
-    from ..fmri.parcels import COORD_ATLASES, coordinate_atlas
+    from ..fmri.atlases import COORD_ATLASES, coordinate_atlas
+    from ..fmri.nsd import write_embeddings
 
     check_option("atlas", atlas, COORD_ATLASES)
     check_positive("t_r", t_r)
@@ -323,7 +323,7 @@ def write_bids_fmri(out_dir, n_subjects=2, n_runs=2, n_stimuli=40, n_repeats=1, 
 def write_nsd_fmri(out_dir, n_subjects=2, n_stimuli=120, n_repeats=2, n_parcels=100, snr=1.0,
                    embed_dim=32, random_state=None) -> tuple[Path, FMRIGroundTruth]:
     """Write NSD-style HDF5 betas (``sub-XX_betas.h5``) plus ``stimuli/embeddings.h5``."""
-    from ..fmri.io import write_embeddings, write_nsd_betas
+    from ..fmri.nsd import write_embeddings, write_nsd_betas
 
     responses, truth = simulate_responses(n_subjects, n_stimuli, n_repeats, n_parcels, embed_dim,
                                           snr=snr, random_state=random_state)

@@ -1,0 +1,158 @@
+"""What the neural estimators share: the early-stopping split, label and group checks, trial averages.
+
+:func:`inner_split` holds out whole trials (or subjects) for early stopping, and only when the
+split is large enough (:data:`MIN_VALIDATION_UNITS`); the electrode-attention transformer
+(:mod:`neuroaffect.estimators.transformer`) and the braindecode networks
+(:mod:`neuroaffect.estimators.networks`) use it, the label checks and the per-trial averages.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import warnings
+
+import numpy as np
+from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
+from sklearn.utils.multiclass import check_classification_targets
+
+from .._validation import check_option
+
+#: How :func:`inner_split` groups the windows it holds out for early stopping.
+VALIDATION_GROUPS = ("auto", "trial", "subject")
+
+
+#: Early stopping runs only when its validation split holds at least this many trials (or
+#: subjects) of every class (regression: twice as many in all); with fewer, the validation loss
+#: is too noisy to pick an epoch (on real few-trial data it rose from epoch 1 and the model
+#: restored epoch 1), so training runs the fixed ``max_epochs`` cosine schedule instead.
+MIN_VALIDATION_UNITS = 5
+
+
+def inner_split(estimator, n, groups, seed, classes=None):
+    """Indices ``(train, valid)`` of the early-stopping split of ``n`` windows.
+
+    ``valid`` is None (no early stopping) when ``estimator.patience`` is None,
+    ``estimator.validation_fraction`` is 0, ``groups`` is None (then a warning says why: a split
+    of windows would leak trials into the validation set), or the split would hold fewer than
+    :data:`MIN_VALIDATION_UNITS` trials (subjects) of some class (then a log line says so).
+    Otherwise ``valid`` holds out whole trials (``estimator.validation_groups`` "trial", or
+    "auto", the default, which the evaluation runner turns into "subject" where the protocol
+    tests unseen subjects), stratified by class, or whole subjects (``"subject"``: ``groups``
+    must then be trial keys ``"subject/session/trial"``, see
+    :func:`neuroaffect.evaluation.splitters.parse_trial_keys`).
+
+    ``classes``: class code per window (classification), or None (regression).
+    """
+    how = getattr(estimator, "validation_groups", "trial")
+    check_option("validation_groups", how, VALIDATION_GROUPS)
+    how = "trial" if how == "auto" else how
+    everything = np.arange(n)
+    if estimator.patience is None or estimator.validation_fraction == 0:
+        return everything, None
+    if groups is None:
+        warnings.warn(
+            f"{type(estimator).__name__}.fit got no groups (trial ids), so its validation split could "
+            "not hold out whole trials; early stopping is off and training runs for max_epochs. "
+            "Pass groups=<trial id per window> to enable it.",
+            UserWarning,
+            stacklevel=3,
+        )
+        return everything, None
+    groups = check_groups(groups, n)
+    units = groups
+    if how == "subject":
+        from .._keys import parse_trial_keys
+
+        units = parse_trial_keys(groups)[0]
+        subjects = np.unique(units)
+        if len(subjects) < 2:
+            raise ValueError(
+                "validation_groups='subject' holds out whole subjects for early stopping, so groups must "
+                f"span at least 2 subjects; got only {subjects.tolist()}. Use validation_groups='trial' "
+                "(or patience=None) when training on one subject."
+            )
+    if len(np.unique(units)) < 2:
+        raise ValueError("Early stopping needs windows from at least 2 trials in groups.")
+    fraction = estimator.validation_fraction
+    if classes is None:
+        per_class = {"all": len(np.unique(units)) / 2}
+    else:
+        classes = np.asarray(classes).reshape(n, -1)[:, 0]
+        per_class = {c: len(np.unique(units[classes == c])) for c in np.unique(classes)}
+    held = {c: int(np.ceil(fraction * k)) for c, k in per_class.items()}
+    if min(held.values()) < MIN_VALIDATION_UNITS:
+        _log_once(f"{type(estimator).__name__}: early stopping off, training runs max_epochs={estimator.max_epochs}: "
+                  f"a validation split of {fraction:g} would hold {min(held.values())} {how}(s) per class (at least "
+                  f"{MIN_VALIDATION_UNITS} needed to choose an epoch).")
+        return everything, None
+    if classes is not None and how == "trial":
+        splitter = StratifiedGroupKFold(n_splits=max(2, round(1 / fraction)), shuffle=True, random_state=seed % (2**32))
+        train, valid = next(splitter.split(everything, classes, groups=units))
+        return train, valid
+    splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
+    return next(splitter.split(everything, groups=units))
+
+
+@functools.cache
+def _log_once(message: str) -> None:
+    """Log ``message`` at INFO once per process (not once per fold)."""
+    logging.getLogger("neuroaffect").info(message)
+
+
+def check_no_nan_labels(y, name="y"):
+    """Raise ``ValueError`` naming ``name`` if the labels ``y`` contain NaN (float or object arrays)."""
+    y = np.asarray(y)
+    if y.dtype.kind in "fc":
+        missing = np.isnan(y)
+    elif y.dtype == object:
+        missing = np.array([isinstance(v, float | np.floating) and np.isnan(v) for v in y.ravel()], dtype=bool)
+    else:
+        return
+    if missing.any():
+        raise ValueError(
+            f"{name} contains NaN labels ({int(missing.sum())} of {missing.size}); expected a class label "
+            "for every window: drop the unlabelled windows (and their X rows and groups) before fit."
+        )
+
+
+def check_class_labels(y, name="y", hint="use the regressor for continuous ratings or binarise them first"):
+    """Raise ``ValueError`` unless ``y`` holds class labels (no NaN, not continuous values)."""
+    check_no_nan_labels(y, name)
+    try:
+        check_classification_targets(y)
+    except ValueError as err:  # keep scikit-learn's "Unknown label type: ..." first (its checks match it)
+        raise ValueError(f"{err} {name} must hold class labels; {hint}.") from None
+
+
+def check_groups(groups, n):
+    """``groups`` as an array with one trial id per window, or ``ValueError``."""
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or len(groups) != n:
+        raise ValueError(f"groups must have one trial id per window ({n}), got shape {groups.shape}.")
+    return groups
+
+
+def trial_order(groups):
+    """Trial ids in order of first appearance, and each window's trial index into them."""
+    groups = np.asarray(groups)
+    ids, first, inverse = np.unique(groups, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return ids[order], rank[inverse.ravel()]
+
+
+def mean_per_trial(values, index, n_trials):
+    """Average rows of ``values`` (n_windows, ...) per trial index -> (n_trials, ...)."""
+    values = np.asarray(values, dtype=float)
+    sums = np.zeros((n_trials,) + values.shape[1:])
+    np.add.at(sums, index, values)
+    return sums / np.bincount(index, minlength=n_trials).reshape((-1,) + (1,) * (values.ndim - 1))
+
+
+def cosine_schedule(lr, max_epochs):
+    """skorch callback: cosine annealing of the learning rate from ``lr`` to ``lr / 1000``."""
+    from skorch.callbacks import LRScheduler
+
+    return LRScheduler(policy="CosineAnnealingLR", T_max=max_epochs, eta_min=lr * 1e-3)
