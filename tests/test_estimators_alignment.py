@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import sklearn
 from sklearn.base import clone
-from sklearn.pipeline import Pipeline
 
 from neuroaffect import EEGTrials
 from neuroaffect.estimators import (
@@ -122,8 +121,10 @@ def test_raw_windows_match_the_tokenizer_windows():
 
 
 def test_registry_default_is_recommended_and_baselines_are_marked():
-    assert make_estimator().get_params().keys() == make_estimator(RECOMMENDED).get_params().keys()
-    assert isinstance(make_estimator()[1], SubjectStandardScaler)
+    assert RECOMMENDED == "aligned-de-logreg"
+    default = make_estimator()
+    assert [type(step).__name__ for step in default] == ["FlattenTokens", "SubjectStandardScaler", "LogisticRegression"]
+    assert default[-1].C == 0.1
     assert {name for name, spec in ESTIMATORS.items() if spec.features == "raw"} == {
         "riemann", "aligned-riemann", "eegnet", "tsception"}
     assert {name for name, spec in ESTIMATORS.items() if spec.baseline} == {
@@ -199,9 +200,6 @@ def test_braindecode_classifier_balances_classes():
     assert clone(clf).set_params(class_weight=None).fit(X, y).net_.criterion_.weight is None
 
 
-def test_pipeline_is_a_pipeline():
-    assert isinstance(make_estimator(), Pipeline)
-
 
 def test_runner_routes_subject_groups_to_fit_and_predict(tmp_path):
     """Under leave-one-subject-out each test subject is standardised on its own windows: the runner's
@@ -233,3 +231,33 @@ def test_runner_routes_subject_groups_to_fit_and_predict(tmp_path):
     write_report(result, tmp_path)
     assert "Subject alignment: per-subject feature standardisation (transductive" in (tmp_path / "report.md").read_text()
     assert result.summary["window"]["balanced_accuracy"]["mean"] > 0.8
+
+
+def test_a_search_around_alignment_is_refused_before_any_fit():
+    from neuroaffect.datasets import make_tokens
+    from neuroaffect.evaluation import cross_validate_subjects, nested
+
+    tokens = make_tokens(n_subjects=3, n_trials=12)
+    search = nested(make_estimator(), {"logisticregression__C": [0.1, 1.0]})
+    with pytest.raises(ValueError, match="around a pipeline with subject alignment .* is not supported"):
+        cross_validate_subjects(tokens, search, protocol="leave-one-subject-out", progress=False)
+
+
+def test_transform_without_groups_after_fit_with_groups_warns():
+    X, y, keys = offset_subjects()
+    scaler = SubjectStandardScaler().fit(X, groups=keys)
+    with pytest.warns(UserWarning, match="transform got none"):
+        scaler.transform(X[:5])
+
+
+def test_alignment_is_reported_transductive_for_any_split_with_unseen_test_subjects():
+    from neuroaffect.datasets import make_tokens
+    from neuroaffect.evaluation import cross_validate_subjects
+
+    tokens = make_tokens(n_subjects=3, n_trials=8)
+    subject = np.asarray(tokens.subject).astype(str)
+    folds = [(np.flatnonzero(subject != s), np.flatnonzero(subject == s)) for s in np.unique(subject)]
+    result = cross_validate_subjects(tokens, make_estimator(), cv=folds, progress=False)
+    assert result.config["alignment"][0].endswith("(transductive: each test subject aligned on its own unlabelled test windows)")
+    within = cross_validate_subjects(tokens, make_estimator(), protocol="within-subject-kfold", n_splits=2, progress=False)
+    assert within.config["alignment"] == ["per-subject feature standardisation"]

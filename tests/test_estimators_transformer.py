@@ -296,7 +296,7 @@ def test_validation_groups_subject_holds_out_whole_subjects():
     mixed = [bool(set(subject[t]) & set(subject[v])) for t, v in
              (inner_split(by_trial, len(keys), keys, seed) for seed in range(5))]
     assert any(mixed)  # the default holds out trials: subjects on both sides
-    by_subject = ElectrodeAttentionClassifier(validation_fraction=0.25, validation_groups="subject")
+    by_subject = ElectrodeAttentionClassifier(validation_fraction=0.5, validation_groups="subject")
     for seed in range(5):
         train, valid = inner_split(by_subject, len(keys), keys, seed)
         assert len(valid) and not set(subject[train]) & set(subject[valid])

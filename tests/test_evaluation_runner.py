@@ -682,3 +682,19 @@ def test_splitters_promise_what_their_protocol_holds_out():
         splitter = prot.splitter()
         assert set(splitter.held_out) == set(prot.held_out), prot.name
         assert splitter.leakage_free == prot.leakage_free, prot.name
+
+
+def test_stored_folds_are_keyed_by_the_labels_not_only_the_rating_name(tmp_path):
+    """A new scale makes new labels from the same ratings: no fold of the old run may be reused."""
+    from dataclasses import replace as dc_replace
+
+    from neuroaffect.affect.scales import RatingScale
+    from neuroaffect.estimators import make_estimator
+
+    tok = make_tokens(n_subjects=2, n_trials=12)
+    first = cross_validate_subjects(tok, make_estimator("de-logreg"), results_dir=tmp_path, progress=False)
+    rescaled = dc_replace(tok, scales={**tok.scales, "valence": RatingScale("1-5", 1.0, 5.0)})
+    second = cross_validate_subjects(rescaled, make_estimator("de-logreg"), results_dir=tmp_path, progress=False)
+    assert first.config["run_id"] != second.config["run_id"]
+    fresh = cross_validate_subjects(rescaled, make_estimator("de-logreg"), progress=False)
+    np.testing.assert_array_equal(second.predictions["y_pred"], fresh.predictions["y_pred"])

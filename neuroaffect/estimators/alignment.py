@@ -17,6 +17,8 @@ reports record. Without ``groups`` all windows are one subject.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -102,6 +104,12 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "stats_")
         X = self._check(X, reset=False)
+        if groups is None and "" not in self.stats_:
+            warnings.warn(
+                f"{type(self).__name__} was fitted with groups (subjects {self.subjects_[:3].tolist()}...) but "
+                "transform got none: all these windows are aligned as one unseen subject, on their own "
+                "statistics. Pass groups (under sklearn.config_context(enable_metadata_routing=True) in a Pipeline).",
+                UserWarning, stacklevel=2)
         subject = subject_ids(groups, len(X))
         out = np.empty_like(X)
         for s in np.unique(subject):

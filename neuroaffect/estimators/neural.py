@@ -75,23 +75,30 @@ def inner_split(estimator, n, groups, seed, classes=None):
     if len(np.unique(units)) < 2:
         raise ValueError("Early stopping needs windows from at least 2 trials in groups.")
     fraction = estimator.validation_fraction
-    if classes is None:
-        per_class = {"all": len(np.unique(units)) / 2}
-    else:
+    n_folds = max(2, round(1 / fraction))
+    if classes is not None and how == "trial" and len(np.unique(units)) >= n_folds:
         classes = np.asarray(classes).reshape(n, -1)[:, 0]
-        per_class = {c: len(np.unique(units[classes == c])) for c in np.unique(classes)}
-    held = {c: int(np.ceil(fraction * k)) for c, k in per_class.items()}
-    if min(held.values()) < MIN_VALIDATION_UNITS:
+        splitter = StratifiedGroupKFold(n_splits=n_folds, shuffle=True, random_state=seed % (2**32))
+        with warnings.catch_warnings():  # "The least populated class ...": judged below
+            warnings.simplefilter("ignore", UserWarning)
+            train, valid = next(splitter.split(everything, classes, groups=units))
+    else:
+        if classes is not None:
+            classes = np.asarray(classes).reshape(n, -1)[:, 0]
+        train, valid = next(GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed).split(everything,
+                                                                                                       groups=units))
+    # Judge the split drawn: every class must have enough held-out trials (subjects) to rank epochs.
+    if classes is None:
+        held, need = len(np.unique(units[valid])), 2 * MIN_VALIDATION_UNITS
+    else:
+        held = min(len(np.unique(units[valid][classes[valid] == c])) for c in np.unique(classes))
+        need = MIN_VALIDATION_UNITS
+    if held < need:
         _log_once(f"{type(estimator).__name__}: early stopping off, training runs max_epochs={estimator.max_epochs}: "
-                  f"a validation split of {fraction:g} would hold {min(held.values())} {how}(s) per class (at least "
-                  f"{MIN_VALIDATION_UNITS} needed to choose an epoch).")
+                  f"a validation split of {fraction:g} holds {held} {how}(s) {'in all' if classes is None else 'of a class'} "
+                  f"(at least {need} needed to choose an epoch).")
         return everything, None
-    if classes is not None and how == "trial":
-        splitter = StratifiedGroupKFold(n_splits=max(2, round(1 / fraction)), shuffle=True, random_state=seed % (2**32))
-        train, valid = next(splitter.split(everything, classes, groups=units))
-        return train, valid
-    splitter = GroupShuffleSplit(n_splits=1, test_size=fraction, random_state=seed)
-    return next(splitter.split(everything, groups=units))
+    return train, valid
 
 
 @functools.cache

@@ -27,9 +27,9 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
     n_perm = len(labels) - 1
     preds = [np.full(n, np.nan) for _ in labels]
     proba = np.full((n, tgt.n_classes), np.nan) if classification else None
-    # Permutation runs' probabilities, kept only when the primary metric needs them (ROC-AUC null).
-    perm_proba = [np.full((n, tgt.n_classes), np.nan) if classification and metric == "roc_auc" else None
-                  for _ in range(n_perm)]
+    # Permutation runs' probabilities: the null must be scored like the observed run (trial level
+    # averages window probabilities; ROC-AUC needs them at every level).
+    perm_proba = [np.full((n, tgt.n_classes), np.nan) if classification else None for _ in range(n_perm)]
     fold_of = np.full(n, -1)
     importances = {}
     fold_rows = []
@@ -103,6 +103,8 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
         for p in range(1, n_perm + 1):
             y_p, pred_p = labels[p][tested], preds[p][tested]
             proba_p = None if perm_proba[p - 1] is None else perm_proba[p - 1][tested]
+            if proba_p is not None and np.isnan(proba_p).any():  # no predict_proba: votes, as observed
+                proba_p = None
             for level in ("window", "trial"):
                 null[level][p - 1, j] = _level_scores(level, keys[tested], tgt, y_p, pred_p, proba_p)[metric]
         for level, suffix in (("window", ""), ("trial", "_trial")):

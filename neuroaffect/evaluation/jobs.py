@@ -153,6 +153,8 @@ def _fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test,
     if single_class:  # e.g. a subject who rated every training trial "high": predict that class
         est = DummyClassifier(strategy="most_frequent")
     routed = _routes_groups(est)
+    if routed:  # a later step that takes groups in fit (early stopping) gets them through routing too
+        _request_fit_groups(est)
     fit_params = {"groups": groups_train} if routed or _accepts_groups(est) else {}
     predict_params = {"groups": groups_test} if routed else {}
     # numpy/scipy BLAS single-threaded inside a job: parallelism comes from n_jobs, and threaded BLAS
@@ -179,14 +181,39 @@ def _fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test,
 
 def _routes_groups(estimator) -> bool:
     """Whether ``estimator`` holds a subject-alignment step, which requests ``groups`` through
-    metadata routing in fit and predict (searches keep their own ``groups`` handling)."""
+    metadata routing in fit and predict.
+
+    Raises
+    ------
+    ValueError
+        For a search (e.g. :func:`~neuroaffect.evaluation.nested`) around a pipeline with
+        subject alignment: a search's ``predict`` cannot pass ``groups`` on, so its alignment
+        step would silently standardise all test windows as one subject.
+    """
     from sklearn.model_selection._search import BaseSearchCV
 
-    if isinstance(estimator, BaseSearchCV) or not alignment_steps(estimator):
+    if not alignment_steps(estimator):
         return False
+    if isinstance(estimator, BaseSearchCV):
+        raise ValueError(
+            f"{type(estimator).__name__} around a pipeline with subject alignment ({', '.join(alignment_steps(estimator))}) "
+            "is not supported: a search's predict cannot pass the test windows' groups to the alignment step. "
+            "Search the hyper-parameters of a pipeline without alignment, or fix them."
+        )
     with config_context(enable_metadata_routing=True):
         routing = get_routing_for_object(estimator)
         return bool(routing.consumes("fit", ["groups"]) or routing.consumes("predict", ["groups"]))
+
+
+def _request_fit_groups(estimator) -> None:
+    """Under routing, request ``groups`` in ``fit`` for the pipeline steps whose ``fit`` takes it
+    and that left the request unset (e.g. a neural estimator after an alignment step)."""
+    with config_context(enable_metadata_routing=True):
+        for _, step in getattr(estimator, "steps", []):
+            if hasattr(step, "set_fit_request") and fit_accepts_groups(step):
+                request = get_routing_for_object(step).fit.requests.get("groups")
+                if request is None:
+                    step.set_fit_request(groups=True)
 
 
 def alignment_steps(estimator) -> list[str]:

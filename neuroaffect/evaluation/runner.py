@@ -32,7 +32,7 @@ from .._keys import natural_key
 from .._logging import verbose
 from .._validation import check_option
 from .aggregate import _assemble
-from .jobs import _held_out_units, _permute_trial_labels, _plan_jobs, _run_jobs, alignment_steps
+from .jobs import _held_out_units, _permute_trial_labels, _plan_jobs, _routes_groups, _run_jobs, alignment_steps
 from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from .protocols import _IndexSplits, resolve_cv
 from .results import CVResult
@@ -123,8 +123,9 @@ def cross_validate_subjects(
     results_dir : path-like, optional
         Where each finished job is stored (``<results_dir>/folds/``). Re-running with the same
         estimator, protocol, data and seed reuses stored jobs, so interrupted runs resume.
-    random_state : int, default=0
-        Seed of fold assignment, permutations and unseeded estimators.
+    random_state : int or None, default=0
+        Seed of fold assignment, permutations and unseeded estimators. None: a fresh seed, recorded
+        in ``config["random_state"]``.
     progress : bool, default=True
         Show a tqdm progress bar.
     drop_unlabelled : bool, default=False
@@ -196,25 +197,32 @@ def cross_validate_subjects(
     if isinstance(target, Target):  # labels made by the caller (e.g. cross-dataset, common space)
         tgt, tokens, kept = _given_labels(target, tokens, drop_unlabelled)
         target, task = tgt.rating, tgt.task
-        target_id = ("labels", tgt.rating, tgt.task, tgt.class_names, hashlib.sha256(
-            np.ascontiguousarray(tgt.y, dtype=float).tobytes()).hexdigest())
     else:
         tgt = make_target(tokens, target, task, drop_unlabelled=drop_unlabelled)
         kept = np.arange(n_given) if tgt.windows is None else np.asarray(tgt.windows)
         if tgt.windows is not None:
             tokens = tokens[tgt.windows]
-        target_id = target
+    # The labels themselves (not only the rating's name) key stored folds: a new scale or threshold
+    # makes new labels from the same ratings, and their folds must not be served from an old run.
+    target_id = ("labels", tgt.rating, tgt.task, tgt.class_names, hashlib.sha256(
+        np.ascontiguousarray(tgt.y, dtype=float).tobytes()).hexdigest())
     if isinstance(prot.cv, _IndexSplits):  # indices into the windows as given: follow dropped windows
         prot = replace(prot, cv=prot.cv.restrict(kept, n_given))
     metric = metric or ("balanced_accuracy" if tgt.is_classification else "ccc")
     check_option("metric", metric, CLASSIFICATION_METRICS if tgt.is_classification else REGRESSION_METRICS)
     if not isinstance(n_permutations, int | np.integer) or n_permutations < 0:
         raise ValueError(f"Invalid value for the 'n_permutations' parameter: expected an integer >= 0, got {n_permutations!r}.")
+    if random_state is None:  # a fresh seed, recorded in config["random_state"] so the run can be repeated
+        random_state = int(np.random.SeedSequence().entropy % (2**31))
+    elif not isinstance(random_state, int | np.integer) or random_state < 0:
+        raise ValueError(f"Invalid value for the 'random_state' parameter: expected an integer >= 0 or None, "
+                         f"got {random_state!r}.")
     keys = np.asarray(tokens.trial_key).astype(str)
     subject = np.asarray(tokens.subject).astype(str)
     subjects, subject_code = np.unique(subject, return_inverse=True)
     subjects = np.array(sorted(subjects, key=natural_key))  # "2" before "10"; codes only count subjects
     estimator = _seeded(clone(estimator), random_state)
+    _routes_groups(estimator)  # refuses a search around subject alignment before any work
     timings = {"splits": 0.0, "fit": 0.0, "score": 0.0}
     t0 = time.perf_counter()
     held_out = _held_out_units(prot, keys, subject)
@@ -232,8 +240,7 @@ def cross_validate_subjects(
         "baseline": bool(baseline), "estimator": _ADDRESS.sub("", repr(estimator)),
         "estimator_params": _param_json(estimator.get_params(deep=True)),
         "features": _param_json(dict(getattr(tokens, "features", None) or {})),
-        "alignment": [a + (" (transductive: each test subject aligned on its own unlabelled test windows)"
-                           if "subject" in prot.held_out else "") for a in alignment_steps(estimator)],
+        "alignment": alignment_steps(estimator),
         "n_permutations": int(n_permutations), "random_state": random_state,
         "n_subjects": len(subjects), "n_windows": len(keys), "n_trials": len(np.unique(keys)),
         "unlabelled_dropped": dict(tgt.unlabelled_dropped),
@@ -254,6 +261,10 @@ def cross_validate_subjects(
     if prot.leakage_free is None:  # a caller's splitter that promised nothing: the audit decides
         prot = replace(prot, leakage_free=all(a.clean for _, _, a in audits))
         config["leakage_free"] = prot.leakage_free
+    if any(np.setdiff1d(subject_code[job["test"]], subject_code[job["train"]]).size for job in jobs if job["perm"] == 0):
+        # some test subject had no training window: alignment used its own unlabelled test windows
+        config["alignment"] = [a + " (transductive: each test subject aligned on its own unlabelled test windows)"
+                               for a in config["alignment"]]
     timings["splits"] = time.perf_counter() - t0
 
     outputs = _run_jobs(estimator, tokens.X, labels, keys, jobs, tgt.n_classes, n_jobs, progress)
