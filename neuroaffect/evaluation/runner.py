@@ -32,7 +32,14 @@ from .._keys import natural_key
 from .._logging import verbose
 from .._validation import check_option
 from .aggregate import _assemble
-from .jobs import _held_out_units, _permute_trial_labels, _plan_jobs, _routes_groups, _run_jobs, alignment_steps
+from .jobs import (
+    _held_out_units,
+    _permute_trial_labels,
+    _plan_jobs,
+    _routes_groups,
+    _run_jobs,
+    alignment_steps,
+)
 from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
 from .protocols import _IndexSplits, resolve_cv
 from .results import CVResult
