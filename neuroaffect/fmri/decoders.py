@@ -106,7 +106,8 @@ class LassoPCR(RegressorMixin, BaseEstimator):
         inner = KFold(min(int(self.cv), len(X)), shuffle=True, random_state=rng.randint(2**31 - 1))
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*did not converge.*")
-            self.lasso_ = LassoCV(alphas=self.alphas if self.alphas is not None else 100, cv=inner,
+            grid = {} if self.alphas is None else {"alphas": self.alphas}  # default: 100 alphas on a path
+            self.lasso_ = LassoCV(**grid, cv=inner,
                                   max_iter=self.max_iter).fit(scores, y)
         self.n_components_ = int(self.pca_.n_components_)
         self.alpha_ = float(self.lasso_.alpha_)

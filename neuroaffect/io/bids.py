@@ -329,21 +329,19 @@ def bids_sources(
             raise ValueError(f"Unknown BIDS subject(s) {unknown} in {root}; available subjects: {available}.")
     # Label columns and scales come from every subject's events, so a subject selection never
     # changes the categories or their codes.
-    tables = {}
-    for p in paths:
-        tables[p] = _events_table(Path(p.fpath))
+    tables = [(p, _events_table(Path(p.fpath))) for p in paths]  # a list: BIDSPath is unhashable in mne-bids 0.16
     if rating_names is None:
-        names = list(dict.fromkeys(c for t in tables.values() for c in _label_columns(t, None)))
+        names = list(dict.fromkeys(c for _, t in tables for c in _label_columns(t, None)))
     else:
         names = list(rating_names)
-        absent = [n for n in names if not any(n in t for t in tables.values())]
+        absent = [n for n in names if not any(n in t for _, t in tables)]
         if absent:
             raise ValueError(f"No events.tsv of {root} has the label column(s) {absent}; columns found: "
-                             f"{sorted({c for t in tables.values() for c in t.columns})}.")
+                             f"{sorted({c for _, t in tables for c in t.columns})}.")
     if not names:
         raise ValueError(f"No events.tsv of {root} has a label column (a column beyond the BIDS ones "
                          f"{list(RESERVED_COLUMNS)}); add one, e.g. 'condition' or 'valence'.")
-    selected = [_select_events(t, names, trial_types, Path(p.fpath)) for p, t in tables.items()]
+    selected = [_select_events(t, names, trial_types, Path(p.fpath)) for p, t in tables]
     _, names, label_scales = table_labels(
         pd.concat([s[names] for s in selected], ignore_index=True), names, _scale_mapping(scales, names),
         where=where,
