@@ -131,7 +131,7 @@ def test_class_weight_uses_training_split_only():
 
 @pytest.mark.usefixtures("small_validation")
 def test_early_stopping_needs_groups():
-    X, y, groups = make_tokens(n_trials=10, windows_per_trial=4, seed=7)
+    X, y, groups = make_tokens(n_trials=20, windows_per_trial=4, seed=7)  # every class in the validation fold
     clf = ElectrodeAttentionClassifier(config=TINY, max_epochs=30, patience=2, lr=1e-2, random_state=0)
     with pytest.warns(UserWarning, match="early stopping is off"):
         clf.fit(X, y)
