@@ -305,12 +305,9 @@ def load_tokens(dataset: str, data_dir: Path, args, *, simulated: bool, progress
         if parser is None:
             raise
         parser.error(f"{'--subjects: ' if subjects else ''}{err}")
-    from ..features import RawWindows, Tokenizer, tokens_for_dataset
+    from ..features import tokens_for_dataset
 
-    if kind == "raw":
-        tokenizer = RawWindows(window=args.window, hop=args.hop, l_freq=1.0, h_freq=40.0, sfreq=RAW_SFREQ)
-    else:
-        tokenizer = Tokenizer(window=args.window, hop=args.hop)
+    tokenizer = make_tokenizer(kind, args)
     cache = None if args.no_feature_cache or kind == "raw" else cache_root() / "features" / f"{dataset}-tokens.h5"
     if cache is not None:
         cache.parent.mkdir(parents=True, exist_ok=True)
@@ -320,6 +317,16 @@ def load_tokens(dataset: str, data_dir: Path, args, *, simulated: bool, progress
     if parser is not None:
         check_splits(tokens, args, parser)
     return tokens, {"load_and_features": seconds}
+
+
+def make_tokenizer(kind: str, args):
+    """The recipes' tokenizer for ``kind``: BDE tokens (``"bde"``) or raw windows band-passed 1-40 Hz
+    and resampled to :data:`RAW_SFREQ` (``"raw"``), on ``--window`` / ``--hop``."""
+    from ..features import RawWindows, Tokenizer
+
+    if kind == "raw":
+        return RawWindows(window=args.window, hop=args.hop, l_freq=1.0, h_freq=40.0, sfreq=RAW_SFREQ)
+    return Tokenizer(window=args.window, hop=args.hop)
 
 
 def load_windows(dataset: str, data_dir: Path, args, *, simulated: bool, progress: bool, parser=None):

@@ -21,7 +21,14 @@ import time
 from pathlib import Path
 
 from .._atomic import releases_output_locks
-from ._eeg import RAW_SFREQ, build_parser, check_splits, cross_validate, make_model, run_baselines
+from ._eeg import (
+    build_parser,
+    check_splits,
+    cross_validate,
+    make_model,
+    make_tokenizer,
+    run_baselines,
+)
 from ._options import cache_root, check_run_options
 
 PROG = "neuroaffect run bids"
@@ -60,7 +67,7 @@ def main(argv=None) -> int:
     from ..estimators import ESTIMATORS
     from ..evaluation import write_report
     from ..evaluation.report import load_results, summary_text
-    from ..features import RawWindows, Tokenizer, tokens_for_dataset
+    from ..features import tokens_for_dataset
     from ..io.bids import bids_sources
 
     parser = build_bids_parser()
@@ -93,16 +100,12 @@ def main(argv=None) -> int:
         args.protocol = "leave-one-subject-out" if len(sources) > 1 else "within-subject-kfold"
     windows = {}
     for kind in sorted({ESTIMATORS[name].features for name in [args.model, *args.baselines]}):
-        if kind == "raw":  # as the dataset recipes: band-passed 1-40 Hz, resampled, not cached
-            tokenizer, cache = RawWindows(window=args.window, hop=args.hop, l_freq=1.0, h_freq=40.0,
-                                          sfreq=RAW_SFREQ), None
-        else:
+        cache = None  # raw windows are not cached, as in the dataset recipes
+        if kind == "bde" and not args.no_feature_cache:
             key = hashlib.sha256(str(Path(args.data_dir).resolve()).encode()).hexdigest()[:12]
-            tokenizer = Tokenizer(window=args.window, hop=args.hop)
-            cache = None if args.no_feature_cache else cache_root() / "features" / f"bids-{key}-tokens.h5"
-            if cache is not None:
-                cache.parent.mkdir(parents=True, exist_ok=True)
-        windows[kind] = tokens_for_dataset(sources, tokenizer, cache=cache, progress=progress)
+            cache = cache_root() / "features" / f"bids-{key}-tokens.h5"
+            cache.parent.mkdir(parents=True, exist_ok=True)
+        windows[kind] = tokens_for_dataset(sources, make_tokenizer(kind, args), cache=cache, progress=progress)
     timings["load_and_features"] = time.perf_counter() - t0
     tokens = windows[ESTIMATORS[args.model].features]
     check_splits(tokens, args, parser)
