@@ -52,8 +52,7 @@ def main(argv=None):
                 normalize=normalize)
         run(f"{target:8s} de-ridge   common/subject", de_ridge(), target=target, task="regression")
         if args.transformer:
-            from neuroaffect.affect.transfer import MontageTransfer
-            from neuroaffect.estimators import ElectrodeAttentionClassifier
+            from neuroaffect.estimators import ElectrodeAttentionClassifier, MontageTransfer
 
             est = ElectrodeAttentionClassifier(
                 config=dict(embed_dim=32, depth=2, n_heads=2, head_dim=16, ffn_dim=32, head_dims=(32,)),

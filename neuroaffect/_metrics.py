@@ -1,4 +1,8 @@
-"""Agreement scores shared by the estimators (``score``) and the evaluation (metrics, reports)."""
+"""Agreement scores shared by the estimators and the evaluation (metrics, reports).
+
+The regressors' ``score`` is scikit-learn's R^2; the concordance correlation is the evaluation's
+``"ccc"`` metric and is computed explicitly where it is meant.
+"""
 
 from __future__ import annotations
 

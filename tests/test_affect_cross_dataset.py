@@ -146,7 +146,7 @@ def test_errors():
 
 def test_transformer_across_montages():
     pytest.importorskip("torch")
-    from neuroaffect.affect.transfer import MontageTransfer
+    from neuroaffect.estimators import MontageTransfer
     from neuroaffect.estimators.transformer import ElectrodeAttentionClassifier
 
     train, test = _tokens("deap", DEAP_CH, n_windows=4, seed=1), _tokens("dreamer", DREAMER_CH, n_windows=4, seed=2)

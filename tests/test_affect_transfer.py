@@ -6,7 +6,7 @@ import pytest
 pytest.importorskip("torch")
 from neuroaffect.affect import va_bins  # noqa: E402
 from neuroaffect.affect.prototypes import model_prototypes  # noqa: E402
-from neuroaffect.affect.transfer import MontageTransfer, pooled_embeddings  # noqa: E402
+from neuroaffect.estimators.transfer import MontageTransfer, pooled_embeddings  # noqa: E402
 from neuroaffect.estimators.transformer import (  # noqa: E402
     ElectrodeAttentionClassifier,
     ElectrodeAttentionRegressor,

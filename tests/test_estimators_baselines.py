@@ -35,12 +35,7 @@ needs_braindecode = pytest.mark.skipif(
 NAMES = ["Fp1", "Fp2", "F3", "F4", "C3", "C4", "O1", "O2"]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -9,19 +9,14 @@ from sklearn.base import clone
 
 from neuroaffect.affect.grid import va_bins, va_prototypes
 from neuroaffect.affect.prototypes import model_prototypes, prototype_alignment_loss
-from neuroaffect.affect.transfer import pooled_embeddings
 from neuroaffect.estimators import ElectrodeAttentionClassifier, ElectrodeAttentionRegressor
+from neuroaffect.estimators.transfer import pooled_embeddings
 
 E = 16
 TINY = dict(embed_dim=E, depth=1, n_heads=2, head_dim=8, ffn_dim=16, head_dims=(16,), dropout=0.0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def make_data(n=160, seed=0):

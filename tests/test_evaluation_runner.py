@@ -198,6 +198,7 @@ class GroupSpy(ClassifierMixin, BaseEstimator):
     """Records the rows (X[:, 0, 0] holds the window index) and the groups of every fit."""
 
     log = []
+    __metadata_request__fit = {"groups": True}  # groups travel by metadata routing
 
     def __init__(self, c=1.0):
         self.c = c
@@ -337,24 +338,28 @@ def test_runner_warns_and_records_untested_windows():
 
 
 class ValidationGroupsSpy(GroupSpy):
-    """Records ``validation_groups`` at every fit."""
+    """Records what early stopping would hold out at every fit (``validation_groups`` resolved with
+    the routed ``held_out`` metadata, as the neural estimators resolve it)."""
 
     seen = []
+    __metadata_request__fit = {"groups": True, "held_out": True}
 
     def __init__(self, c=1.0, validation_groups="auto"):
         self.c = c
         self.validation_groups = validation_groups
 
-    def fit(self, X, y, groups=None):
-        ValidationGroupsSpy.seen.append(self.validation_groups)
+    def fit(self, X, y, groups=None, held_out=None):
+        from neuroaffect.estimators.neural import resolve_validation_groups
+
+        ValidationGroupsSpy.seen.append(resolve_validation_groups(self.validation_groups, groups, held_out))
         return super().fit(X, y, groups)
 
 
 @pytest.mark.parametrize("protocol, n_subjects, wrap, expected", [
     ("leave-one-subject-out", 4, False, "subject"),   # unseen subjects: early stopping holds out subjects
     ("leave-one-subject-out", 4, True, "subject"),    # also inside a pipeline
-    ("leave-one-subject-out", 3, False, "auto"),      # 2 training subjects: too few to hold one out
-    ("within-subject-kfold", 4, False, "auto"),       # the training subjects are tested: trials
+    ("leave-one-subject-out", 3, False, "trial"),     # 2 training subjects: too few to hold one out
+    ("within-subject-kfold", 4, False, "trial"),      # the training subjects are tested: trials
 ])
 def test_runner_chooses_validation_groups_from_the_protocol(protocol, n_subjects, wrap, expected):
     ValidationGroupsSpy.seen.clear()
@@ -377,7 +382,7 @@ def test_validation_groups_count_each_folds_training_subjects():
     tok.trial_key = np.array([f"{names[k.split('/', 1)[0]]}/{k.split('/', 1)[1]}" for k in tok.trial_key])
     ValidationGroupsSpy.seen.clear()
     cross_validate_subjects(tok, ValidationGroupsSpy(), protocol="cross-dataset", progress=False)
-    assert ValidationGroupsSpy.seen == ["auto"]
+    assert ValidationGroupsSpy.seen == ["trial"]
 
 
 def test_drop_unlabelled_runs_on_the_rest_and_records_the_counts(tmp_path):

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.model_selection import cross_val_predict
 
 from neuroaffect.fmri import (
     ContrastiveEncoder,
     RidgeEncoder,
-    cross_val_predict,
+    StimulusKFold,
     retrieval_accuracy,
     two_way_identification,
 )
@@ -86,7 +87,7 @@ def test_retrieval_far_above_chance_and_rises_with_snr():
     for snr in (0.3, 1.0):
         r, Y = _data(snr)
         for name, est in (("ridge", RidgeEncoder()), ("clip", fast())):
-            P = cross_val_predict(est, r, Y, n_splits=3)
+            P = cross_val_predict(est, r.X, Y, cv=StimulusKFold(3, random_state=0), groups=r.trial_key)
             scores[name, snr] = retrieval_accuracy(P, Y, n_candidates=len(Y), n_repeats=5, random_state=0)
     print({k: round(v["brain_to_embedding"]["top1"], 3) for k, v in scores.items()})
     chance = scores["ridge", 1.0]["chance"]["top1"]
@@ -130,8 +131,8 @@ def test_bad_input_errors():
     with pytest.raises(ValueError, match="'loss'"):
         fast(loss="infonce").fit(r.X, Y)
     enc = RidgeEncoder().fit(r.X, Y)
-    with pytest.raises(ValueError, match=r"Y has 29 rows but the responses have 30"):
-        cross_val_predict(enc, r, Y[:-1])
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[30, 29\]"):
+        cross_val_predict(enc, r.X, Y[:-1], cv=StimulusKFold(3, random_state=0), groups=r.trial_key)
 
 
 @pytest.mark.parametrize("make_encoder", [lambda: fast(max_epochs=2), RidgeEncoder])

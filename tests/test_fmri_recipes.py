@@ -167,7 +167,7 @@ def test_fmri_vad_fits_a_data_driven_parcellation_in_each_training_fold(tmp_path
     n_voxels = fitted[0][1]
     assert n_voxels > 5000  # voxel responses inside the first run's EPI mask
     # one parcellation per (dimension, fold), each on that fold's 45 training responses, never on all 60
-    assert fitted == [(45, n_voxels, 1)] * 12
+    assert fitted == [(45, n_voxels)] * 12  # the responses as they are: (n_responses, n_voxels)
     model = runs[("within-subject-kfold", "dominance", False)]
     assert "VoxelParcellation" in model["config"]["estimator"]
     assert model["config"]["estimator_params"]["voxelparcellation__method"] == "ward"
@@ -212,11 +212,14 @@ def test_fmri_bad_option_values_are_one_line_usage_errors(recipe, option, messag
 
 
 def test_cross_val_predict_without_any_split_raises():
-    from neuroaffect.fmri import RidgeEncoder, cross_val_predict
+    from sklearn.model_selection import cross_val_predict
+
+    from neuroaffect.fmri import RidgeEncoder, StimulusKFold
     from neuroaffect.simulate.fmri import simulate_responses
 
     responses, truth = simulate_responses(n_subjects=1, n_stimuli=12, n_repeats=1, n_parcels=6, embed_dim=4,
                                           random_state=0)
-    with pytest.raises(ValueError, match="No split with both training and test rows.*n_splits=1"):
-        cross_val_predict(RidgeEncoder(), responses, truth.embeddings, n_splits=1)
-    assert cross_val_predict(RidgeEncoder(), responses, truth.embeddings, n_splits=2).shape == (12, 4)
+    X, Y, groups = responses.X, truth.embeddings, responses.trial_key
+    with pytest.raises(ValueError, match="'n_splits' parameter: expected an integer >= 2.*n_splits=1"):
+        cross_val_predict(RidgeEncoder(), X, Y, cv=StimulusKFold(n_splits=1), groups=groups)
+    assert cross_val_predict(RidgeEncoder(), X, Y, cv=StimulusKFold(n_splits=2), groups=groups).shape == (12, 4)

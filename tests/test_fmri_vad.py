@@ -5,7 +5,9 @@ import pytest
 from sklearn.base import clone
 
 from neuroaffect.evaluation import (
+    LeakageError,
     LeaveOneSubjectOutStimulusKFold,
+    SampleContainer,
     audit_split,
     cross_validate_subjects,
     parse_trial_keys,
@@ -15,9 +17,9 @@ from neuroaffect.fmri import (
     ContrastiveVADRegressor,
     RidgeEncoder,
     StimulusEmbeddings,
+    StimulusKFold,
     StimulusResponses,
     evaluate_vad,
-    iter_splits,
     make_vad_decoder,
 )
 from neuroaffect.simulate.fmri import simulate_responses
@@ -31,10 +33,11 @@ def data():
 
 
 @pytest.mark.parametrize("protocol", ["within-subject", "cross-subject"])
-def test_iter_splits_never_share_a_stimulus(data, protocol):
+def test_stimulus_kfold_never_shares_a_stimulus(data, protocol):
     r, _ = data
     seen = []
-    for subject, train, test in iter_splits(r, protocol, n_splits=4):
+    for train, test in StimulusKFold(4, protocol=protocol, random_state=0).split(r.X, groups=r.trial_key):
+        subject = r.subject[test][0]
         assert set(r.stimulus[train]).isdisjoint(r.stimulus[test])
         assert set(r.subject[test]) == {subject}
         if protocol == "cross-subject":
@@ -45,21 +48,130 @@ def test_iter_splits_never_share_a_stimulus(data, protocol):
     np.testing.assert_array_equal(np.sort(np.concatenate(seen)), np.arange(r.n_stimuli))
 
 
-def test_to_tokens_shapes_and_keys(data):
+def _old_iter_splits(responses, protocol, n_splits, stimulus_disjoint, random_state):
+    """The removed ``neuroaffect.fmri.iter_splits``, verbatim: the reference StimulusKFold must match."""
+    uniq = np.unique(responses.stimulus)
+    rng = np.random.RandomState(random_state)
+    fold_of = dict(zip(rng.permutation(uniq), np.arange(len(uniq)) % n_splits, strict=True))
+    fold = np.array([fold_of[s] for s in responses.stimulus])
+    for subject in responses.subjects:
+        own = responses.subject == subject
+        for f in range(n_splits):
+            test = np.flatnonzero(own & (fold == f))
+            if protocol == "within-subject":
+                train = np.flatnonzero(own & (fold != f))
+            else:
+                train = np.flatnonzero(~own & ((fold != f) if stimulus_disjoint else True))
+            if len(test) and len(train):
+                yield subject, train, test
+
+
+@pytest.mark.parametrize("protocol, stimulus_disjoint", [("within-subject", True), ("cross-subject", True),
+                                                         ("cross-subject", False)])
+@pytest.mark.parametrize("seed", [0, 7])
+def test_stimulus_kfold_gives_the_folds_of_the_old_iter_splits(data, protocol, stimulus_disjoint, seed):
     r, _ = data
-    tok = r.to_tokens()
-    assert tok.X.shape == (r.n_stimuli, r.n_features, 1)
-    np.testing.assert_allclose(tok.X[:, :, 0], r.X, rtol=1e-6)
-    np.testing.assert_array_equal(tok.rating("arousal"), r.vad[:, 1])
-    assert tok.scale("valence") is r.vad_scale and tok.ch_names == list(r.feature_names)
-    assert tok.positions.shape == (r.n_features, 3) and np.isnan(tok.positions).all()
-    np.testing.assert_array_equal(tok.session, r.run)
-    subject, session, stim = parse_trial_keys(tok.trial_key)
+    # subjects that saw different stimuli, ids with "/" and in no sorted order, one subject's stimulus alone in its fold
+    uneven = r[(r.subject != "02") | (np.char.find(r.stimulus.astype(str), "1") < 0)]
+    uneven.stimulus = np.array([f"z/{s}" if i % 3 else s for i, s in enumerate(uneven.stimulus)], dtype=object)
+    for responses in (r, uneven):
+        cv = StimulusKFold(4, protocol=protocol, stimulus_disjoint=stimulus_disjoint, random_state=seed)
+        new = list(cv.split(responses.X, groups=responses.trial_key))
+        old = list(_old_iter_splits(responses, protocol, 4, stimulus_disjoint, seed))
+        assert len(new) == len(old) == cv.get_n_splits(groups=responses.trial_key)
+        for (train, test), (_, old_train, old_test) in zip(new, old, strict=True):
+            np.testing.assert_array_equal(train, old_train)
+            np.testing.assert_array_equal(test, old_test)
+
+
+def test_stimulus_kfold_is_a_scikit_learn_splitter_and_a_runner_cv(data):
+    from sklearn.model_selection import GroupKFold, cross_val_predict, cross_validate
+
+    r, truth = data
+    sub = r[r.subject != "03"]
+    Y = truth.embedding_of(sub.stimulus)
+    cv = StimulusKFold(3, random_state=0)
+    P = cross_val_predict(RidgeEncoder(), sub.X, Y, cv=cv, groups=sub.trial_key)
+    # the out-of-fold predictions of the removed fmri.cross_val_predict: each fold's model on its test rows
+    expected = np.full(P.shape, np.nan)
+    for _, train, test in _old_iter_splits(sub, "within-subject", 3, True, 0):
+        expected[test] = RidgeEncoder().fit(sub.X[train], Y[train]).transform(sub.X[test])
+    np.testing.assert_allclose(P, expected)
+    scores = cross_validate(RidgeEncoder(), sub.X, Y, cv=cv, groups=sub.trial_key)["test_score"]
+    assert len(scores) == 6 and (scores > 0.2).all()  # top-1 retrieval among ~20 test stimuli
+    assert cv.held_out == ("stimulus",) and cv.leakage_free
+    assert StimulusKFold(protocol="cross-subject").held_out == ("subject", "stimulus")
+    assert StimulusKFold(protocol="cross-subject", stimulus_disjoint=False).held_out == ("subject",)
+    # as the runner's cv: run pooled, every split checked against the promise, the folds as given
+    res = cross_validate_subjects(sub, make_vad_decoder(), target="valence", task="regression",
+                                  cv=StimulusKFold(3, protocol="cross-subject", random_state=0), progress=False)
+    assert res.leakage_free and res.config["cv"] == "pooled splitter"
+    folds = list(StimulusKFold(3, protocol="cross-subject", random_state=0).split(sub.X, groups=sub.trial_key))
+    for f, (_, test) in enumerate(folds):
+        assert (res.predictions["fold"][test] == f).all()
+    assert (res.predictions["fold"] >= 0).all()
+    # a splitter breaking its promise is refused: GroupKFold over runs puts a stimulus on both sides
+    runs = sub.run.astype(str)
+
+    class Broken(GroupKFold):
+        leakage_free, held_out = True, ("stimulus",)
+
+        def split(self, X, y=None, groups=None):
+            return super().split(X, y, runs)
+
+    with pytest.raises(LeakageError):
+        cross_validate_subjects(sub, make_vad_decoder(), target="valence", task="regression", cv=Broken(2),
+                                progress=False)
+
+
+def test_stimulus_kfold_errors(data):
+    r, _ = data
+    with pytest.raises(ValueError, match="'groups' parameter is required"):
+        next(StimulusKFold(3).split(r.X))
+    with pytest.raises(ValueError, match="'n_splits' parameter.*n_splits=1"):
+        next(StimulusKFold(1).split(r.X, groups=r.trial_key))
+    with pytest.raises(ValueError, match="60 distinct stimuli cannot be split into n_splits=100"):
+        next(StimulusKFold(100).split(r.X, groups=r.trial_key))
+    with pytest.raises(ValueError, match="'protocol'"):
+        next(StimulusKFold(3, protocol="pooled").split(r.X, groups=r.trial_key))
+    one = r[r.subject == "01"]
+    with pytest.raises(ValueError, match="at least 2 subjects"):
+        next(StimulusKFold(3, protocol="cross-subject").split(one.X, groups=one.trial_key))
+    with pytest.raises(ValueError, match="groups has 10 entries but X has"):
+        next(StimulusKFold(3).split(r.X, groups=r.trial_key[:10]))
+
+
+def test_the_runner_names_what_a_container_lacks():
+    with pytest.raises(TypeError, match=r"sample container .* got ndarray without X, subject, trial_key"):
+        cross_validate_subjects(np.zeros((4, 2)), make_vad_decoder(), task="regression")
+
+
+def test_responses_are_a_sample_container_with_stimulus_keys(data):
+    r, _ = data
+    assert isinstance(r, SampleContainer)
+    assert r.X.shape == (r.n_stimuli, r.n_features) and len(r) == r.n_stimuli
+    assert r.rating_names == ("valence", "arousal", "dominance") and r.ratings is r.vad
+    np.testing.assert_array_equal(r.rating("arousal"), r.vad[:, 1])
+    assert r.scale("valence") is r.vad_scale
+    subject, session, stim = parse_trial_keys(r.trial_key)
     np.testing.assert_array_equal(subject, r.subject)
     np.testing.assert_array_equal(stim, r.stimulus)
+    np.testing.assert_array_equal(r.trial_key, r.trial_keys())
     # the two repeats (in two runs) of a stimulus share one key; one key per (subject, stimulus)
     assert set(session) == {"all-runs"}
-    assert len(np.unique(tok.trial_key)) == 3 * 60
+    assert len(np.unique(r.trial_key)) == 3 * 60
+    # what the runner records of them: parcel names, no sampling rate, no bands, no topomap positions
+    res = cross_validate_subjects(r[r.subject != "03"], make_vad_decoder(), target="valence", task="regression",
+                                  n_splits=3, progress=False)
+    assert res.config["ch_names"] == list(r.feature_names) and res.config["band_names"] == []
+    assert res.config["sfreq"] is None and res.config["dataset"] == r.dataset == "simulated"
+    assert res.config["n_trials"] == 2 * 60 and res.config["n_windows"] == 2 * 120
+    with pytest.raises(ValueError, match="Unknown rating 'liking'"):
+        r.rating("liking")
+    bare = StimulusResponses.from_arrays(r.X, r.stimulus)
+    assert bare.rating_names == () and bare.ratings.shape == (r.n_stimuli, 0)
+    with pytest.raises(ValueError, match="no VAD"):
+        bare.scale("valence")
 
 
 def test_trial_keys_keep_runs_when_stimuli_do_not_repeat_across_runs():
@@ -81,8 +193,7 @@ def _stimulus_disjoint(r, pred):
 
 def test_runner_keeps_repeats_of_a_stimulus_together(data):
     r, _ = data
-    tok = r.to_tokens()
-    res = cross_validate_subjects(tok, make_vad_decoder(), target="valence", task="regression",
+    res = cross_validate_subjects(r, make_vad_decoder(), target="valence", task="regression",
                                   protocol="within-subject-kfold", n_splits=4, progress=False)
     assert res.leakage["leaked_test_fraction"] == 0 and res.leakage["max_shared_trials_per_split"] == 0
     _stimulus_disjoint(r, res.predictions)
@@ -91,13 +202,14 @@ def test_runner_keeps_repeats_of_a_stimulus_together(data):
     naive = np.char.add(naive, r.stimulus.astype(str))
     own = np.flatnonzero(r.subject == "01")
     train, test = own[r.run[own] == "rep-1"], own[r.run[own] == "rep-2"]
-    assert audit_split(tok.trial_key, tok.start, tok.stop, train, test).shared_trials == 60
-    assert audit_split(naive, tok.start, tok.stop, train, test).shared_trials == 0
+    start, stop = np.zeros(r.n_stimuli, int), np.ones(r.n_stimuli, int)
+    assert audit_split(r.trial_key, start, stop, train, test).shared_trials == 60
+    assert audit_split(naive, start, stop, train, test).shared_trials == 0
 
 
 def test_stimulus_disjoint_loso_never_shares_subject_or_stimulus(data):
     r, _ = data
-    keys = r.to_tokens().trial_key
+    keys = r.trial_key
     splitter = LeaveOneSubjectOutStimulusKFold(4, random_state=0)
     tested = []
     for train, test in splitter.split(r.X, groups=keys):
@@ -156,9 +268,7 @@ def test_vad_errors(data):
     with pytest.raises(ValueError, match="no VAD"):
         evaluate_vad(r.__class__.from_arrays(r.X, r.stimulus))
     with pytest.raises(ValueError, match="no VAD"):
-        r.__class__.from_arrays(r.X, r.stimulus).to_tokens()
-    with pytest.raises(ValueError, match="positions must have shape"):
-        r.to_tokens(positions=np.zeros((3, 3)))
+        cross_validate_subjects(r.__class__.from_arrays(r.X, r.stimulus), make_vad_decoder(), task="regression")
     with pytest.raises(ValueError, match="'protocol'"):
         evaluate_vad(r, protocol="pooled")
     with pytest.raises(ValueError, match="'targets'"):

@@ -6,7 +6,7 @@ vs 1-5). :func:`cross_dataset_cv` puts both label sets in the common space of
 and either restricts both token sets to the electrodes they share, which works with any
 estimator, or keeps every electrode of each montage for estimators that embed electrodes by
 position (a ``ch_names`` parameter, e.g. ``ElectrodeAttentionClassifier`` in
-:class:`~neuroaffect.affect.transfer.MontageTransfer`).
+:class:`~neuroaffect.estimators.MontageTransfer`).
 
 It runs through the cross-validation runner with protocol ``"cross-dataset"`` and returns a
 :class:`~neuroaffect.evaluation.CVResult`, so :func:`~neuroaffect.evaluation.write_report`
@@ -56,7 +56,7 @@ class _PresentElectrodes(MetaEstimatorMixin, BaseEstimator):
     ----------
     estimator : estimator
         Has a ``ch_names`` parameter that it honours at predict time
-        (e.g. :class:`~neuroaffect.affect.transfer.MontageTransfer`).
+        (e.g. :class:`~neuroaffect.estimators.MontageTransfer`).
     ch_names : list of str
         The electrodes of the union array, in its order.
     """
@@ -72,13 +72,15 @@ class _PresentElectrodes(MetaEstimatorMixin, BaseEstimator):
             raise ValueError("No electrode is finite in every window of X; expected one montage per call.")
         return X[:, present], [ch for ch, keep in zip(self.ch_names, present, strict=True) if keep]
 
-    def fit(self, X, y, groups=None):
-        from ..evaluation.jobs import _accepts_groups
+    # trial keys and the protocol's held-out unit, routed on to the estimator where it consumes them
+    __metadata_request__fit = {"groups": True, "held_out": True}
+
+    def fit(self, X, y, groups=None, held_out=None):
+        from ..evaluation.jobs import _consumed
 
         X, names = self._select(X)
         self.estimator_ = clone(self.estimator).set_params(ch_names=names)
-        params = {"groups": groups} if groups is not None and _accepts_groups(self.estimator_) else {}
-        self.estimator_.fit(X, y, **params)
+        self.estimator_.fit(X, y, **_consumed(self.estimator_, "fit", groups=groups, held_out=held_out))
         if hasattr(self.estimator_, "classes_"):
             self.classes_ = self.estimator_.classes_
         return self
@@ -214,7 +216,7 @@ def cross_dataset_cv(
         if type(model).__name__.startswith("ElectrodeAttention"):
             raise ValueError(
                 f"{type(model).__name__} reads positions of the montage it was fitted on; wrap it in "
-                f"neuroaffect.affect.transfer.MontageTransfer to predict on another montage."
+                f"neuroaffect.estimators.MontageTransfer to predict on another montage."
             )
         ch_train, ch_test = list(train_tokens.ch_names), list(test_tokens.ch_names)
         ch_names = ch_train + [ch for ch in ch_test if ch not in set(ch_train)]
@@ -267,7 +269,7 @@ def cross_dataset_evaluate(
         ``"all"``: each set keeps its own montage; the estimator must have a ``ch_names``
         parameter, which is set to the training montage for fitting and to the test montage for
         predicting, and honour it (wrap the transformer estimators in
-        :class:`~neuroaffect.affect.transfer.MontageTransfer`).
+        :class:`~neuroaffect.estimators.MontageTransfer`).
     normalize : {"subject", "dataset"} or None
         Standardise every token feature (electrode x band) to zero mean and unit variance within
         each subject (or each dataset) before fitting and predicting. Datasets differ in recording

@@ -2,11 +2,14 @@
 
 Estimators take tokens ``X`` of shape (n_windows, n_electrodes, n_bands) or raw windows
 (n_windows, n_channels, n_times) (EEGNet, TSception, the Riemannian pipelines: see
-:attr:`EstimatorSpec.features`). ``groups`` carries ids per window where an estimator needs them:
-the neural estimators' ``fit`` takes trial ids for early stopping on held-out trials
-(``validation_groups="subject"`` holds out whole subjects instead; "auto" lets the evaluation
-runner choose), and the subject-alignment steps request subject ids (or trial keys
-"subject/session/trial") in ``fit`` and ``transform`` through scikit-learn's metadata routing.
+:attr:`EstimatorSpec.features`). Metadata travel by scikit-learn's metadata routing, requested by
+default where an estimator uses them: the neural estimators' ``fit`` requests ``groups`` (trial
+ids, for early stopping on held-out trials) and ``held_out`` (what the evaluation holds out;
+``validation_groups="auto"`` then holds out whole subjects when it is "subject"), and the
+subject-alignment steps request ``groups`` (subject ids or trial keys "subject/session/trial") in
+``fit`` and ``transform``; a ``Pipeline`` or a search routes them when routing is enabled, as the
+evaluation runner does. Estimators that can explain electrodes offer ``electrode_importance(X)``.
+:class:`MontageTransfer` predicts on another montage than the one a transformer was fitted on.
 :func:`make_estimator` without a name gives :data:`RECOMMENDED`.
 """
 
@@ -37,6 +40,8 @@ _EXPORTS = {
     "concordance_correlation": "transformer",
     "BraindecodeClassifier": "networks",
     "BraindecodeRegressor": "networks",
+    "MontageTransfer": "transfer",
+    "pooled_embeddings": "transfer",
 }
 
 __all__ = ["ESTIMATORS", "RECOMMENDED", "EstimatorSpec", "make_estimator", *_EXPORTS]
@@ -135,4 +140,4 @@ def make_estimator(name=None, task="classification", **params):
     spec = ESTIMATORS[name]
     if name == "transformer-reference" and task == "classification":
         params = {"label_smoothing": 0.12, **params}
-    return __getattr__(spec.classify if task == "classification" else spec.regress)(**spec.fixed, **params)
+    return __getattr__(spec.classify if task == "classification" else spec.regress)(**{**spec.fixed, **params})

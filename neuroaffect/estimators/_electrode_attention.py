@@ -4,6 +4,11 @@
 in skorch (AdamW, cosine learning-rate schedule, early stopping on :func:`~neuroaffect.estimators.neural.inner_split`)
 with :class:`_TaskLoss`; :class:`~neuroaffect.estimators.transformer.ElectrodeAttentionClassifier` and
 :class:`~neuroaffect.estimators.transformer.ElectrodeAttentionRegressor` add their targets and predictions.
+
+``fit`` requests its ``groups`` and ``held_out`` metadata by default (scikit-learn metadata routing),
+so a ``Pipeline`` or a search hands them on when routing is enabled. Prediction, ``embed`` and
+``electrode_importance`` read tokens of the training montage, or, with ``ch_names``, of another
+montage (models that embed electrode positions only).
 """
 
 from __future__ import annotations
@@ -12,12 +17,12 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
 from .._validation import check_finite, check_option, check_positive
 from ..models.transformer import ElectrodeAttentionTransformer, make_config
-from .neural import cosine_schedule, inner_split
+from .neural import cosine_schedule, inner_split, resolve_validation_groups
 
 
 class _TaskLoss(nn.Module):
@@ -44,6 +49,8 @@ class _TaskLoss(nn.Module):
 
 class _ElectrodeAttentionBase(BaseEstimator):
     _regression = False
+    # Routed by default to fit when metadata routing is enabled (in a Pipeline, a search, the runner).
+    __metadata_request__fit = {"groups": True, "held_out": True}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -52,8 +59,11 @@ class _ElectrodeAttentionBase(BaseEstimator):
         return tags
 
     # ---- input checks -------------------------------------------------------------------------
-    def _check_X(self, X, *, reset):
-        X = validate_data(self, X, reset=reset, allow_nd=True, dtype=np.float32, ensure_all_finite=False)
+    def _check_X(self, X, *, reset, other_montage=False):
+        if other_montage:  # another electrode count than at fit: no n_features_in_ check
+            X = check_array(X, allow_nd=True, dtype=np.float32, ensure_all_finite=False)
+        else:
+            X = validate_data(self, X, reset=reset, allow_nd=True, dtype=np.float32, ensure_all_finite=False)
         if X.ndim == 2:
             n_bands = self.n_bands or 1
             if X.shape[1] % n_bands:
@@ -87,7 +97,7 @@ class _ElectrodeAttentionBase(BaseEstimator):
         return names, ch_positions(names)
 
     # ---- fitting ------------------------------------------------------------------------------
-    def fit(self, X, y, groups=None, va=None):
+    def fit(self, X, y, groups=None, va=None, held_out=None):
         """Train on tokens.
 
         Parameters
@@ -100,13 +110,24 @@ class _ElectrodeAttentionBase(BaseEstimator):
         groups : ndarray, shape (n_windows,), optional
             Trial id of each window; the early-stopping validation split holds out whole trials
             (or whole subjects with ``validation_groups="subject"``: then trial keys
-            ``"subject/session/trial"``, e.g. ``WindowTokens.trial_key``).
+            ``"subject/session/trial"``, e.g. ``WindowTokens.trial_key``). Requested by default
+            through metadata routing (a Pipeline or a search with routing enabled routes it here).
         va : ndarray, shape (n_windows, 2), optional
             Valence and arousal of each window in the common space [-1, 1]
             (:func:`neuroaffect.affect.to_common_space`); required when ``prototype_weight > 0``,
             where it picks each window's valence-arousal grid class. It is never read from ``y``:
             ``y`` carries no rating names or scales, so which columns are valence and arousal, and
-            how to map them to [-1, 1], would be a guess.
+            how to map them to [-1, 1], would be a guess. Not requested by default: in a Pipeline
+            under metadata routing, request it with ``set_fit_request(va=True)``.
+        held_out : {"subject", "trial"} or None, optional
+            What the evaluation around this fit holds out from the model: "subject" when it will
+            be tested on subjects absent from ``X`` (leave-one-subject-out, cross-dataset),
+            "trial" when on unseen trials of the training subjects. ``validation_groups="auto"``
+            follows it: early stopping holds out whole subjects when ``held_out="subject"`` and
+            ``groups`` (trial keys) span at least 3 subjects, else trials
+            (:func:`~neuroaffect.estimators.neural.resolve_validation_groups`). Requested by
+            default through metadata routing; :func:`~neuroaffect.evaluation.cross_validate_subjects`
+            passes it from the protocol.
 
         Returns
         -------
@@ -132,8 +153,11 @@ class _ElectrodeAttentionBase(BaseEstimator):
         # Input and target scaling (like class weights) are fitted on the training part of the
         # early-stopping split only, so the validation trials stay unseen.
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        train, valid = inner_split(self, len(X), groups, seed, None if self._regression else targets)
+        train, valid = inner_split(self, len(X), groups, seed, None if self._regression else targets,
+                                   held_out=held_out)
         self.early_stopping_ = valid is not None
+        self.validation_groups_ = (resolve_validation_groups(self.validation_groups, groups, held_out)
+                                   if self.early_stopping_ else None)
         targets = self._scale_targets(targets, train)
         self.ch_names_, positions = self._electrodes(X.shape[1])
         check_positive("prototype_weight", self.prototype_weight, strict=False)
@@ -237,7 +261,56 @@ class _ElectrodeAttentionBase(BaseEstimator):
         return {"net": net, "bins": bins}
 
     # ---- prediction ---------------------------------------------------------------------------
-    def embed(self, X, batch_size: int = 1024):
+    def _tokens(self, X, ch_names, method):
+        """Checked, standardised tokens of ``X`` and the positions (tensor) of the montage that
+        ``ch_names`` names, or None for the training montage."""
+        check_is_fitted(self, "net_")
+        names = None
+        if ch_names is not None:
+            from ..channels import normalize_ch_names
+
+            names = normalize_ch_names(ch_names, source=f"the 'ch_names' argument of {method}")
+        if names is None or (self.ch_names_ is not None and names == list(self.ch_names_)):
+            X, positions = self._check_X(X, reset=False), None
+        else:
+            if self.config_.electrodes != "positions":
+                raise ValueError(
+                    f"The 'ch_names' argument of {method} names another montage than the model was fitted on "
+                    f"({'no ch_names' if self.ch_names_ is None else f'{len(self.ch_names_)} electrodes'}), but "
+                    "this model has a learned electrode table (fitted without ch_names, or with the 'reference' "
+                    f"config): it cannot read another montage. Expected ch_names=None or the training montage "
+                    f"({self.ch_names_}); to transfer across montages, fit with ch_names and config='default'."
+                )
+            X = self._check_X(X, reset=False, other_montage=True)
+            if len(names) != X.shape[1]:
+                raise ValueError(
+                    f"The 'ch_names' argument of {method}: ch_names has {len(names)} names but X has "
+                    f"{X.shape[1]} electrodes; expected one name per electrode of X's second axis, in its order."
+                )
+            from ..channels import ch_positions
+
+            positions = torch.as_tensor(ch_positions(names), dtype=torch.float32)
+        return ((X - self.mean_) / self.scale_).astype(np.float32), positions
+
+    def _module_pass(self, Xs, positions, batch_size, run):
+        """Evaluation-mode passes of the network over standardised tokens ``Xs`` in batches.
+
+        ``run(module, batch, positions)`` returns one tensor per batch; the results are
+        concatenated (float64 numpy). The module's training mode is restored afterwards.
+        """
+        module = self.net_.module_
+        device, was_training = next(module.parameters()).device, module.training
+        pos = None if positions is None else positions.to(device)
+        module.eval()
+        try:
+            with torch.no_grad():
+                parts = [run(module, torch.from_numpy(Xs[i:i + batch_size]).to(device), pos).cpu()
+                         for i in range(0, len(Xs), batch_size)]
+        finally:
+            module.train(was_training)
+        return torch.cat(parts).double().numpy() if parts else None
+
+    def embed(self, X, batch_size: int = 1024, ch_names=None):
         """Pooled embedding the head reads (``module.embed``, evaluation mode), e.g. for prototypes.
 
         Parameters
@@ -245,29 +318,63 @@ class _ElectrodeAttentionBase(BaseEstimator):
         X : ndarray, shape (n_windows, n_electrodes, n_bands)
         batch_size : int
             Windows per forward pass.
+        ch_names : list of str, optional
+            The electrodes of ``X`` when they differ from the training montage (models that
+            embed electrode positions only, i.e. fitted with ``ch_names`` and the "default"
+            config; a ``ValueError`` otherwise). None: X holds the training montage.
 
         Returns
         -------
         embeddings : ndarray, shape (n_windows, embed_dim), float64
         """
-        check_is_fitted(self, "net_")
-        X = self._check_X(X, reset=False)
-        Xs = torch.from_numpy(((X - self.mean_) / self.scale_).astype(np.float32))
-        module = self.net_.module_
-        device, was_training = next(module.parameters()).device, module.training
-        module.eval()
-        try:
-            with torch.no_grad():
-                parts = [module.embed(Xs[i:i + batch_size].to(device)).cpu() for i in range(0, len(Xs), batch_size)]
-        finally:
-            module.train(was_training)
-        return torch.cat(parts).double().numpy() if parts else np.zeros((0, self.config_.embed_dim))
+        Xs, positions = self._tokens(X, ch_names, "embed")
+        out = self._module_pass(Xs, positions, batch_size, lambda m, xb, pos: m.embed(xb, positions=pos))
+        return np.zeros((0, self.config_.embed_dim)) if out is None else out
 
-    def _forward(self, X):
-        """Network outputs (n_windows, n_outputs) as float64 numpy."""
-        check_is_fitted(self, "net_")
-        X = self._check_X(X, reset=False)
-        Xs = ((X - self.mean_) / self.scale_).astype(np.float32)
-        with torch.no_grad():
-            out = self.net_.forward(Xs, training=False, device="cpu")
-        return out.double().numpy()
+    def electrode_importance(self, X, batch_size: int = 1024, ch_names=None) -> np.ndarray:
+        """How much each electrode feeds the prediction, by attention rollout on the windows ``X``.
+
+        Each layer's head-averaged attention, mixed half-and-half with the identity (the residual
+        path), is multiplied through the layers
+        (:func:`~neuroaffect.estimators.interpret.attention_rollout`); an electrode's importance
+        is its mean share over the output tokens, averaged over the windows: a unitless fraction,
+        class-agnostic (where the model looks, not which way it votes). The importances sum to 1.
+        :func:`~neuroaffect.evaluation.cross_validate_subjects` calls this method on each fold's
+        test windows for the report's topomap.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n_windows, n_electrodes, n_bands)
+            Tokens to explain.
+        batch_size : int
+            Windows per forward pass.
+        ch_names : list of str, optional
+            The electrodes of ``X`` when they differ from the training montage (see :meth:`embed`).
+
+        Returns
+        -------
+        importance : ndarray, shape (n_electrodes,)
+            Mean rollout share of each electrode of ``X`` (sums to 1).
+        """
+        from .interpret import attention_rollout
+
+        Xs, positions = self._tokens(X, ch_names, "electrode_importance")
+
+        def rollout(module, xb, pos):
+            _, maps = module(xb, positions=pos, need_weights=True)
+            return attention_rollout(maps).mean(dim=1).sum(dim=0, keepdim=True).double()
+
+        out = self._module_pass(Xs, positions, batch_size, rollout)
+        if out is None:
+            raise ValueError("X has no windows; expected at least one window to explain.")
+        return out.sum(axis=0) / len(Xs)
+
+    def _forward(self, X, ch_names=None, method="predict"):
+        """Network outputs (n_windows, n_outputs) as float64 numpy, on the montage of ``ch_names``."""
+        Xs, positions = self._tokens(X, ch_names, method)
+        if positions is None:  # the training montage: skorch's own evaluation pass
+            with torch.no_grad():
+                out = self.net_.forward(Xs, training=False, device="cpu")
+            return out.double().numpy()
+        out = self._module_pass(Xs, positions, 1024, lambda m, xb, pos: m(xb, positions=pos))
+        return np.zeros((0, self.config_.n_outputs)) if out is None else out

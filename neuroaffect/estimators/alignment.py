@@ -21,6 +21,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import check_finite, check_option
@@ -57,6 +58,7 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
     __metadata_request__transform = {"groups": True}
     #: What the reports say when a pipeline holds this step.
     description = ""
+    _parameter_constraints: dict = {}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -180,6 +182,7 @@ class SubjectRecentering(_SubjectAlignment):
     """
 
     description = "per-subject Riemannian re-centring"
+    _parameter_constraints: dict = {"metric": [StrOptions({"riemann", "euclid"})]}
 
     def __init__(self, metric="riemann"):
         self.metric = metric

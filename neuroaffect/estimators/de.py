@@ -11,7 +11,7 @@ recommended pipeline, chosen on real EEG (benchmarks/RESULTS.md).
 
 from __future__ import annotations
 
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -34,11 +34,14 @@ class FlattenTokens(TransformerMixin, BaseEstimator):
     through unchanged.
     """
 
+    _parameter_constraints: dict = {}  # no parameters
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.three_d_array = True
         return tags
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         X = validate_data(self, X, allow_nd=True, ensure_all_finite=False)
         check_finite(X, "X (tokens)")

@@ -41,6 +41,10 @@ def attention_rollout(maps) -> torch.Tensor:
 def electrode_importance(estimator, X, batch_size: int = 1024) -> np.ndarray:
     """Attention-rollout importance of each electrode for a fitted electrode-attention estimator.
 
+    The same as ``estimator.electrode_importance(X, batch_size=batch_size)``
+    (:meth:`~neuroaffect.estimators.ElectrodeAttentionClassifier.electrode_importance`): estimators
+    that can explain electrodes offer that method, which the evaluation runner calls.
+
     Parameters
     ----------
     estimator : ElectrodeAttentionClassifier or ElectrodeAttentionRegressor
@@ -56,22 +60,7 @@ def electrode_importance(estimator, X, batch_size: int = 1024) -> np.ndarray:
         Mean rollout importance (sums to 1).
     """
     check_is_fitted(estimator, "net_")
-    X = estimator._check_X(X, reset=False)
-    Xs = ((X - estimator.mean_) / estimator.scale_).astype(np.float32)
-    module = estimator.net_.module_
-    device = next(module.parameters()).device
-    was_training = module.training
-    module.eval()
-    total = torch.zeros(X.shape[1], dtype=torch.float64)
-    try:
-        with torch.no_grad():
-            for start in range(0, len(Xs), batch_size):
-                batch = torch.from_numpy(Xs[start:start + batch_size]).to(device)
-                _, maps = module(batch, need_weights=True)
-                total += attention_rollout(maps).mean(dim=1).sum(dim=0).double().cpu()
-    finally:
-        module.train(was_training)
-    return (total / len(Xs)).numpy()
+    return estimator.electrode_importance(X, batch_size=batch_size)
 
 
 def plot_electrode_importance(importance, ch_names, *, axes=None, cmap="Reds", show=False):

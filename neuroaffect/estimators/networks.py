@@ -5,6 +5,10 @@
   2018) and TSception (Ding et al. 2020) on raw windows (n_windows, n_channels, n_times) in volts.
   braindecode is imported only when one of these is fitted, and is an optional extra:
   ``pip install "neuroaffect[braindecode]"``.
+
+``fit`` requests ``groups`` (trial ids, for early stopping on held-out trials) and ``held_out``
+(what the evaluation holds out, which ``validation_groups="auto"`` follows) through scikit-learn's
+metadata routing by default, as the electrode-attention estimators do.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._metrics import concordance_correlation
 from .._validation import check_finite, check_option, check_positive
 from .neural import (
     check_class_labels,
@@ -23,6 +26,7 @@ from .neural import (
     cosine_schedule,
     inner_split,
     mean_per_trial,
+    resolve_validation_groups,
     trial_order,
 )
 
@@ -59,6 +63,8 @@ def _chs_info(ch_names):
 
 class _BraindecodeBase(BaseEstimator):
     _regression = False
+    # Routed by default to fit when metadata routing is enabled (in a Pipeline, a search, the runner).
+    __metadata_request__fit = {"groups": True, "held_out": True}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -76,7 +82,7 @@ class _BraindecodeBase(BaseEstimator):
             raise ValueError(f"X has {X.shape[2]} values per channel, but the model was fitted on {self.n_times_}.")
         return X
 
-    def fit(self, X, y, groups=None):
+    def fit(self, X, y, groups=None, held_out=None):
         """Train the network.
 
         Parameters
@@ -88,6 +94,12 @@ class _BraindecodeBase(BaseEstimator):
         groups : ndarray, shape (n_windows,), optional
             Trial id per window; enables early stopping on held-out trials (held-out subjects with
             ``validation_groups="subject"``: then trial keys ``"subject/session/trial"``).
+            Requested by default through metadata routing.
+        held_out : {"subject", "trial"} or None, optional
+            What the evaluation around this fit holds out from the model; ``validation_groups="auto"``
+            holds out subjects when it is "subject" and ``groups`` span at least 3 subjects, else
+            trials (:func:`~neuroaffect.estimators.neural.resolve_validation_groups`). Requested
+            by default through metadata routing.
 
         Returns
         -------
@@ -111,8 +123,11 @@ class _BraindecodeBase(BaseEstimator):
         # Input and target scaling are fitted on the training part of the early-stopping split
         # only, so the validation trials stay unseen.
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        train, valid = inner_split(self, len(X), groups, seed, None if self._regression else targets)
+        train, valid = inner_split(self, len(X), groups, seed, None if self._regression else targets,
+                                   held_out=held_out)
         self.early_stopping_ = valid is not None
+        self.validation_groups_ = (resolve_validation_groups(self.validation_groups, groups, held_out)
+                                   if self.early_stopping_ else None)
         targets = self._scale_targets(targets, train)
         self.n_times_ = X.shape[2]
         # DE tokens: per-band z-scores; raw windows: one scale (volts -> about unit variance).
@@ -194,6 +209,8 @@ class BraindecodeClassifier(ClassifierMixin, _BraindecodeBase):
         Class labels.
     early_stopping_ : bool
         Whether early stopping ran.
+    validation_groups_ : {"trial", "subject"} or None
+        What the early-stopping split held out; None without early stopping.
     net_ : braindecode.EEGClassifier
         The trained network.
     mean_, scale_ : ndarray or float
@@ -269,7 +286,10 @@ class BraindecodeClassifier(ClassifierMixin, _BraindecodeBase):
 
 
 class BraindecodeRegressor(RegressorMixin, _BraindecodeBase):
-    """A braindecode network as a regressor of one continuous rating; ``score`` is the CCC.
+    """A braindecode network as a regressor of one continuous rating; ``score`` is R^2 (scikit-learn's).
+
+    The concordance correlation (CCC) is :func:`~neuroaffect.estimators.concordance_correlation` of
+    ``y`` and :meth:`predict`, and the ``"ccc"`` metric of the evaluation runner.
 
     Parameters are those of :class:`BraindecodeClassifier` except ``label_smoothing``.
 
@@ -277,7 +297,7 @@ class BraindecodeRegressor(RegressorMixin, _BraindecodeBase):
     ----------
     net_ : braindecode.EEGRegressor
         The trained network.
-    mean_, scale_ : ndarray or float
+    early_stopping_, validation_groups_, mean_, scale_
         As in :class:`BraindecodeClassifier`.
     y_mean_, y_scale_ : float
         Target standardisation, fitted on the inner training split.
@@ -321,7 +341,3 @@ class BraindecodeRegressor(RegressorMixin, _BraindecodeBase):
         """Mean window prediction per trial; returns ``(y_pred, trial_ids)``."""
         ids, index = trial_order(check_groups(groups, len(X)))
         return mean_per_trial(self.predict(X), index, len(ids)), ids
-
-    def score(self, X, y, sample_weight=None):
-        """Concordance correlation coefficient."""
-        return concordance_correlation(y, self.predict(X))

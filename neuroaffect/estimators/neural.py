@@ -4,6 +4,19 @@
 split is large enough (:data:`MIN_VALIDATION_UNITS`); the electrode-attention transformer
 (:mod:`neuroaffect.estimators.transformer`) and the braindecode networks
 (:mod:`neuroaffect.estimators.networks`) use it, the label checks and the per-trial averages.
+
+Metadata the neural estimators take in ``fit`` (both requested by default through scikit-learn's
+metadata routing, ``__metadata_request__fit``, so a ``Pipeline`` or a search routes them when
+routing is enabled; :func:`~neuroaffect.evaluation.cross_validate_subjects` passes them where
+consumed):
+
+- ``groups``: the windows' trial ids (trial keys ``"subject/session/trial"`` to hold out subjects);
+  without them there is no early stopping.
+- ``held_out`` (:data:`HELD_OUT`): what the evaluation around this fit holds out from the model,
+  ``"subject"`` when it will be tested on subjects absent from its training data
+  (leave-one-subject-out, cross-dataset), ``"trial"`` when on unseen trials (or sessions,
+  stimuli, windows) of its training subjects, None when not said. ``validation_groups="auto"``
+  follows it (:func:`resolve_validation_groups`).
 """
 
 from __future__ import annotations
@@ -21,6 +34,14 @@ from .._validation import check_option
 #: How :func:`inner_split` groups the windows it holds out for early stopping.
 VALIDATION_GROUPS = ("auto", "trial", "subject")
 
+#: Values of the ``held_out`` fit metadata: what the evaluation holds out from the fitted model.
+HELD_OUT = ("subject", "trial", None)
+
+#: ``validation_groups="auto"`` holds out subjects (under ``held_out="subject"``) only when the
+#: training groups span at least this many subjects, so that an inner fit of a nested search
+#: still trains on at least 2; with fewer it holds out trials.
+MIN_SUBJECTS_AUTO = 3
+
 
 #: Early stopping runs only when its validation split holds at least this many trials (or
 #: subjects) of every class (regression: twice as many in all); with fewer, the validation loss
@@ -29,24 +50,60 @@ VALIDATION_GROUPS = ("auto", "trial", "subject")
 MIN_VALIDATION_UNITS = 5
 
 
-def inner_split(estimator, n, groups, seed, classes=None):
+def resolve_validation_groups(validation_groups, groups, held_out=None) -> str:
+    """What the early-stopping split holds out: ``"trial"`` or ``"subject"``.
+
+    ``"trial"`` and ``"subject"`` are returned as given. ``"auto"`` (the estimators' default)
+    follows the ``held_out`` fit metadata: ``"subject"`` when ``held_out == "subject"`` and
+    ``groups`` (trial keys ``"subject/session/trial"``) span at least :data:`MIN_SUBJECTS_AUTO`
+    (3) subjects, so the stopping epoch is chosen for subjects the model has not seen, as the
+    evaluation measures; otherwise ``"trial"``. The estimator cannot tell the protocol from the
+    data, hence the metadata.
+
+    Parameters
+    ----------
+    validation_groups : {"auto", "trial", "subject"}
+        The estimator's parameter.
+    groups : array-like of shape (n_windows,) or None
+        The fit's trial ids (only read for ``"auto"`` under ``held_out="subject"``).
+    held_out : {"subject", "trial"} or None
+        What the evaluation holds out (see the module docstring).
+
+    Returns
+    -------
+    str
+        ``"trial"`` or ``"subject"``.
+    """
+    check_option("validation_groups", validation_groups, VALIDATION_GROUPS)
+    check_option("held_out", held_out, HELD_OUT)
+    if validation_groups != "auto":
+        return validation_groups
+    if held_out != "subject" or groups is None:
+        return "trial"
+    from .._keys import parse_trial_keys
+
+    n_subjects = len(np.unique(parse_trial_keys(np.asarray(groups))[0]))
+    return "subject" if n_subjects >= MIN_SUBJECTS_AUTO else "trial"
+
+
+def inner_split(estimator, n, groups, seed, classes=None, held_out=None):
     """Indices ``(train, valid)`` of the early-stopping split of ``n`` windows.
 
     ``valid`` is None (no early stopping) when ``estimator.patience`` is None,
     ``estimator.validation_fraction`` is 0, ``groups`` is None (then a warning says why: a split
     of windows would leak trials into the validation set), or the split would hold fewer than
     :data:`MIN_VALIDATION_UNITS` trials (subjects) of some class (then a log line says so).
-    Otherwise ``valid`` holds out whole trials (``estimator.validation_groups`` "trial", or
-    "auto", the default, which the evaluation runner turns into "subject" where the protocol
-    tests unseen subjects), stratified by class, or whole subjects (``"subject"``: ``groups``
-    must then be trial keys ``"subject/session/trial"``, see
-    :func:`neuroaffect.evaluation.splitters.parse_trial_keys`).
+    Otherwise ``valid`` holds out whole trials, stratified by class, or whole subjects
+    (``groups`` must then be trial keys ``"subject/session/trial"``, see
+    :func:`neuroaffect.evaluation.splitters.parse_trial_keys`), as
+    :func:`resolve_validation_groups` reads ``estimator.validation_groups`` and ``held_out``
+    (the fit metadata: what the evaluation holds out).
 
     ``classes``: class code per window (classification), or None (regression).
     """
     how = getattr(estimator, "validation_groups", "trial")
     check_option("validation_groups", how, VALIDATION_GROUPS)
-    how = "trial" if how == "auto" else how
+    check_option("held_out", held_out, HELD_OUT)
     everything = np.arange(n)
     if estimator.patience is None or estimator.validation_fraction == 0:
         return everything, None
@@ -60,6 +117,7 @@ def inner_split(estimator, n, groups, seed, classes=None):
         )
         return everything, None
     groups = check_groups(groups, n)
+    how = resolve_validation_groups(how, groups, held_out)
     units = groups
     if how == "subject":
         from .._keys import parse_trial_keys

@@ -13,6 +13,7 @@ from __future__ import annotations
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import validate_params
 
 from .alignment import SubjectRecentering
 
@@ -29,6 +30,12 @@ def _covariance_steps(align: bool, estimator: str):
     return [*steps, TangentSpace(metric="riemann"), StandardScaler()]
 
 
+# The factories' own parameters, checked as scikit-learn checks its functions' (the covariance
+# estimator's name is pyRiemann's, which checks it when the pipeline is fitted).
+_FACTORY_CONSTRAINTS = {"align": ["boolean"], "estimator": [str, callable]}
+
+
+@validate_params(_FACTORY_CONSTRAINTS, prefer_skip_nested_validation=True)
 def riemann_logistic_regression(align=True, estimator="oas", **params):
     """Pipeline(Covariances, [SubjectRecentering], TangentSpace, StandardScaler, LogisticRegression(**params)).
 
@@ -50,6 +57,7 @@ def riemann_logistic_regression(align=True, estimator="oas", **params):
     return make_pipeline(*_covariance_steps(align, estimator), LogisticRegression(**params))
 
 
+@validate_params(_FACTORY_CONSTRAINTS, prefer_skip_nested_validation=True)
 def riemann_ridge(align=True, estimator="oas", **params):
     """Regression counterpart of :func:`riemann_logistic_regression` (ridge regression, ``alpha=1``)."""
     return make_pipeline(*_covariance_steps(align, estimator), Ridge(**{"alpha": 1.0, **params}))

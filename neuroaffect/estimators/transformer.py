@@ -3,17 +3,28 @@
 Training runs in skorch (AdamW, cosine learning-rate schedule, label smoothing, early stopping on an
 inner validation split). The inner split is grouped by trial: pass ``groups`` (one trial id per
 window) to ``fit``; without them there is no early stopping, because a split of windows would put
-windows of one trial on both sides and stop on a leaky, optimistic validation score.
+windows of one trial on both sides and stop on a leaky, optimistic validation score. ``fit``
+requests ``groups`` and ``held_out`` (what the evaluation holds out, which
+``validation_groups="auto"`` follows) through scikit-learn's metadata routing by default, so a
+``Pipeline`` or a search routes them when routing is enabled.
+
+Models fitted with ``ch_names`` embed electrodes from their positions: ``predict``,
+``predict_proba``, ``embed`` and ``electrode_importance`` take the ``ch_names`` of another montage
+(:class:`~neuroaffect.estimators.MontageTransfer` wraps this for the runner).
 """
 
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._metrics import concordance_correlation
 from .._validation import check_finite, check_option
+from ..models.transformer import CONFIGS, TransformerConfig
 from ._electrode_attention import _ElectrodeAttentionBase
 from .neural import (
     MIN_VALIDATION_UNITS,
@@ -35,6 +46,27 @@ __all__ = [
     "concordance_correlation", "cosine_schedule", "inner_split",
 ]
 
+# The parameters both estimators share, in scikit-learn's declarative form (``_parameter_constraints``).
+_CONSTRAINTS = {
+    "config": [StrOptions(set(CONFIGS)), dict, TransformerConfig],
+    "ch_names": ["array-like", None],
+    "n_bands": [Interval(Integral, 1, None, closed="left"), None],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "patience": [Interval(Integral, 0, None, closed="left"), None],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "validation_groups": [StrOptions(set(VALIDATION_GROUPS))],
+    "device": [StrOptions({"auto", "cpu", "cuda", *(f"cuda:{i}" for i in range(16))})],
+    "precision": [StrOptions({"float32", "bfloat16"})],
+    "prototypes": "no_validation",  # a PrototypeGrid or an (n_bins**2, embed_dim) array, checked in fit
+    "prototype_weight": [Interval(Real, 0, None, closed="left")],
+    "prototype_temperature": [Interval(Real, 0, None, closed="neither")],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
 
 class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
     """Electrode-attention transformer classifier over band-feature tokens.
@@ -46,8 +78,10 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
         :class:`~neuroaffect.models.transformer.TransformerConfig` fields (on top of "default").
         ``"reference"`` is the published model (learned electrode table, about 0.66 M parameters).
     ch_names : list of str or None
-        Electrode names in the order of X's second axis. With names, "default" embeds electrode
-        identity from the 3-D montage positions; without, a learned table sized from X is used.
+        Electrode names in the order of X's second axis at ``fit``. With names, "default" embeds
+        electrode identity from the 3-D montage positions, and ``predict``, ``predict_proba``,
+        :meth:`embed` and :meth:`electrode_importance` can read tokens of another montage given by
+        their own ``ch_names`` argument; without, a learned table sized from X is used.
     n_bands : int or None
         Bands per electrode when X is 2-D (n_windows, n_electrodes * n_bands); None means 1.
     threshold : float, sequence of float or None
@@ -74,10 +108,12 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
         "subject" holds out whole subjects, so the stopping epoch is chosen for unseen subjects:
         right when the model is tested on subjects it was not trained on (leave-one-subject-out,
         cross-dataset); ``groups`` must then be trial keys ``"subject/session/trial"`` spanning at
-        least 2 subjects. "auto" (default) is "trial" when the estimator is fitted directly;
-        :func:`neuroaffect.evaluation.cross_validate_subjects` makes it "subject" under protocols
-        that hold out subjects when at least 3 subjects train. The estimator cannot tell the
-        protocol from the data, hence the parameter.
+        least 2 subjects. "auto" (default) follows ``fit``'s ``held_out`` metadata (what the
+        evaluation holds out): "subject" when ``held_out="subject"`` and at least 3 subjects
+        train, else "trial" (so "trial" when fitted directly without it);
+        :func:`neuroaffect.evaluation.cross_validate_subjects` passes ``held_out="subject"``
+        under protocols that hold out subjects. The estimator cannot tell the protocol from the
+        data, hence the parameter and the metadata.
     class_weight : "balanced", dict, list of dict or None
         "balanced" weights classes inversely to their frequency in the inner training split (the
         validation trials never count); a dict maps class label to weight (a list: one per column).
@@ -115,6 +151,9 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
         Epochs run (fewer than ``max_epochs`` after early stopping).
     early_stopping_ : bool
         Whether early stopping ran (see ``patience``).
+    validation_groups_ : {"trial", "subject"} or None
+        What the early-stopping split held out (``validation_groups`` resolved); None without
+        early stopping.
     n_features_in_ : int
         Number of electrodes (X's second axis).
     mean_, scale_ : ndarray, shape (n_bands,)
@@ -131,6 +170,13 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
     >>> clf.predict_proba(X).shape
     (40, 2)
     """
+
+    _parameter_constraints: dict = {
+        **_CONSTRAINTS,
+        "threshold": [Real, "array-like", None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="both")],
+        "class_weight": [StrOptions({"balanced"}), dict, list, None],
+    }
 
     def __init__(
         self, config="default", ch_names=None, n_bands=None, threshold=None, lr=1e-3, max_epochs=100,
@@ -212,9 +258,19 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
             start += len(values)
         return out
 
-    def predict_proba(self, X):
-        """Class probabilities per window: (n_windows, n_classes), or a list of those for 2-D y."""
-        probas = self._split_probabilities(self._forward(X))
+    def predict_proba(self, X, ch_names=None):
+        """Class probabilities per window: (n_windows, n_classes), or a list of those for 2-D y.
+
+        Parameters
+        ----------
+        X : ndarray, shape (n_windows, n_electrodes, n_bands)
+        ch_names : list of str, optional
+            The electrodes of ``X`` when they differ from the training montage: a model that
+            embeds electrode positions (fitted with ``ch_names``, config "default") reads another
+            montage from its positions. A ``ValueError`` for a model with a learned electrode
+            table. None (default): X holds the training montage.
+        """
+        probas = self._split_probabilities(self._forward(X, ch_names, "predict_proba"))
         return probas if self._multi else probas[0]
 
     def _labels(self, probas):
@@ -222,9 +278,13 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
         labels = [c[p.argmax(axis=1)] for c, p in zip(classes, probas, strict=True)]
         return np.stack(labels, axis=1) if self._multi else labels[0]
 
-    def predict(self, X):
-        """Class label per window: (n_windows,), or (n_windows, n_targets) for 2-D y."""
-        return self._labels(self._split_probabilities(self._forward(X)))
+    def predict(self, X, ch_names=None):
+        """Class label per window: (n_windows,), or (n_windows, n_targets) for 2-D y.
+
+        ``ch_names``: the electrodes of ``X`` when they differ from the training montage (see
+        :meth:`predict_proba`).
+        """
+        return self._labels(self._split_probabilities(self._forward(X, ch_names, "predict")))
 
     def predict_proba_trials(self, X, groups):
         """Mean window probability per trial.
@@ -258,9 +318,11 @@ class ElectrodeAttentionRegressor(RegressorMixin, _ElectrodeAttentionBase):
     """Electrode-attention transformer regressor of continuous ratings (e.g. valence, arousal, dominance).
 
     Targets are standardised per column for training (mean squared error on z-scores, one loss
-    term per column) and predictions are returned in the original units. ``score`` is Lin's
-    concordance correlation coefficient (CCC, the field's metric for continuous affect, averaged
-    over columns), not R^2.
+    term per column) and predictions are returned in the original units. ``score`` is R^2 (averaged
+    over columns), as for every scikit-learn regressor; Lin's concordance correlation coefficient
+    (CCC, the field's metric for continuous affect) is
+    :func:`~neuroaffect.estimators.concordance_correlation` of ``y`` and :meth:`predict`, and the
+    ``"ccc"`` metric of :func:`~neuroaffect.evaluation.cross_validate_subjects`.
 
     Parameters
     ----------
@@ -269,13 +331,14 @@ class ElectrodeAttentionRegressor(RegressorMixin, _ElectrodeAttentionBase):
 
     Attributes
     ----------
-    net_, config_, n_epochs_, n_features_in_, mean_, scale_
+    net_, config_, n_epochs_, early_stopping_, validation_groups_, n_features_in_, mean_, scale_
         As in :class:`ElectrodeAttentionClassifier`.
     y_mean_, y_scale_ : ndarray, shape (n_targets,)
         Target standardisation (fitted on the inner training split, like ``mean_``).
     """
 
     _regression = True
+    _parameter_constraints: dict = dict(_CONSTRAINTS)
 
     def __init__(
         self, config="default", ch_names=None, n_bands=None, lr=1e-3, max_epochs=100, batch_size=256,
@@ -322,9 +385,13 @@ class ElectrodeAttentionRegressor(RegressorMixin, _ElectrodeAttentionBase):
             "ElectrodeAttentionClassifier (e.g. threshold=5 for DEAP) for class probabilities."
         )
 
-    def predict(self, X):
-        """Predicted ratings: (n_windows,), or (n_windows, n_targets) for 2-D y."""
-        y = self._forward(X) * self.y_scale_ + self.y_mean_
+    def predict(self, X, ch_names=None):
+        """Predicted ratings: (n_windows,), or (n_windows, n_targets) for 2-D y.
+
+        ``ch_names``: the electrodes of ``X`` when they differ from the training montage (see
+        :meth:`ElectrodeAttentionClassifier.predict_proba`).
+        """
+        y = self._forward(X, ch_names, "predict") * self.y_scale_ + self.y_mean_
         return y if self._multi else y[:, 0]
 
     def predict_trials(self, X, groups):
@@ -332,9 +399,3 @@ class ElectrodeAttentionRegressor(RegressorMixin, _ElectrodeAttentionBase):
         groups = check_groups(groups, len(X))
         ids, index = trial_order(groups)
         return mean_per_trial(self.predict(X), index, len(ids)), ids
-
-    def score(self, X, y, sample_weight=None):
-        """Concordance correlation coefficient (mean over target columns); ``sample_weight`` unsupported."""
-        if sample_weight is not None:
-            raise ValueError("ElectrodeAttentionRegressor.score does not support sample_weight.")
-        return concordance_correlation(y, self.predict(X))

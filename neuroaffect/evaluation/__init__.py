@@ -20,10 +20,12 @@ from .metrics import (
     trial_level,
 )
 from .nested import NestedGridSearchCV, nested
+from .permutation import PermutationTestResult, permutation_test, permuted_trial_labels
 from .protocols import PROTOCOLS, Protocol, get_protocol
 from .report import load_results, render_report, write_report
 from .results import CVResult
 from .runner import cross_validate_subjects
+from .samples import SampleContainer
 from .splitters import (
     DatasetSplit,
     FirstTrialsSplit,
@@ -47,12 +49,12 @@ from .targets import Target, make_target
 
 __all__ = [
     "CVResult", "DatasetSplit", "FirstTrialsSplit", "InnerKFold", "LeakageError", "LeakySegmentKFold", "LeaveOneSessionOut",
-    "LeaveOneSubjectOut", "LeaveOneSubjectOutStimulusKFold", "LeaveOneTrialOut", "NestedGridSearchCV", "PROTOCOLS", "PerSubject", "Protocol",
-    "SplitAudit", "Target",
+    "LeaveOneSubjectOut", "LeaveOneSubjectOutStimulusKFold", "LeaveOneTrialOut", "NestedGridSearchCV", "PROTOCOLS", "PerSubject", "PermutationTestResult", "Protocol",
+    "SampleContainer", "SplitAudit", "Target",
     "TrialKFold", "audit_split", "check_split", "classification_scores", "compare_pipelines",
     "concordance_correlation", "cross_validate_subjects", "get_protocol", "group_permutation_p_value",
     "make_target", "nested", "paired_sign_flip_test", "parse_trial_keys", "pearson_r",
-    "load_results", "permutation_p_value", "read_split_file", "regression_scores", "render_report", "trial_level",
+    "load_results", "permutation_p_value", "permutation_test", "permuted_trial_labels", "read_split_file", "regression_scores", "render_report", "trial_level",
     "write_report",
 ]
 

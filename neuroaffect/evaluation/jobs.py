@@ -3,6 +3,11 @@
 :func:`_plan_jobs` splits each scope (a subject, or all windows pooled), audits every split and
 names each job's storage file; :func:`_run_jobs` loads the stored jobs and fits the others through
 joblib (so ``joblib.parallel_config(backend="dask")`` runs them on a cluster).
+
+Metadata reach the estimator by scikit-learn's metadata routing (:func:`_fit_predict` runs every
+fit and predict with routing enabled): the windows' trial keys as ``groups`` and the protocol's
+held-out unit as ``held_out``, each passed exactly where the estimator (or a step or search inside
+it) consumes it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,6 @@ from threadpoolctl import ThreadpoolController
 
 from .._keys import make_trial_keys, parse_trial_keys
 from .audit import audit_split, check_split
-from .nested import fit_accepts_groups
 from .storage import _hash, _load_npz, _safe, _save_npz_atomic
 
 
@@ -96,10 +100,8 @@ def _plan_jobs(prot, tokens, labels, scopes, held_out, subject_code, n_splits, r
                 key = _hash(run_hash, data_hash[name], perm, fold, hashlib.sha256(test.tobytes()).hexdigest(),
                             hashlib.sha256(train.tobytes()).hexdigest())
                 path = None if fold_dir is None else fold_dir / f"{_safe(name)}-p{perm:04d}-f{fold:03d}-{key[:16]}.npz"
-                n_train_subjects = (np.count_nonzero(np.bincount(subject_code[train]))
-                                    if "subject" in prot.held_out else 0)
                 jobs.append({"perm": perm, "scope": name, "fold": fold, "train": train, "test": test, "path": path,
-                             "n_train_subjects": n_train_subjects})
+                             "held_out": _held_out_metadata(prot)})
             if times_tested.max(initial=0) > 1:
                 first = str(keys[idx[np.argmax(times_tested > 1)]])
                 raise ValueError(
@@ -127,9 +129,8 @@ def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress):
         return outputs
     tasks = (
         delayed(_fit_predict)(
-            _validation_groups(estimator, jobs[i]["n_train_subjects"]), X[jobs[i]["train"]],
-            labels[jobs[i]["perm"]][jobs[i]["train"]], keys[jobs[i]["train"]], X[jobs[i]["test"]],
-            keys[jobs[i]["test"]], n_classes, jobs[i]["path"],
+            estimator, X[jobs[i]["train"]], labels[jobs[i]["perm"]][jobs[i]["train"]], keys[jobs[i]["train"]],
+            X[jobs[i]["test"]], keys[jobs[i]["test"]], n_classes, jobs[i]["path"], held_out=jobs[i]["held_out"],
         )
         for i in pending
     )
@@ -141,37 +142,45 @@ def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress):
     return outputs
 
 
-def _fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test, n_classes, path):
+def _held_out_metadata(prot) -> str:
+    """The ``held_out`` metadata of a protocol's fits: "subject" when it tests subjects absent from
+    training (leave-one-subject-out, cross-dataset), else "trial" (unseen trials, sessions or
+    stimuli, or windows, of the training subjects)."""
+    return "subject" if "subject" in prot.held_out else "trial"
+
+
+def _fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test, n_classes, path, held_out=None):
     """Fit a clone on one training set, predict its test set, store the result atomically.
 
-    Steps that request ``groups`` through metadata routing (subject alignment) get the windows'
-    trial keys in fit and predict; estimators whose ``fit`` takes ``groups`` (early stopping) get
-    them in fit.
+    Fit and predict run with scikit-learn's metadata routing enabled. ``groups`` (the windows'
+    trial keys) go to ``fit`` and to ``predict`` / ``predict_proba`` exactly when the estimator
+    consumes them there (:func:`get_routing_for_object`): subject-alignment steps, estimators that
+    hold out trials for early stopping, a search's splitter. ``held_out`` (what the protocol holds
+    out, :func:`_held_out_metadata`) goes to ``fit`` where consumed, and ``validation_groups="auto"``
+    of the neural estimators follows it.
     """
     est = clone(estimator)
     single_class = bool(n_classes) and len(np.unique(y_train)) < 2
     if single_class:  # e.g. a subject who rated every training trial "high": predict that class
         est = DummyClassifier(strategy="most_frequent")
-    routed = _routes_groups(est)
-    if routed:  # a later step that takes groups in fit (early stopping) gets them through routing too
-        _request_fit_groups(est)
-    fit_params = {"groups": groups_train} if routed or _accepts_groups(est) else {}
-    predict_params = {"groups": groups_test} if routed else {}
     # numpy/scipy BLAS single-threaded inside a job: parallelism comes from n_jobs, and threaded BLAS
     # on the small matrices of one fold mostly spins (6x slower on a busy 2-core machine).
-    with _blas_controller().limit(limits=1, user_api="blas"), config_context(enable_metadata_routing=routed):
+    with _blas_controller().limit(limits=1, user_api="blas"), config_context(enable_metadata_routing=True):
+        fit_params = _consumed(est, "fit", groups=groups_train, held_out=held_out)
+        predict_params = _consumed(est, "predict", groups=groups_test)
         t0 = time.perf_counter()
         est.fit(X_train, y_train, **fit_params)
         fit_time = time.perf_counter() - t0
         out = {"pred": np.asarray(est.predict(X_test, **predict_params)), "proba": np.zeros((0,)),
                "importance": np.zeros((0,)), "fit_time": np.float64(fit_time), "single_class": np.bool_(single_class)}
         if n_classes and hasattr(est, "predict_proba"):
-            proba = np.asarray(est.predict_proba(X_test, **predict_params), dtype=float)
+            proba_params = _consumed(est, "predict_proba", groups=groups_test)
+            proba = np.asarray(est.predict_proba(X_test, **proba_params), dtype=float)
             classes = getattr(est, "classes_", np.arange(proba.shape[1]))
             aligned = np.zeros((len(X_test), n_classes))
             aligned[:, np.asarray(classes, dtype=int)] = proba
             out["proba"] = aligned
-        importance = _electrode_importance(est, X_test)
+        importance = _electrode_importance(est, X_test, groups_test)
     if importance is not None:
         out["importance"] = importance
     if path is not None:
@@ -179,9 +188,26 @@ def _fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test,
     return out
 
 
+def _consumed(estimator, method, **metadata) -> dict:
+    """The items of ``metadata`` (those not None) that ``estimator.<method>`` consumes under
+    metadata routing (its own request, or a step's or a search's child's: the splitter's in fit).
+
+    Call it with routing enabled. An object without routing support consumes nothing.
+    """
+    metadata = {k: v for k, v in metadata.items() if v is not None}
+    if not metadata:
+        return {}
+    try:
+        routing = get_routing_for_object(estimator)
+        consumed = routing.consumes(method, list(metadata))
+    except (AttributeError, NotImplementedError, TypeError, ValueError):  # no (or partial) routing support
+        return {}
+    return {k: v for k, v in metadata.items() if k in consumed}
+
+
 def _routes_groups(estimator) -> bool:
-    """Whether ``estimator`` holds a subject-alignment step, which requests ``groups`` through
-    metadata routing in fit and predict.
+    """Whether ``estimator`` consumes ``groups`` (trial keys) through metadata routing in fit or
+    predict (subject alignment, early stopping, a search's splitter).
 
     Raises
     ------
@@ -192,28 +218,14 @@ def _routes_groups(estimator) -> bool:
     """
     from sklearn.model_selection._search import BaseSearchCV
 
-    if not alignment_steps(estimator):
-        return False
-    if isinstance(estimator, BaseSearchCV):
+    if alignment_steps(estimator) and isinstance(estimator, BaseSearchCV):
         raise ValueError(
             f"{type(estimator).__name__} around a pipeline with subject alignment ({', '.join(alignment_steps(estimator))}) "
             "is not supported: a search's predict cannot pass the test windows' groups to the alignment step. "
             "Search the hyper-parameters of a pipeline without alignment, or fix them."
         )
     with config_context(enable_metadata_routing=True):
-        routing = get_routing_for_object(estimator)
-        return bool(routing.consumes("fit", ["groups"]) or routing.consumes("predict", ["groups"]))
-
-
-def _request_fit_groups(estimator) -> None:
-    """Under routing, request ``groups`` in ``fit`` for the pipeline steps whose ``fit`` takes it
-    and that left the request unset (e.g. a neural estimator after an alignment step)."""
-    with config_context(enable_metadata_routing=True):
-        for _, step in getattr(estimator, "steps", []):
-            if hasattr(step, "set_fit_request") and fit_accepts_groups(step):
-                request = get_routing_for_object(step).fit.requests.get("groups")
-                if request is None:
-                    step.set_fit_request(groups=True)
+        return bool(_consumed(estimator, "fit", groups=True) or _consumed(estimator, "predict", groups=True))
 
 
 def alignment_steps(estimator) -> list[str]:
@@ -230,43 +242,29 @@ def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def _validation_groups(estimator, n_train_subjects: int):
-    """``estimator``, or a clone with ``validation_groups="auto"`` made "subject", for one fold.
+def _electrode_importance(estimator, X_test, groups_test=None):
+    """Electrode importance of the fitted model on the test windows, or None.
 
-    ``n_train_subjects`` is the fold's number of training subjects under protocols that hold out
-    subjects, 0 under the others. Early stopping inside the fold then holds out what the protocol
-    holds out: whole subjects, so the stopping epoch is chosen for subjects the model has not
-    seen. It needs at least 3 training subjects (2 left for an inner fit of a nested search);
-    with fewer, "auto" stays "trial".
+    The final estimator (the best estimator of a search, the last step of a pipeline) explains
+    electrodes when it offers a method ``electrode_importance(X)`` (e.g. attention rollout of the
+    electrode-attention estimators), called on the test windows as that step receives them (through
+    the pipeline's earlier steps; a result that is not one number per electrode of ``X_test`` is
+    dropped), or else a fitted attribute ``electrode_importance_``. Call it with routing enabled.
     """
-    if n_train_subjects < 3:
-        return estimator
-    auto = {k: "subject" for k, v in estimator.get_params(deep=True).items()
-            if k.split("__")[-1] == "validation_groups" and isinstance(v, str) and v == "auto"}
-    return clone(estimator).set_params(**auto) if auto else estimator
-
-
-def _accepts_groups(estimator) -> bool:
-    from sklearn.model_selection._search import BaseSearchCV
-
-    # A search's fit(X, y, **params) forwards groups to its splitter.
-    return isinstance(estimator, BaseSearchCV) or fit_accepts_groups(estimator)
-
-
-def _electrode_importance(estimator, X_test):
-    """Electrode importance if the fitted model offers one (``electrode_importance_``, or attention
-    rollout on the test windows for the electrode-attention estimators), else None."""
-    final = estimator
+    final, head = estimator, None
     if hasattr(final, "best_estimator_"):
         final = final.best_estimator_
     if hasattr(final, "steps"):
-        final = final.steps[-1][1]
-    value = getattr(final, "electrode_importance_", None)
-    if value is None and type(final).__name__.startswith("ElectrodeAttention") and final is estimator:
+        head, final = (final[:-1] if len(final.steps) > 1 else None), final.steps[-1][1]
+    method = getattr(final, "electrode_importance", None)
+    if callable(method):
         try:
-            from ..estimators.interpret import electrode_importance
-
-            value = electrode_importance(final, X_test)
+            X = X_test
+            if head is not None:
+                X = head.transform(X, **_consumed(head, "transform", groups=groups_test))
+            value = np.asarray(method(X), dtype=float).ravel()
         except Exception:  # importance is a report extra: never fail a fold for it
-            value = None
+            return None
+        return value if len(value) == np.shape(X_test)[1] else None
+    value = getattr(final, "electrode_importance_", None)
     return None if value is None else np.asarray(value, dtype=float).ravel()

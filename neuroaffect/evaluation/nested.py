@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
-import inspect
-
-import numpy as np
-from sklearn import get_config
+from sklearn import config_context
 from sklearn.model_selection import GridSearchCV
 
 from .splitters import InnerKFold, _check_keys
 
 
 class NestedGridSearchCV(GridSearchCV):
-    """``GridSearchCV`` that also gives ``groups`` to the searched estimator.
+    """``GridSearchCV`` whose ``fit`` requires ``groups`` and routes metadata to the searched estimator.
 
-    scikit-learn's search passes ``groups`` only to its splitter. Here, when the estimator's ``fit``
-    accepts ``groups`` (e.g. the electrode-attention and Braindecode estimators, which hold out
-    whole trials for early stopping), every inner fit receives the ``groups`` of its own training
-    rows and the refit receives all of them, so the searched model is the same model the plain
-    estimator would be (with early stopping). ``groups`` is required.
+    ``fit`` runs scikit-learn's own search with metadata routing enabled
+    (``sklearn.config_context(enable_metadata_routing=True)`` around it, so users need not enable
+    routing globally). ``groups`` (the windows' trial keys) then go to the inner splitter and to
+    every step that requests them: each inner fit receives the ``groups`` of its own training rows
+    and the refit all of them. The neural estimators (electrode-attention, Braindecode) request
+    ``groups`` (and ``held_out``) in ``fit`` by default, so the searched model early-stops as the
+    plain estimator would; the subject-alignment steps request ``groups`` in ``fit`` and
+    ``transform`` (so they also reach the scoring of each inner test fold). Any other estimator
+    receives them once it requests them
+    (``set_fit_request(groups=True)``, or a class-level ``__metadata_request__fit``). Under routing,
+    every fit parameter must be requested by some step, splitter or scorer; an unrequested one
+    raises scikit-learn's error naming it.
 
-    Parameters are those of :class:`~sklearn.model_selection.GridSearchCV`. When metadata routing
-    is enabled globally, scikit-learn's routing is used unchanged (request ``groups`` with
-    ``set_fit_request``).
+    Parameters are those of :class:`~sklearn.model_selection.GridSearchCV`.
     """
 
     def fit(self, X, y=None, **params):
@@ -33,30 +35,16 @@ class NestedGridSearchCV(GridSearchCV):
         X : array-like, shape (n_windows, ...)
         y : array-like, shape (n_windows,) or (n_windows, n_targets)
         **params : dict
-            ``groups`` (required) and any other fit parameters of the estimator.
+            ``groups`` (required) and any other metadata the estimator requests (e.g.
+            ``held_out``), routed by scikit-learn's metadata routing.
 
         Returns
         -------
         self
         """
         _check_keys(params.get("groups"), len(X))
-        return super().fit(X, y, **params)
-
-    def _get_routed_params_for_fit(self, params):
-        routed = super()._get_routed_params_for_fit(params)
-        groups = params.get("groups")
-        if not get_config().get("enable_metadata_routing", False) and groups is not None and fit_accepts_groups(self.estimator):
-            # Sliced to each inner fit's training rows by the search (a per-sample fit parameter).
-            routed.estimator.fit = {**routed.estimator.fit, "groups": np.asarray(groups)}
-        return routed
-
-
-def fit_accepts_groups(estimator) -> bool:
-    """Whether ``estimator.fit`` takes a ``groups`` argument."""
-    try:
-        return "groups" in inspect.signature(estimator.fit).parameters
-    except (TypeError, ValueError):
-        return False
+        with config_context(enable_metadata_routing=True):
+            return super().fit(X, y, **params)
 
 
 def nested(estimator, param_grid, *, n_inner_splits=3, scoring=None, n_jobs=None, random_state=0, refit=True,
@@ -66,8 +54,10 @@ def nested(estimator, param_grid, *, n_inner_splits=3, scoring=None, n_jobs=None
     The returned search must be fitted with ``groups`` = the training windows' trial keys;
     :func:`~neuroaffect.evaluation.cross_validate_subjects` does this on every outer fold, so the
     grid is only ever scored on held-out *training* windows and the outer test windows never
-    influence the choice. Fitting it without ``groups`` raises. If the estimator's ``fit`` accepts
-    ``groups``, each inner fit (and the refit) receives the trial keys of its training windows.
+    influence the choice. Fitting it without ``groups`` raises. The search routes metadata
+    (:class:`NestedGridSearchCV`): if the estimator, or a step of it, requests ``groups`` (the
+    neural estimators and the subject-alignment steps do by default), each inner fit (and the
+    refit) receives the trial keys of its training windows.
 
     The inner validation unit follows the outer protocol (``inner_unit="auto"``): when the
     training windows span several subjects (the cross-subject protocols, e.g.

@@ -34,15 +34,16 @@ from .._validation import check_option
 from .aggregate import _assemble
 from .jobs import (
     _held_out_units,
-    _permute_trial_labels,
     _plan_jobs,
     _routes_groups,
     _run_jobs,
     alignment_steps,
 )
 from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
+from .permutation import permuted_trial_labels
 from .protocols import _IndexSplits, resolve_cv
 from .results import CVResult
+from .samples import _RunnerSamples
 from .storage import _ADDRESS, _canonical, _data_hash, _estimator_key, _hash
 from .targets import Target, labelled_windows, make_target, missing_labels
 
@@ -76,10 +77,15 @@ def cross_validate_subjects(
 
     Parameters
     ----------
-    tokens : WindowTokens
-        Windows of all subjects (``X`` shape (n_windows, n_electrodes, n_bands)).
+    tokens : WindowTokens, StimulusResponses or any SampleContainer
+        The samples of all subjects: EEG windows (:class:`~neuroaffect.features.tokens.WindowTokens`,
+        ``X`` shape (n_windows, n_electrodes, n_bands)), fMRI stimulus responses
+        (:class:`~neuroaffect.fmri.StimulusResponses`, ``X`` shape (n_responses, n_features); a
+        "trial" is one stimulus of one subject, whose repeats share a trial key), or any object
+        with the members of :class:`~neuroaffect.evaluation.SampleContainer`. Below, "windows" are
+        the samples and "trials" the groups of samples that share a trial key.
     estimator : scikit-learn estimator
-        Takes ``X`` as 3-D tokens. A clone is fitted per fold. If its ``fit`` accepts ``groups``
+        Takes ``X`` as the container holds it (3-D tokens for WindowTokens). A clone is fitted per fold. If its ``fit`` accepts ``groups``
         (e.g. a search from :func:`nested`), the training windows' trial keys are passed, so
         hyper-parameters are chosen on inner splits of the training windows only; those inner
         splits hold out whole subjects under the cross-subject protocols (the training windows
@@ -124,7 +130,8 @@ def cross_validate_subjects(
         Label permutations for chance level and p-values. Each permutation shuffles whole trials'
         labels within each subject and re-runs the full cross-validation (re-fitting), so it costs
         ``n_permutations`` times the main run. Chance levels and p-values come at window and at
-        trial level from the same permutations.
+        trial level from the same permutations. :func:`~neuroaffect.evaluation.permutation_test`
+        runs the same test on its own and returns the nulls and p-values as arrays.
     n_jobs : int or None, default=1
         Parallel (subject, fold) jobs, through joblib (respects ``joblib.parallel_config``).
     results_dir : path-like, optional
@@ -179,6 +186,9 @@ def cross_validate_subjects(
         If a split of a leakage-free protocol (or of a splitter promising to be one) shares a
         trial, overlapping windows, or a unit the protocol holds out (subject, session or
         stimulus) between train and test.
+    TypeError
+        If ``tokens`` lacks a member of :class:`~neuroaffect.evaluation.SampleContainer` (the
+        message names them).
 
     Examples
     --------
@@ -200,6 +210,7 @@ def cross_validate_subjects(
         raise ValueError(f"Give the 'cv' parameter or the 'protocol' parameter, not both (got cv={cv!r} and "
                          f"protocol={protocol!r}); protocol=name is the same as cv=name.")
     prot = resolve_cv(next((c for c in (cv, protocol) if c is not None), "within-subject-kfold"))
+    tokens = _RunnerSamples(tokens)  # the container's members, with spans, names and sfreq filled in
     n_given = len(tokens.X)
     if isinstance(target, Target):  # labels made by the caller (e.g. cross-dataset, common space)
         tgt, tokens, kept = _given_labels(target, tokens, drop_unlabelled)
@@ -251,7 +262,7 @@ def cross_validate_subjects(
         "n_permutations": int(n_permutations), "random_state": random_state,
         "n_subjects": len(subjects), "n_windows": len(keys), "n_trials": len(np.unique(keys)),
         "unlabelled_dropped": dict(tgt.unlabelled_dropped),
-        "ch_names": list(tokens.ch_names), "band_names": list(tokens.band_names), "sfreq": float(tokens.sfreq),
+        "ch_names": list(tokens.ch_names), "band_names": list(tokens.band_names), "sfreq": tokens.sampling_rate,
         "neuroaffect_version": __version__, "versions": _versions(),
     }
     cv_id = prot.name if prot.cv is None else (prot.name, joblib.hash(_canonical(prot.cv), hash_name="sha1"))
@@ -262,7 +273,8 @@ def cross_validate_subjects(
     if fold_dir is not None:
         fold_dir.mkdir(parents=True, exist_ok=True)
 
-    labels = [tgt.y] + [_permute_trial_labels(tgt.y, keys, subject, (random_state, p)) for p in range(1, n_permutations + 1)]
+    labels = [tgt.y, *permuted_trial_labels(tgt.y, keys, subject, n_permutations=n_permutations,
+                                            random_state=random_state)]
     jobs, audits = _plan_jobs(prot, tokens, labels, scopes, held_out, subject_code, n_splits, random_state,
                               run_hash, data_hash, fold_dir)
     if prot.leakage_free is None:  # a caller's splitter that promised nothing: the audit decides

@@ -3,7 +3,8 @@
 Submodules load lazily so that ``import neuroaffect.fmri`` stays cheap (nilearn, torch and
 sentence-transformers are imported only by the functions that use them).
 
-- :mod:`~neuroaffect.fmri.responses`: :class:`StimulusResponses`, the container all loaders return.
+- :mod:`~neuroaffect.fmri.responses`: :class:`StimulusResponses`, the container all loaders return
+  (a sample container of :mod:`neuroaffect.evaluation`: the runner takes it as it is).
 - :mod:`~neuroaffect.fmri.io`: :func:`read_fmri_dir` (a whole folder, NSD-style or BIDS), and the
   readers it re-exports: :mod:`~neuroaffect.fmri.images` (checked image loading),
   :mod:`~neuroaffect.fmri.events` (events and confounds tables), :mod:`~neuroaffect.fmri.glm`
@@ -20,8 +21,9 @@ sentence-transformers are imported only by the functions that use them).
 - :mod:`~neuroaffect.fmri.contrastive_vad`: :class:`ContrastiveVADRegressor` (VAD read from an
   encoder's learned embedding: a ridge head, or the nearest rated stimuli), :class:`StimulusEmbeddings`.
 - :mod:`~neuroaffect.fmri.semantics`: retrieval, two-way identification, text decoding.
-- :mod:`~neuroaffect.fmri.evaluate`: stimulus-grouped cross-validation, VAD decoding
-  through the shared runner of :mod:`neuroaffect.evaluation`.
+- :mod:`~neuroaffect.fmri.evaluate`: :class:`StimulusKFold` (stimulus-grouped folds, a
+  scikit-learn splitter: ``cross_val_predict(encoder, r.X, Y, cv=StimulusKFold(5),
+  groups=r.trial_key)``), VAD decoding through the shared runner of :mod:`neuroaffect.evaluation`.
 """
 
 import importlib
@@ -43,7 +45,7 @@ _EXPORTS = {
     "retrieval_accuracy": "semantics", "two_way_identification": "semantics",
     "load_text_model": "semantics", "embed_texts": "semantics", "rank_texts": "semantics",
     "EMOTION_WORDS": "semantics",
-    "iter_splits": "evaluate", "cross_val_predict": "evaluate", "make_vad_decoder": "evaluate",
+    "StimulusKFold": "evaluate", "make_vad_decoder": "evaluate",
     "evaluate_vad": "evaluate", "runner_protocol": "evaluate", "VAD_PROTOCOLS": "evaluate",
 }
 

@@ -22,21 +22,35 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_finite, check_ndim, check_option, check_positive
+from .._validation import check_finite, check_ndim
 
 #: Default ridge regularisation grid.
 ALPHAS = tuple(float(a) for a in np.logspace(-1, 5, 13))
 
 
-def _check_pair(X, Y, what_x="X", what_y="Y"):
+def _check_X(estimator, X, *, reset, min_samples=1):
+    """``X`` as float64 (n_samples, n_features), checked as scikit-learn checks it (``n_features_in_``
+    set on ``reset``, compared otherwise); NaN and inf named with their position."""
+    X = validate_data(estimator, X, reset=reset, dtype=np.float64, ensure_all_finite=False,
+                      ensure_min_samples=min_samples)
+    return check_finite(X, "X")
+
+
+def _check_pair(X, Y, what_x="X", what_y="Y", estimator=None):
+    """``X`` and ``Y`` with unit-norm rows; ``Y`` None is refused when ``estimator`` needs it (fit)."""
     X = check_finite(check_ndim(np.asarray(X, dtype=float), 2, what_x, "(n_samples, n_features)"), what_x)
     if Y is None:
+        if estimator is not None:
+            raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the target y is None; expected "
+                             f"the target embeddings {what_y} of shape (n_samples, embed_dim).")
         return X, None
     Y = check_finite(check_ndim(np.asarray(Y, dtype=float), 2, what_y, "(n_samples, embed_dim)"), what_y)
     if len(X) != len(Y):
@@ -53,6 +67,19 @@ def _normalize(Z):
 
 
 class _RetrievalScore:
+    """``score`` of the brain -> embedding encoders: top-1 retrieval, not a regressor's R^2 (they are
+    transformers whose target is an embedding, judged by retrieval)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True  # the target embeddings Y
+        return tags
+
+    def predict(self, X):
+        """The predicted embeddings, as :meth:`transform` (so scikit-learn's ``cross_val_predict``
+        and ``cross_validate`` take the encoder as they take a multi-output regressor)."""
+        return self.transform(X)
+
     def score(self, X, Y):
         """Top-1 retrieval accuracy brain -> embedding among the distinct targets of ``Y``.
 
@@ -73,7 +100,7 @@ class _RetrievalScore:
         """
         from .semantics import distinct_targets, expected_topk_hits
 
-        X, Y = _check_pair(X, Y)
+        _, Y = _check_pair(X, Y)
         pred = self.transform(X)
         if Y.shape[1] != pred.shape[1]:
             raise ValueError(
@@ -104,25 +131,28 @@ class RidgeEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
     n_features_in_ : int
     """
 
+    _parameter_constraints: dict = {"alphas": ["array-like"]}
+
     def __init__(self, alphas=ALPHAS):
         self.alphas = alphas
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, Y):
         """Fit on X (n_samples, n_features) and Y (n_samples, embed_dim)."""
         from sklearn.linear_model import RidgeCV
         from sklearn.preprocessing import StandardScaler
 
-        X, Y = _check_pair(X, Y)
+        X = _check_X(self, X, reset=True)
+        X, Y = _check_pair(X, Y, estimator=self)
         self.scaler_ = StandardScaler().fit(X)
         self.ridge_ = RidgeCV(alphas=np.asarray(self.alphas, float)).fit(self.scaler_.transform(X), Y)
         self.alpha_ = float(self.ridge_.alpha_)
-        self.n_features_in_ = X.shape[1]
         return self
 
     def transform(self, X):
         """L2-normalised predicted embeddings, shape (n_samples, embed_dim)."""
         check_is_fitted(self, "ridge_")
-        X, _ = _check_pair(X, None)
+        X = _check_X(self, X, reset=False)
         return _normalize(self.ridge_.predict(self.scaler_.transform(X)))
 
 
@@ -188,6 +218,28 @@ class ContrastiveEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
     (64, 8)
     """
 
+    _parameter_constraints: dict = {
+        "projector": [StrOptions({"mlp", "linear"})],
+        "hidden_dim": [Interval(Integral, 1, None, closed="left")],
+        "n_blocks": [Interval(Integral, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="both")],
+        "loss": [StrOptions({"clip", "mindeye"})],
+        "mixco_fraction": [Interval(Real, 0, 1, closed="both")],
+        "mixco_prob": [Interval(Real, 0, 1, closed="both")],
+        "mixco_beta": [Interval(Real, 0, None, closed="neither")],
+        "soft_target_tau": [Interval(Real, 0, None, closed="neither")],
+        "init_temperature": [Interval(Real, 0, None, closed="neither")],
+        "learn_temperature": ["boolean"],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     def __init__(self, projector="mlp", hidden_dim=256, n_blocks=2, dropout=0.1, loss="clip",
                  mixco_fraction=1 / 3, mixco_prob=0.5, mixco_beta=0.15, soft_target_tau=0.0075,
                  init_temperature=0.07, learn_temperature=True, max_epochs=100, batch_size=128,
@@ -220,26 +272,13 @@ class ContrastiveEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
             return nn.Linear(n_in, n_out)
         return _residual_mlp()(n_in, int(self.hidden_dim), n_out, int(self.n_blocks), self.dropout)
 
-    def _validate(self):
-        check_option("projector", self.projector, ("mlp", "linear"))
-        check_option("loss", self.loss, ("clip", "mindeye"))
-        check_option("device", self.device, ("cpu", "cuda", "auto"))
-        for name in ("hidden_dim", "max_epochs", "batch_size", "lr", "init_temperature",
-                     "soft_target_tau", "mixco_beta"):
-            check_positive(name, getattr(self, name))
-        for name in ("mixco_fraction", "mixco_prob", "dropout"):
-            value = getattr(self, name)
-            if not 0 <= value <= 1:
-                raise ValueError(f"Invalid value for the {name!r} parameter: expected a number in [0, 1], got {value!r}.")
-
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, Y):
         """Train on brain responses X (n_samples, n_features) and targets Y (n_samples, embed_dim)."""
         import torch
 
-        self._validate()
-        X, Y = _check_pair(X, Y)
-        if len(X) < 2:
-            raise ValueError(f"A contrastive loss needs at least 2 samples, got {len(X)}.")
+        X = _check_X(self, X, reset=True, min_samples=2)  # a contrastive loss compares samples: 2 at least
+        X, Y = _check_pair(X, Y, estimator=self)
         rng = check_random_state(self.random_state)
         device = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
         # initialisation and dropout draw from torch's generator: seed a private copy of it
@@ -300,7 +339,6 @@ class ContrastiveEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
         model.eval()
         self.model_ = model.cpu()
         self.temperature_ = 1.0 / log_scale.exp().item()
-        self.n_features_in_ = X.shape[1]
         self.embed_dim_ = Y.shape[1]
         return self
 
@@ -321,17 +359,22 @@ class ContrastiveEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
         return xb, torch.as_tensor(targets, dtype=xb.dtype, device=xb.device)
 
     def transform(self, X, batch_size=4096):
-        """L2-normalised brain embeddings, shape (n_samples, embed_dim)."""
+        """L2-normalised brain embeddings, shape (n_samples, embed_dim).
+
+        The trained (float32) network runs in float64 here, so a sample's embedding does not depend
+        on the other samples of its batch (float32 products round differently with the batch size).
+        """
         import torch
+        from torch.func import functional_call
 
         check_is_fitted(self, "model_")
-        X, _ = _check_pair(X, None)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features; the encoder was fitted on {self.n_features_in_}.")
-        Xt = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32)
+        X = _check_X(self, X, reset=False)
+        Xt = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float64)
+        weights = {**dict(self.model_.named_parameters()), **dict(self.model_.named_buffers())}
+        weights = {name: w.detach().double() for name, w in weights.items()}
         with torch.no_grad(), _threads(self.n_threads):
-            out = torch.cat([self.model_(Xt[i:i + batch_size]) for i in range(0, len(Xt), batch_size)])
-        return _normalize(out.numpy().astype(float))
+            out = [functional_call(self.model_, weights, (Xt[i:i + batch_size],)) for i in range(0, len(Xt), batch_size)]
+        return _normalize(torch.cat(out).numpy() if out else np.zeros((0, self.embed_dim_)))
 
 
 def _residual_mlp():

@@ -218,6 +218,9 @@ class ContrastiveVADRegressor(RegressorMixin, BaseEstimator):
     (2, 3)
     """
 
+    # the trial keys (stimulus ids) reach fit by metadata routing, as the runner and Pipelines route them
+    __metadata_request__fit = {"groups": True}
+
     def __init__(self, embeddings=None, encoder=None, head="ridge", n_neighbors=10, alphas=ALPHAS,
                  reuse_encoder=True, random_state=None):
         self.embeddings = embeddings

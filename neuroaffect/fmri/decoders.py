@@ -19,11 +19,13 @@ training fold.
 from __future__ import annotations
 
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import check_option
 
@@ -37,6 +39,18 @@ def _rows(X) -> np.ndarray:
     if X.ndim != 2:
         raise ValueError(f"X must have shape (n_maps, n_features) or (n_maps, n_features, 1), got {X.shape}.")
     return X
+
+
+def _checked_rows(estimator, X, y=None, *, reset, min_samples=1):
+    """Like :func:`_rows`, through scikit-learn's ``validate_data`` (``n_features_in_``, NaN, sparse and
+    empty input refused with its messages); ``y`` (fit) as float ratings."""
+    if y is None and not reset:
+        X = validate_data(estimator, X, reset=False, allow_nd=True, dtype=np.float64)
+    else:
+        X, y = validate_data(estimator, X, y, reset=reset, allow_nd=True, dtype=np.float64, y_numeric=True,
+                             ensure_min_samples=min_samples)
+    X = _rows(X)
+    return X if y is None else (X, np.asarray(y, dtype=float).ravel())
 
 
 class LassoPCR(RegressorMixin, BaseEstimator):
@@ -66,6 +80,8 @@ class LassoPCR(RegressorMixin, BaseEstimator):
     n_components_ : int
     alpha_ : float
         The chosen penalty.
+    n_iter_ : int
+        Coordinate-descent iterations of the lasso refitted with that penalty.
 
     Examples
     --------
@@ -77,6 +93,15 @@ class LassoPCR(RegressorMixin, BaseEstimator):
     (200,)
     """
 
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left"), Interval(RealNotInt, 0, 1, closed="neither"),
+                         None],
+        "alphas": ["array-like", None],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, n_components=None, alphas=None, cv=5, max_iter=10000, random_state=None):
         self.n_components = n_components
         self.alphas = alphas
@@ -84,17 +109,13 @@ class LassoPCR(RegressorMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         from sklearn.decomposition import PCA
         from sklearn.linear_model import LassoCV
         from sklearn.model_selection import KFold
 
-        X = _rows(X)
-        y = np.asarray(y, dtype=float).ravel()
-        if len(X) != len(y):
-            raise ValueError(f"LassoPCR.fit: X has {len(X)} rows but y has {len(y)} values.")
-        if len(X) < 3:
-            raise ValueError(f"LassoPCR.fit needs at least 3 training maps, got {len(X)}.")
+        X, y = _checked_rows(self, X, y, reset=True, min_samples=3)  # PCA + inner folds: 3 maps at least
         n_max = min(len(X) - 1, X.shape[1])
         n = n_max if self.n_components is None else self.n_components
         if isinstance(n, int | np.integer) and not 1 <= n <= n_max:
@@ -111,17 +132,14 @@ class LassoPCR(RegressorMixin, BaseEstimator):
                                   max_iter=self.max_iter).fit(scores, y)
         self.n_components_ = int(self.pca_.n_components_)
         self.alpha_ = float(self.lasso_.alpha_)
+        self.n_iter_ = int(self.lasso_.n_iter_)
         self.coef_ = self.pca_.components_.T @ self.lasso_.coef_
         self.intercept_ = float(self.lasso_.intercept_ - self.pca_.mean_ @ self.coef_)
-        self.n_features_in_ = X.shape[1]
         return self
 
     def predict(self, X):
         check_is_fitted(self, "coef_")
-        X = _rows(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"LassoPCR.predict: X has {X.shape[1]} features; the model was fitted on "
-                             f"{self.n_features_in_}.")
+        X = _checked_rows(self, X, reset=False)
         return X @ self.coef_ + self.intercept_
 
 
@@ -166,6 +184,16 @@ class NiftiDecoderRegressor(RegressorMixin, BaseEstimator):
         The weight map.
     """
 
+    _parameter_constraints: dict = {
+        "mask_img": "no_validation",  # a Nifti1Image; required, checked in fit
+        "kind": [StrOptions({"frem", "decoder"})],
+        "estimator": [str],
+        "screening_percentile": [Interval(Real, 0, 100, closed="both")],
+        "clustering_percentile": [Interval(Real, 0, 100, closed="both")],
+        "cv": [Interval(Integral, 2, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, mask_img=None, kind="frem", estimator="ridge", screening_percentile=20,
                  clustering_percentile=10, cv=5, random_state=None):
         self.mask_img = mask_img
@@ -176,11 +204,11 @@ class NiftiDecoderRegressor(RegressorMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         from nilearn.decoding import DecoderRegressor, FREMRegressor
         from sklearn.model_selection import KFold
 
-        check_option("kind", self.kind, ("frem", "decoder"))
         if self.mask_img is None:
             raise ValueError("NiftiDecoderRegressor needs mask_img (read the maps with parcellate='voxels' and pass "
                              "responses.info['mask_img']).")
@@ -225,19 +253,24 @@ class VoxelParcellation(TransformerMixin, BaseEstimator):
     n_parcels_ : int
     """
 
+    _parameter_constraints: dict = {
+        "mask_img": "no_validation",  # a Nifti1Image; required, checked in fit
+        "method": [StrOptions({"ward", "kmeans", "rena", "hierarchical_kmeans"})],
+        "n_parcels": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, mask_img=None, method="ward", n_parcels=100, random_state=None):
         self.mask_img = mask_img
         self.method = method
         self.n_parcels = n_parcels
         self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         from nilearn.masking import apply_mask
         from nilearn.regions import Parcellations
 
-        from .parcels import DATA_DRIVEN
-
-        check_option("method", self.method, DATA_DRIVEN)
         if self.mask_img is None:
             raise ValueError("VoxelParcellation needs mask_img (responses.info['mask_img'] of read_fmri_maps with "
                              "parcellate='voxels').")

@@ -10,18 +10,31 @@ Protocols
   subject's stimuli are additionally split into k folds and each fold's stimuli are removed from the
   training subjects too, so the test stimuli are new to the model as well as the subject.
 
-VAD decoding (:func:`evaluate_vad`) runs through the EEG side's runner,
-:func:`neuroaffect.evaluation.cross_validate_subjects`, on :meth:`StimulusResponses.to_tokens`, with
-the protocols ``"within-subject-kfold"`` and ``"leave-one-subject-out-stimulus-kfold"`` (the same
-two designs), so it gets the same metrics, leakage audit, resumable storage and reports.
-:func:`iter_splits` and :func:`cross_val_predict` serve the multi-output embedding encoders.
+One engine serves every decoder. :class:`StimulusResponses` is a sample container of
+:mod:`neuroaffect.evaluation`, so:
+
+- VAD decoding (:func:`evaluate_vad`) runs :func:`neuroaffect.evaluation.cross_validate_subjects`
+  on the responses themselves, with the protocols ``"within-subject-kfold"`` and
+  ``"leave-one-subject-out-stimulus-kfold"`` (the same two designs); it gets the EEG side's
+  metrics, leakage audit, resumable storage and reports.
+- The multi-output embedding encoders use scikit-learn's own tools with :class:`StimulusKFold`, a
+  scikit-learn splitter whose ``groups`` are the responses' trial keys::
+
+      from sklearn.model_selection import cross_val_predict
+      cv = StimulusKFold(5, random_state=0)
+      P = cross_val_predict(encoder, responses.X, Y, cv=cv, groups=responses.trial_key)
+
+  (the encoders' ``predict`` gives their embeddings). :class:`StimulusKFold` is also a ``cv=`` of
+  the runner, which then holds it to its promises on every split.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import clone
+from sklearn.model_selection import BaseCrossValidator
+from sklearn.utils import check_random_state
 
+from .._keys import check_trial_keys, parse_trial_keys
 from .._validation import check_option
 from .contrastive import ALPHAS
 from .responses import VAD_NAMES, StimulusResponses
@@ -29,84 +42,121 @@ from .responses import VAD_NAMES, StimulusResponses
 PROTOCOLS = ("within-subject", "cross-subject")
 
 
-def _stimulus_folds(stimuli, n_splits, random_state):
-    uniq = np.unique(stimuli)
-    if len(uniq) < n_splits:
-        raise ValueError(f"{len(uniq)} distinct stimuli cannot be split into n_splits={n_splits} folds.")
-    rng = np.random.RandomState(random_state)
-    fold_of = dict(zip(rng.permutation(uniq), np.arange(len(uniq)) % n_splits, strict=True))
-    return np.array([fold_of[s] for s in stimuli])
+class StimulusKFold(BaseCrossValidator):
+    """K folds of stimuli, within or across subjects: no stimulus is ever on both sides of a split.
 
+    The distinct stimulus ids of all subjects are shuffled and dealt round-robin into ``n_splits``
+    folds (one fold assignment shared by every subject). For each subject (in order of first
+    appearance) and each fold, the test set is that subject's rows of the fold's stimuli, and the
+    training set is
 
-def iter_splits(responses: StimulusResponses, protocol="within-subject", n_splits=5,
-                stimulus_disjoint=True, random_state=0):
-    """Yield ``(subject, train_idx, test_idx)``; folds never share a stimulus (see module docstring)."""
-    check_option("protocol", protocol, PROTOCOLS)
-    subjects = responses.subjects
-    if protocol == "cross-subject" and len(subjects) < 2:
-        raise ValueError("The cross-subject protocol needs at least 2 subjects.")
-    fold = _stimulus_folds(responses.stimulus, n_splits, random_state)
-    for subject in subjects:
-        own = responses.subject == subject
-        for f in range(n_splits):
-            test = np.flatnonzero(own & (fold == f))
-            if protocol == "within-subject":
-                train = np.flatnonzero(own & (fold != f))
-            else:
-                train = np.flatnonzero(~own & ((fold != f) if stimulus_disjoint else True))
-            if len(test) and len(train):
-                yield subject, train, test
+    - ``protocol="within-subject"``: the same subject's rows of the other folds' stimuli;
+    - ``protocol="cross-subject"``: the *other* subjects' rows of the other folds' stimuli
+      (``stimulus_disjoint=True``: the model has seen neither the test subject nor the test
+      stimuli), or of every stimulus (``stimulus_disjoint=False``: plain leave-one-subject-out,
+      the training subjects keep the test stimuli).
 
+    Every row is tested exactly once, so the splits partition the rows and scikit-learn's
+    ``cross_val_predict`` accepts them; a (subject, fold) split whose training or test side would be
+    empty (a subject with few or unshared stimuli) is skipped, and ``cross_val_predict`` then
+    refuses the splits ("only works for partitions").
 
-def _infer(est, X):
-    return est.predict(X) if hasattr(est, "predict") else est.transform(X)
-
-
-def cross_val_predict(estimator, responses: StimulusResponses, Y, *, protocol="within-subject",
-                      n_splits=5, stimulus_disjoint=True, random_state=0, progress=False) -> np.ndarray:
-    """Out-of-fold predictions (``predict``, or ``transform`` for encoders) for every row.
+    ``groups`` are the rows' trial keys ``"subject/session/stimulus"``
+    (:attr:`StimulusResponses.trial_key <neuroaffect.fmri.StimulusResponses.trial_key>`): the
+    subject and stimulus ids are read from them, so one array drives every protocol. Rows are
+    otherwise ignored (``X`` and ``y`` only give the number of rows).
 
     Parameters
     ----------
-    estimator : estimator
-        Cloned and fitted on each fold's training rows with ``fit(X, Y)``.
-    Y : ndarray, shape (n_stimuli, n_targets)
-        Targets per row (embeddings or VAD).
-    progress : bool, default=False
-        Show a progress bar over the (subject, fold) fits.
+    n_splits : int, default=5
+        Folds of stimuli (at least 2, at most the number of distinct stimuli).
+    protocol : {"within-subject", "cross-subject"}, default="within-subject"
+    stimulus_disjoint : bool, default=True
+        Cross-subject only: hold the test stimuli out of the training subjects too.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the stimuli's shuffle; pass an int for the same folds on every call.
 
-    Returns
-    -------
-    ndarray, shape (n_stimuli, n_outputs)
-        Each row predicted by the model that did not see its stimulus (nor, cross-subject, its subject).
+    Attributes
+    ----------
+    leakage_free : bool
+        True: whole trials (a subject's stimulus) stay on one side of every split.
+    held_out : tuple of str
+        The units no split shares between training and test: ``("stimulus",)`` within subject,
+        ``("subject", "stimulus")`` cross-subject (``("subject",)`` when not stimulus-disjoint).
+        :func:`~neuroaffect.evaluation.cross_validate_subjects` checks both promises on every split.
 
-    Raises
-    ------
-    ValueError
-        If ``Y`` does not have one row per response, or if the protocol and ``n_splits`` give no
-        split with both training and test rows (e.g. ``n_splits=1``), so nothing can be predicted.
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neuroaffect.fmri import StimulusResponses
+    >>> r = StimulusResponses.from_arrays(np.zeros((6, 2)), ["a", "b", "c"] * 2, subject=["1"] * 3 + ["2"] * 3)
+    >>> cv = StimulusKFold(3, random_state=0)
+    >>> [(r.stimulus[tr].tolist(), r.stimulus[te].tolist()) for tr, te in cv.split(r.X, groups=r.trial_key)][:3]
+    [(['a', 'b'], ['c']), (['a', 'c'], ['b']), (['b', 'c'], ['a'])]
+    >>> cv = StimulusKFold(3, protocol="cross-subject", random_state=0)
+    >>> [(r.subject[tr].tolist(), r.stimulus[te].tolist()) for tr, te in cv.split(r.X, groups=r.trial_key)][:1]
+    [(['2', '2'], ['c'])]
     """
-    Y = np.asarray(Y, dtype=float)
-    if len(Y) != responses.n_stimuli:
-        raise ValueError(f"Y has {len(Y)} rows but the responses have {responses.n_stimuli} stimuli; "
-                         "expected one target row per response.")
-    from .._logging import progress_bar
 
-    out = None
-    splits = list(iter_splits(responses, protocol, n_splits, stimulus_disjoint, random_state))
-    for _, train, test in progress_bar(splits, desc="folds", unit="fit", disable=not progress, leave=False):
-        est = clone(estimator).fit(responses.X[train], Y[train])
-        pred = np.asarray(_infer(est, responses.X[test]), dtype=float)
-        pred = pred[:, None] if pred.ndim == 1 else pred
-        if out is None:
-            out = np.full((responses.n_stimuli, pred.shape[1]), np.nan)
-        out[test] = pred
-    if out is None:
-        raise ValueError(
-            f"No split with both training and test rows: protocol {protocol!r} with n_splits={n_splits} over "
-            f"{len(np.unique(responses.stimulus))} stimuli and {len(responses.subjects)} subject(s); "
-            "n_splits must be at least 2 (each fold's stimuli are tested on a model trained on the others).")
-    return out
+    leakage_free = True
+    __metadata_request__split = {"groups": True}
+
+    def __init__(self, n_splits=5, *, protocol="within-subject", stimulus_disjoint=True, random_state=None):
+        self.n_splits = n_splits
+        self.protocol = protocol
+        self.stimulus_disjoint = stimulus_disjoint
+        self.random_state = random_state
+
+    @property
+    def held_out(self) -> tuple:
+        if self.protocol != "cross-subject":
+            return ("stimulus",)
+        return ("subject", "stimulus") if self.stimulus_disjoint else ("subject",)
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """The number of splits :meth:`split` yields for these ``groups`` (empty ones are skipped)."""
+        return sum(1 for _ in self._iter(check_trial_keys(groups)))
+
+    def split(self, X, y=None, groups=None):
+        """Yield ``(train, test)`` row indices (sorted); ``groups`` are the rows' trial keys.
+
+        Raises
+        ------
+        ValueError
+            If ``groups`` is missing or not one key per row, ``n_splits`` is not an integer >= 2 or
+            exceeds the number of distinct stimuli, ``protocol`` is unknown, or the cross-subject
+            protocol is given one subject.
+        """
+        keys = check_trial_keys(groups, None if X is None else len(X))
+        yield from self._iter(keys)
+
+    def _iter(self, keys):
+        check_option("protocol", self.protocol, PROTOCOLS)
+        if not isinstance(self.n_splits, int | np.integer) or isinstance(self.n_splits, bool) or self.n_splits < 2:
+            raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2 (each fold's "
+                             f"stimuli are tested on a model trained on the others), got n_splits={self.n_splits!r}.")
+        subject, _, stimulus = parse_trial_keys(keys)
+        subjects = list(dict.fromkeys(subject.tolist()))
+        if self.protocol == "cross-subject" and len(subjects) < 2:
+            raise ValueError("The cross-subject protocol needs at least 2 subjects.")
+        uniq = np.unique(stimulus)
+        if len(uniq) < self.n_splits:
+            raise ValueError(f"{len(uniq)} distinct stimuli cannot be split into n_splits={self.n_splits} folds.")
+        rng = check_random_state(self.random_state)
+        fold_of = dict(zip(rng.permutation(uniq).tolist(), np.arange(len(uniq)) % self.n_splits, strict=True))
+        fold = np.array([fold_of[s] for s in stimulus.tolist()], dtype=int)
+        for s in subjects:
+            own = subject == s
+            for f in range(self.n_splits):
+                test = np.flatnonzero(own & (fold == f))
+                if self.protocol == "within-subject":
+                    train = np.flatnonzero(own & (fold != f))
+                elif self.stimulus_disjoint:
+                    train = np.flatnonzero(~own & (fold != f))
+                else:
+                    train = np.flatnonzero(~own)
+                if len(test) and len(train):
+                    yield train, test
 
 
 def _flatten(X):
@@ -117,7 +167,8 @@ def _flatten(X):
 def make_vad_decoder(alphas=ALPHAS):
     """Ridge from parcel responses to one rating: flatten -> StandardScaler -> RidgeCV.
 
-    Accepts ``X`` of shape (n_stimuli, n_parcels) or the runner's tokens (n_stimuli, n_parcels, 1).
+    Accepts ``X`` of shape (n_stimuli, n_parcels) (:attr:`StimulusResponses.X`, what the runner
+    hands it) or (n_stimuli, n_parcels, 1) (tokens with one feature per parcel).
     """
     from sklearn.linear_model import RidgeCV
     from sklearn.pipeline import make_pipeline
@@ -155,8 +206,9 @@ def evaluate_vad(responses: StimulusResponses, estimator=None, *, protocol="with
                  name=None) -> dict:
     """Cross-validated VAD decoding through :func:`neuroaffect.evaluation.cross_validate_subjects`.
 
-    The responses become :meth:`StimulusResponses.to_tokens` (repeats of a stimulus share a trial
-    key, so the runner's leakage audit checks that no stimulus is on both sides of a split), and
+    The runner takes the responses as they are (a
+    :class:`~neuroaffect.evaluation.SampleContainer`: repeats of a stimulus share a trial key, so
+    the runner's leakage audit checks that no stimulus is on both sides of a split), and
     each VAD dimension is one regression run: RMSE (in the scale's units), Pearson r and CCC per
     subject, CCC primary. A training-mean baseline (``DummyRegressor``) is run on the same splits.
 
@@ -165,7 +217,9 @@ def evaluate_vad(responses: StimulusResponses, estimator=None, *, protocol="with
     responses : StimulusResponses
         With ``vad`` on a declared scale.
     estimator : estimator, optional
-        Takes ``X`` of shape (n_stimuli, n_parcels, 1). Default :func:`make_vad_decoder`. One whose
+        Takes ``X`` of shape (n_stimuli, n_features) (:attr:`StimulusResponses.X`; before the
+        responses were a sample container it took (n_stimuli, n_features, 1) tokens, which the
+        fMRI decoders still accept). Default :func:`make_vad_decoder`. One whose
         ``fit`` takes ``groups`` gets the training rows' trial keys (e.g.
         :class:`~neuroaffect.fmri.ContrastiveVADRegressor`, which reads the stimulus ids from them).
     protocol : str, default="within-subject"
@@ -212,13 +266,12 @@ def evaluate_vad(responses: StimulusResponses, estimator=None, *, protocol="with
     runner_name = runner_protocol(protocol, stimulus_disjoint)
     for t in targets:
         check_option("targets", t, VAD_NAMES)
-    tokens = responses.to_tokens()
     estimator = make_vad_decoder() if estimator is None else estimator
     kw = dict(task="regression", protocol=runner_name, n_splits=n_splits, random_state=random_state,
               results_dir=results_dir, n_jobs=n_jobs, progress=progress, metric=metric)
-    runs = {t: cross_validate_subjects(tokens, estimator, target=t, n_permutations=n_permutations, name=name, **kw)
+    runs = {t: cross_validate_subjects(responses, estimator, target=t, n_permutations=n_permutations, name=name, **kw)
             for t in targets}
-    base = ({t: cross_validate_subjects(tokens, DummyRegressor(), target=t, name="training mean", baseline=True, **kw)
+    base = ({t: cross_validate_subjects(responses, DummyRegressor(), target=t, name="training mean", baseline=True, **kw)
              for t in targets} if baseline else {})
 
     def summary(results):

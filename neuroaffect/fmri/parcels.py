@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import logging
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from .._validation import check_finite, check_option, check_positive
+from .._validation import check_finite, check_option
 from .atlases import (
     COORD_ATLASES,
     SpheresMasker,
@@ -98,6 +100,17 @@ class Parcellate(TransformerMixin, BaseEstimator):
     >>> rows = p.fit_transform(["sub-01_con.nii", "sub-02_con.nii"])  # (2, 160): one per map  # doctest: +SKIP
     """
 
+    _parameter_constraints: dict = {
+        "atlas": "no_validation",  # a name, a path or an image: checked in fit
+        "n_parcels": [Interval(Integral, 1, None, closed="left"), None],
+        "radius": [Interval(Real, 0, None, closed="neither"), None],
+        "mask_img": "no_validation",  # niimg-like
+        "resampling_target": [StrOptions({"labels", "data"})],
+        "standardize": [StrOptions({"zscore_sample", "psc"}), None],
+        "smoothing_fwhm": [Interval(Real, 0, None, closed="left"), None],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, atlas="seitzman300", n_parcels=None, radius=None, mask_img=None,
                  resampling_target="labels", standardize=None, smoothing_fwhm=None,
                  random_state=0):
@@ -111,6 +124,7 @@ class Parcellate(TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, imgs, y=None):
         """Build the masker; fit a data-driven parcellation on ``imgs`` (training images only).
 
@@ -120,8 +134,6 @@ class Parcellate(TransformerMixin, BaseEstimator):
             4-D run(s) or 3-D map(s) (paths or images). Their grid is used to check the atlas
             overlaps them.
         """
-        check_option("resampling_target", self.resampling_target, ("labels", "data"))
-        check_option("standardize", self.standardize, (None, "zscore_sample", "psc"))
         imgs_list = list(imgs) if isinstance(imgs, list | tuple) else [imgs]
         if not imgs_list:
             raise ValueError("Parcellate.fit needs at least one image.")
@@ -163,7 +175,7 @@ class Parcellate(TransformerMixin, BaseEstimator):
     def _fit_spheres(self, ref, common):
         seeds, names, radii = coordinate_atlas(self.atlas)
         if self.radius is not None:
-            radii = np.full(len(seeds), float(check_positive("radius", self.radius)))
+            radii = np.full(len(seeds), float(self.radius))
         # a seed is usable when its sphere (NiftiSpheresMasker's rule, in mm) has a voxel in the
         # image's field of view and in mask_img
         mask = self._mask_on(ref)

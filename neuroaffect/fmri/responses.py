@@ -3,6 +3,13 @@
 Every fMRI loader in :mod:`neuroaffect.fmri` returns a :class:`StimulusResponses`: one row per
 presented stimulus (a trial's beta or lagged-mean response), with the stimulus id, subject and run it
 came from, and optionally the stimulus' valence-arousal-dominance ratings on a declared scale.
+
+It is a sample container of :mod:`neuroaffect.evaluation`
+(:class:`~neuroaffect.evaluation.SampleContainer`), like the EEG side's
+:class:`~neuroaffect.features.tokens.WindowTokens`: :func:`~neuroaffect.evaluation.cross_validate_subjects`
+takes it as it is (``X`` of shape (n_responses, n_features), trial keys ``"subject/run/stimulus"``,
+the VAD ratings), and its :attr:`~StimulusResponses.trial_key` is the ``groups`` of every splitter
+(:class:`~neuroaffect.fmri.StimulusKFold`, scikit-learn's ``GroupKFold``, ...).
 """
 
 from __future__ import annotations
@@ -53,14 +60,35 @@ class StimulusResponses:
         The scale ``vad`` is on (required when ``vad`` is given).
     feature_names : tuple of str, optional
         Name of each feature (parcel labels); defaults to ``"f0", "f1", ...``.
-    dataset : str
-        Free-text origin, e.g. a folder name.
+    dataset : str, default="fmri"
+        Free-text origin, e.g. a folder name (recorded in evaluation results).
     info : dict
         Provenance notes (e.g. ``"parcellation"``: which image was resampled to which grid,
         ``"method"``: how responses were estimated).
     targets : dict of str to ndarray, optional
         Other numeric targets per row, by name (e.g. a behavioural score per subject-level map,
         read by :func:`~neuroaffect.fmri.read_fmri_maps`); NaN marks a missing value.
+
+    Notes
+    -----
+    As a :class:`~neuroaffect.evaluation.SampleContainer` (what the evaluation runner reads): a
+    sample is a row, :attr:`trial_key` groups the repeats of a stimulus within a subject,
+    :attr:`rating_names` / :attr:`ratings` / :meth:`rating` / :meth:`scale` are the VAD ratings on
+    ``vad_scale`` (none without ``vad``), and the features are named by ``feature_names``. Responses
+    have no sampling rate, electrode positions or window spans: results record ``sfreq`` None and
+    the parcel names, and samples never overlap.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neuroaffect.evaluation import SampleContainer
+    >>> r = StimulusResponses.from_arrays(np.zeros((4, 2)), ["a", "b", "a", "b"], subject="01",
+    ...                                   run=["r1", "r1", "r2", "r2"], vad=np.full((4, 3), 5.0),
+    ...                                   vad_scale=SAM_1_9)
+    >>> r.trial_key.tolist()  # the repeats of a stimulus (in two runs) share one key
+    ['01/all-runs/a', '01/all-runs/b', '01/all-runs/a', '01/all-runs/b']
+    >>> isinstance(r, SampleContainer), r.rating_names
+    (True, ('valence', 'arousal', 'dominance'))
     """
 
     X: np.ndarray
@@ -70,7 +98,7 @@ class StimulusResponses:
     vad: np.ndarray | None = None
     vad_scale: RatingScale | None = None
     feature_names: tuple[str, ...] = ()
-    dataset: str = ""
+    dataset: str = "fmri"
     info: dict = field(default_factory=dict)
     targets: dict | None = None
 
@@ -119,6 +147,44 @@ class StimulusResponses:
 
     def __len__(self) -> int:
         return self.n_stimuli
+
+    @property
+    def trial_key(self) -> np.ndarray:
+        """``"subject/run/stimulus"`` of each row, as :meth:`trial_keys` (the runner's and splitters' groups)."""
+        return self.trial_keys()
+
+    @property
+    def rating_names(self) -> tuple[str, ...]:
+        """The decodable ratings: ``("valence", "arousal", "dominance")`` with ``vad``, else ``()``."""
+        return () if self.vad is None else VAD_NAMES
+
+    @property
+    def ratings(self) -> np.ndarray:
+        """``vad``, shape (n_stimuli, 3); shape (n_stimuli, 0) without VAD ratings."""
+        return np.empty((self.n_stimuli, 0)) if self.vad is None else self.vad
+
+    def rating(self, name: str) -> np.ndarray:
+        """The rating ``name`` of each row (``"valence"``, ``"arousal"`` or ``"dominance"``).
+
+        Raises
+        ------
+        ValueError
+            If the responses carry no VAD ratings, or ``name`` is not one of them.
+        """
+        self._check_rating(name)
+        return self.vad[:, VAD_NAMES.index(name)]
+
+    def scale(self, name: str) -> RatingScale:
+        """The scale of the rating ``name``: ``vad_scale`` (one scale for the three dimensions)."""
+        self._check_rating(name)
+        return self.vad_scale
+
+    def _check_rating(self, name: str) -> None:
+        if self.vad is None:
+            raise ValueError(f"Cannot read the rating {name!r}: the responses carry no VAD ratings "
+                             "(StimulusResponses.vad is None).")
+        if name not in VAD_NAMES:
+            raise ValueError(f"Unknown rating {name!r}; these responses have {VAD_NAMES}.")
 
     def __getitem__(self, index) -> StimulusResponses:
         index = np.arange(self.n_stimuli)[index]
@@ -216,6 +282,8 @@ class StimulusResponses:
     def trial_keys(self) -> np.ndarray:
         """``"subject/run/stimulus"`` per row; the groups that keep a stimulus on one side of a split.
 
+        Also the :attr:`trial_key` attribute (the name the evaluation runner reads).
+
         A subject's repeats of one stimulus must stay together, so when any stimulus of a subject
         occurs in more than one run, that subject's keys use ``"all-runs"`` in place of the run (the
         repeats then share a key). ``"/"`` and ``"%"`` inside ids are escaped as ``%2F`` and ``%25``
@@ -229,53 +297,9 @@ class StimulusResponses:
                 run[own] = "all-runs"
         return make_trial_keys(self.subject, run, self.stimulus)
 
-    def to_tokens(self, positions=None):
-        """These responses as :class:`~neuroaffect.features.tokens.WindowTokens` for the EEG runner.
-
-        One "window" per row (stimulus presentation), one token per parcel with a single feature:
-        ``X`` has shape (n_stimuli, n_features, 1), so the runner, the leakage audit and the reports
-        of :mod:`neuroaffect.evaluation` apply unchanged (estimators see ``X.reshape(n, -1)`` after
-        :class:`~neuroaffect.estimators.FlattenTokens` or a plain reshape).
-
-        Mapping: ``ch_names`` = :attr:`feature_names` (parcel labels), ``band_names`` =
-        ``("response",)``, ``ratings`` = :attr:`vad` on :attr:`vad_scale` (one scale for the three
-        dimensions), ``session`` = :attr:`run`, ``trial_key`` = :meth:`trial_keys` (repeats of a
-        stimulus share a key), ``start``/``stop`` = 0/1 (rows never overlap), ``sfreq`` = NaN (not
-        a sampled signal).
-
-        Parameters
-        ----------
-        positions : array-like, shape (n_features, 3), optional
-            Parcel centroids in metres (MNI). Default NaN: parcels have no scalp position, and the
-            report then draws no topomap.
-
-        Returns
-        -------
-        WindowTokens
-        """
-        from ..features.tokens import WindowTokens
-
-        if self.vad is None:
-            raise ValueError("The responses carry no VAD ratings (StimulusResponses.vad is None); "
-                             "to_tokens needs ratings to decode.")
-        n, p = self.X.shape
-        if positions is None:
-            positions = np.full((p, 3), np.nan)
-        positions = np.asarray(positions, dtype=float)
-        if positions.shape != (p, 3):
-            raise ValueError(f"positions must have shape ({p}, 3) (one centroid per feature), got {positions.shape}.")
-        return WindowTokens(
-            X=self.X[:, :, None].astype(np.float32), ratings=np.array(self.vad, dtype=float),
-            rating_names=VAD_NAMES, scales={name: self.vad_scale for name in VAD_NAMES},
-            subject=self.subject.astype(str), session=self.run.astype(str), trial_key=self.trial_keys(),
-            start=np.zeros(n, dtype=np.int64), stop=np.ones(n, dtype=np.int64),
-            ch_names=list(self.feature_names), positions=positions, band_names=("response",),
-            sfreq=float("nan"), dataset=self.dataset or "fmri",
-        )
-
     @classmethod
     def from_arrays(cls, X, stimulus, *, subject="01", run=None, vad=None, vad_scale=None,
-                    feature_names=(), dataset="", targets=None) -> StimulusResponses:
+                    feature_names=(), dataset="fmri", targets=None) -> StimulusResponses:
         """Wrap plain arrays: ``X`` (n_samples, n_features) and one stimulus id per row."""
         return cls(X, stimulus, subject, run, vad, vad_scale, tuple(feature_names), dataset, targets=targets)
 

@@ -143,7 +143,9 @@ def _word_decoding(P, rows, words):
 @releases_output_locks
 def main(argv=None) -> int:
     """Run the recipe; returns the exit code."""
-    from ..fmri import cross_val_predict, retrieval_accuracy, two_way_identification
+    from sklearn.model_selection import cross_val_predict
+
+    from ..fmri import StimulusKFold, retrieval_accuracy, two_way_identification
     from ..fmri.io import write_json_atomic, write_text_atomic
 
     parser = _parser()
@@ -166,11 +168,12 @@ def main(argv=None) -> int:
     say(f"  {responses.n_stimuli} stimulus responses x {responses.n_features} features, "
         f"{len(responses.subjects)} subject(s) ({time.perf_counter() - t0:.1f} s)")
     results, rows = {}, []
+    # One fold assignment for every encoder: folds of stimuli within each subject (groups = trial keys)
+    cv, groups = StimulusKFold(args.n_splits, random_state=args.seed), responses.trial_key
     for k, (name, est) in enumerate(encoders.items()):
         start = time.perf_counter()
         say(f"  [{k + 1}/{len(encoders)}] {name}: {args.n_splits} folds x {len(responses.subjects)} subject(s) ...")
-        P = cross_val_predict(est, responses, Y, n_splits=args.n_splits, random_state=args.seed,
-                              progress=not args.quiet)
+        P = cross_val_predict(est, responses.X, Y, cv=cv, groups=groups)  # out of fold: encoder.predict
         results[name] = {"fit_seconds": time.perf_counter() - start, "subjects": {}}
         say(f"  [{k + 1}/{len(encoders)}] {name}: done in {results[name]['fit_seconds']:.1f} s")
         for s in responses.subjects:

@@ -9,9 +9,9 @@ embeddings through a known map). With ``--data-dir``: a BIDS folder whose ``even
 ``vad_scale`` attribute unless ``--scale-low``/``--scale-high`` are given). BIDS confounds: the
 ``--confounds`` strategy (default ``minimal``: 6 motion parameters, white matter, CSF).
 
-Evaluation is the EEG side's: :func:`neuroaffect.evaluation.cross_validate_subjects` on
-:meth:`StimulusResponses.to_tokens` (one "window" per stimulus response, one "electrode" per
-parcel), regression, CCC primary with Pearson r and RMSE, and the same report (``results.json``,
+Evaluation is the EEG side's: :func:`neuroaffect.evaluation.cross_validate_subjects` on the
+:class:`~neuroaffect.fmri.StimulusResponses` themselves (a sample container: one sample per
+stimulus response, one feature per parcel, repeats of a stimulus sharing a trial key), regression, CCC primary with Pearson r and RMSE, and the same report (``results.json``,
 ``report.md``, ``figures/``, ``report.html``) as the EEG recipes. Protocols (a stimulus is never on
 both sides of a split; the runner audits every split): ``within-subject-kfold`` (k folds of each
 subject's stimuli) and ``leave-one-subject-out-stimulus-kfold`` (the test subject's stimuli of one
