@@ -1,7 +1,13 @@
-"""Trial keys ``"subject/session/trial"``: the unit that no split may cut.
+"""Trial keys ``"subject/session/trial"`` (the unit that no split may cut) and the id table.
 
 ``"%"`` and ``"/"`` inside ids are escaped as ``%25`` and ``%2F``, so every key splits back into
 exactly its three ids whatever they contain.
+
+The keys are for display, results files, cache keys and the per-window ``groups`` that
+scikit-learn routes to estimators. Code that needs a window's subject, session or trial reads the
+id table instead (:func:`trial_table`: ``EEGTrials.metadata``, ``WindowTokens.metadata``), whose
+integer codes are made once, when the container is built; :func:`keys_table` builds it from keys
+where only keys are at hand (the one place they are parsed).
 """
 
 from __future__ import annotations
@@ -82,3 +88,103 @@ def parse_trial_keys(groups) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         )
     subject, session, trial = (np.array(col, dtype=str) for col in zip(*parts, strict=True))
     return subject, session, trial
+
+
+# -- the trial table ---------------------------------------------------------------------------
+#: The id columns of a trial table: labels (text, as in the keys) and their integer codes.
+ID_LABELS = ("subject", "session", "trial")
+ID_CODES = ("subject_code", "session_code", "trial_code")
+
+
+def _factorize(values: np.ndarray) -> np.ndarray:
+    """Integer codes 0, 1, ... of ``values`` in order of first appearance (int64)."""
+    import pandas as pd
+
+    return np.asarray(pd.factorize(values)[0], dtype=np.int64)
+
+
+def _nested_codes(outer: np.ndarray, inner_labels: np.ndarray) -> np.ndarray:
+    """One code per distinct (outer code, inner label) pair, in order of first appearance."""
+    inner = _factorize(inner_labels)
+    width = int(inner.max(initial=-1)) + 1
+    return _factorize(outer * max(width, 1) + inner)
+
+
+def _labels(values, n: int | None, name: str) -> np.ndarray:
+    """Ids as text, each ``str(value)`` exactly as :func:`make_trial_keys` writes it (before escaping)."""
+    values = np.asarray(values)
+    if values.ndim != 1 or (n is not None and len(values) != n):
+        raise ValueError(f"{name} must have shape ({n},) (one id per row), got {values.shape}.")
+    if values.dtype.kind == "U":
+        return values.astype(object)
+    return np.array([str(v) for v in values], dtype=object)
+
+
+def trial_table(subject, session, trial, **columns):
+    """The id table of a container: one row per trial (or window), labels and integer codes.
+
+    Parameters
+    ----------
+    subject, session, trial : array-like, shape (n,)
+        Ids of each row; kept as text (``str(value)``, as in the trial keys).
+    **columns : array-like, shape (n,)
+        Further columns, appended as given (e.g. the windows' ``start`` and ``stop``).
+
+    Returns
+    -------
+    table : pandas.DataFrame, shape (n, 6 + len(columns))
+        Columns ``subject``, ``session``, ``trial`` (text labels), then ``subject_code``,
+        ``session_code``, ``trial_code`` (int64, numbered from 0 in order of first appearance), then
+        ``columns``. Sessions and trials are nested: ``session_code`` numbers the distinct (subject,
+        session) pairs and ``trial_code`` the distinct (subject, session, trial) triples, so one
+        code names one session (one trial) across the whole table, as one trial key does.
+    """
+    import pandas as pd
+
+    subject = _labels(subject, None, "subject")
+    n = len(subject)
+    session, trial = _labels(session, n, "session"), _labels(trial, n, "trial")
+    subject_code = _factorize(subject)
+    session_code = _nested_codes(subject_code, session)
+    trial_code = _nested_codes(session_code, trial)
+    extra = {}
+    for name, values in columns.items():
+        values = np.asarray(values)
+        if values.shape != (n,):
+            raise ValueError(f"{name} must have shape ({n},) (one value per row), got {values.shape}.")
+        extra[name] = values
+    return pd.DataFrame({"subject": subject, "session": session, "trial": trial, "subject_code": subject_code,
+                         "session_code": session_code, "trial_code": trial_code, **extra})
+
+
+def keys_table(groups, n_samples: int | None = None, **columns):
+    """The id table of trial keys (:func:`trial_table` of their parsed ids; keys checked as
+    :func:`check_trial_keys`), for containers and callers that hold only the keys."""
+    subject, session, trial = parse_trial_keys(check_trial_keys(groups, n_samples))
+    return trial_table(subject, session, trial, **columns)
+
+
+def is_trial_table(value) -> bool:
+    """Whether ``value`` is a table with the id labels and codes (:func:`trial_table`)."""
+    columns = getattr(value, "columns", None)
+    return columns is not None and set(ID_LABELS + ID_CODES) <= set(columns)
+
+
+def as_trial_table(groups, n_samples: int | None = None):
+    """``groups`` (trial keys, or a trial table such as ``WindowTokens.metadata``) as a trial table
+    with a fresh 0..n-1 index; keys are parsed once here."""
+    if is_trial_table(groups):
+        if n_samples is not None and len(groups) != n_samples:
+            raise ValueError(f"groups has {len(groups)} entries but X has {n_samples} windows.")
+        return groups.reset_index(drop=True)
+    return keys_table(groups, n_samples)
+
+
+def table_keys(table) -> np.ndarray:
+    """The trial keys ``"subject/session/trial"`` of a trial table's rows (ids escaped)."""
+    return make_trial_keys(table["subject"].to_numpy(), table["session"].to_numpy(), table["trial"].to_numpy())
+
+
+def take_rows(table, index):
+    """Rows ``index`` (integer array) of a table, re-indexed 0..k-1; codes are kept as they are."""
+    return table.iloc[np.asarray(index, dtype=np.intp)].reset_index(drop=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._keys import make_trial_keys
+from ._keys import ID_LABELS, make_trial_keys, take_rows, trial_table
 from ._trial_io import (
     COMMON_SCALES,
     ID_COLUMNS,
@@ -75,6 +75,16 @@ class EEGTrials:
     trial_keys : ndarray of str, shape (n_trials,)
         ``"subject/session/trial"``: unique across a dataset, the unit that must never be split
         between train and test (``"%"`` and ``"/"`` inside ids escaped as ``%25`` and ``%2F``).
+        For display, file names and cache keys; code reads the ids from :attr:`metadata`.
+    metadata : pandas.DataFrame, shape (n_trials, 6)
+        The ids of each trial as a table (as ``mne.Epochs.metadata``, one row per trial): the
+        labels ``subject``, ``session``, ``trial`` (text, ``str`` of each id as in the keys) and
+        their integer codes ``subject_code``, ``session_code`` (one per distinct (subject, session))
+        and ``trial_code`` (one per distinct trial: two rows share it exactly when they share a
+        trial key). Codes are numbered in order of first appearance when the trials are built or
+        concatenated, and kept by selection (``trials[idx]``), so they stay unique but need not be
+        contiguous. Read-only: build new trials to change ids (the table is rebuilt whenever the
+        ids given do not match it, e.g. after ``dataclasses.replace(trials, subject=...)``).
     """
 
     signals: Sequence[np.ndarray]
@@ -89,6 +99,7 @@ class EEGTrials:
     baselines: Sequence[np.ndarray] | None = None
     dataset: str = "unknown"
     _positions: np.ndarray | None = field(default=None, repr=False)
+    _metadata: object = field(default=None, repr=False)
 
     def __post_init__(self):
         check_positive("sfreq", self.sfreq)
@@ -111,6 +122,8 @@ class EEGTrials:
             if ids.shape != (n,):
                 raise ValueError(f"{name} must have shape ({n},) (one id per trial), got {ids.shape}.")
             setattr(self, name, ids)
+        if not _table_matches(self._metadata, self.subject, self.session, self.trial):
+            self._metadata = trial_table(self.subject, self.session, self.trial)
         if self.baselines is not None:
             if len(self.baselines) != n:
                 raise ValueError(f"baselines must hold one segment per trial ({n}), got {len(self.baselines)}.")
@@ -195,6 +208,11 @@ class EEGTrials:
     def trial_keys(self) -> np.ndarray:
         return make_trial_keys(self.subject, self.session, self.trial)
 
+    @property
+    def metadata(self):
+        """The trials' id table (labels and integer codes), see the class's Attributes."""
+        return self._metadata
+
     def rating(self, name: str) -> np.ndarray:
         """The ratings column ``name``, shape (n_trials,)."""
         if name not in self.rating_names:
@@ -240,6 +258,7 @@ class EEGTrials:
             session=self.session[idx],
             trial=self.trial[idx],
             baselines=None if self.baselines is None else [self.baselines[i] for i in idx],
+            _metadata=take_rows(self._metadata, idx),
         )
 
     def pick_channels(self, ch_names) -> EEGTrials:
@@ -312,6 +331,7 @@ class EEGTrials:
             session=np.concatenate([p.session for p in parts]),
             trial=np.concatenate([p.trial for p in parts]),
             baselines=[b for p in parts for b in p.baselines] if has_baseline else None,
+            _metadata=None,  # codes renumbered over all parts
         )
 
     # -- conversions -------------------------------------------------------------------------
@@ -500,6 +520,19 @@ class EEGTrials:
             Data shape (n_trials, n_channels, n_times) in volts, with the 10-05 montage set.
         """
         return trials_to_epochs(self, tmax=tmax)
+
+
+def _table_matches(table, subject, session, trial) -> bool:
+    """Whether ``table`` is an id table whose labels are these ids (in this order)."""
+    if table is None or len(table) != len(subject):
+        return False
+    try:
+        return all(
+            np.array_equal(table[name].to_numpy(dtype=object), np.array([str(v) for v in ids], dtype=object))
+            for name, ids in zip(ID_LABELS, (subject, session, trial), strict=True)
+        )
+    except (KeyError, AttributeError, TypeError, ValueError):
+        return False
 
 
 def _short_ids(ids, shown: int = 3) -> str:

@@ -21,8 +21,15 @@ _CI_LEVEL = 0.95
 _CI_RESAMPLES = 10000
 
 
-def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects, jobs, outputs, audits):
+def _assemble(tokens, tgt, prot, config, metric, labels, keys, table, subject, subjects, jobs, outputs, audits):
+    """The :class:`CVResult` of a run. Per-subject and per-trial bookkeeping reads the integer codes
+    of the id ``table`` (:attr:`~neuroaffect.features.tokens.WindowTokens.metadata`); ``keys`` (the
+    trial keys) name the trials in the predictions and group windows into trials for trial-level
+    scores; ``subjects`` are the labels of the subjects to score, in report order."""
     n = len(keys)
+    subject_code, trial_code = table["subject_code"].to_numpy(), table["trial_code"].to_numpy()
+    _, first_window = np.unique(subject_code, return_index=True)
+    code_of = dict(zip(subject[first_window].tolist(), subject_code[first_window].tolist(), strict=True))
     classification = tgt.is_classification
     n_perm = len(labels) - 1
     preds = [np.full(n, np.nan) for _ in labels]
@@ -54,16 +61,16 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
                           "single_class_training": bool(out.get("single_class", False)),
                           "audit": audit_of[(job["scope"], job["fold"])].to_dict(), "window": scores})
         if classification:
-            fold_rows[-1]["class_counts"] = _class_counts(tgt.y, keys, job["train"], job["test"], tgt.n_classes)
-            for s in np.unique(subject[job["test"]]):
-                trained_for.setdefault(s, np.zeros(n, dtype=bool))[job["train"]] = True
+            fold_rows[-1]["class_counts"] = _class_counts(tgt.y, trial_code, job["train"], job["test"], tgt.n_classes)
+            for code in np.unique(subject_code[job["test"]]).tolist():
+                trained_for.setdefault(code, np.zeros(n, dtype=bool))[job["train"]] = True
     if classification and np.isnan(proba).any():
         proba = None if np.isnan(proba[fold_of >= 0]).any() else proba
 
     # Subjects with no test window (the training dataset of protocol "cross-dataset") are not scored.
-    untested = [str(s) for s in subjects if not (fold_of[subject == s] >= 0).any()]
+    untested = [str(s) for s in subjects if not (fold_of[subject_code == code_of[s]] >= 0).any()]
     if prot.tests_every_window:
-        missing = {str(s): int(((subject == s) & (fold_of < 0)).sum()) for s in subjects}
+        missing = {str(s): int(((subject_code == code_of[s]) & (fold_of < 0)).sum()) for s in subjects}
         missing = {s: c for s, c in missing.items() if c}
         if missing:
             config["untested_windows"] = missing
@@ -80,11 +87,11 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
     subject_rows, chance_sources, only_class = [], set(), {}
     null = {level: np.full((n_perm, len(subjects)), np.nan) for level in ("window", "trial")}
     for j, s in enumerate(subjects):
-        mine = subject == s
+        mine = subject_code == code_of[s]
         tested = mine & (fold_of >= 0)
-        _, first = np.unique(keys[tested], return_index=True)
+        _, first = np.unique(trial_code[tested], return_index=True)
         y_tested = {"window": tgt.y[tested], "trial": tgt.y[tested][first]}
-        row = {"subject": str(s), "n_trials": int(len(np.unique(keys[mine]))), "n_windows": int(mine.sum()),
+        row = {"subject": str(s), "n_trials": int(len(np.unique(trial_code[mine]))), "n_windows": int(mine.sum()),
                "n_test_trials": int(len(first)), "n_test_windows": int(tested.sum())}
         # Test windows of one class: any model predicting that class is perfect, so the score says
         # nothing about decoding; the subject stays listed but out of every mean.
@@ -92,7 +99,8 @@ def _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects
         if not row["in_mean"]:
             only_class[row["subject"]] = tgt.class_names[int(y_tested["window"][0])]
         if classification:
-            row["class_counts"] = _class_counts(tgt.y, keys, np.flatnonzero(trained_for.get(s, np.zeros(n, bool))),
+            row["class_counts"] = _class_counts(tgt.y, trial_code,
+                                                np.flatnonzero(trained_for.get(code_of[s], np.zeros(n, bool))),
                                                 np.flatnonzero(tested), tgt.n_classes)
         for level in ("window", "trial"):
             row[level] = _level_scores(level, keys[tested], tgt, tgt.y[tested], preds[0][tested],
@@ -235,15 +243,16 @@ def _nanmean(values) -> float:
     return float(v.mean()) if len(v) else float("nan")
 
 
-def _class_counts(y, keys, train, test, n_classes) -> dict:
+def _class_counts(y, trial, train, test, n_classes) -> dict:
     """Windows and trials per class (lists indexed by class) on the training and the test side.
 
-    ``train`` and ``test`` are window indices; a trial counts under its first window's label.
+    ``trial`` is each window's trial (code or key); ``train`` and ``test`` are window indices; a
+    trial counts under its first window's label.
     """
     out = {}
     for side, idx in (("train", train), ("test", test)):
         y_side = np.asarray(y[idx]).astype(int)
-        _, first = np.unique(keys[idx], return_index=True)
+        _, first = np.unique(trial[idx], return_index=True)
         out[f"{side}_windows"] = np.bincount(y_side, minlength=n_classes).tolist()
         out[f"{side}_trials"] = np.bincount(y_side[first], minlength=n_classes).tolist()
     return out

@@ -12,6 +12,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from .._keys import _factorize
+
 
 class LeakageError(RuntimeError):
     """A split put windows of one trial (or overlapping windows) in both train and test."""
@@ -55,7 +57,9 @@ def audit_split(trial_key, start, stop, train, test) -> SplitAudit:
 
     Parameters
     ----------
-    trial_key : array-like of str, shape (n_windows,)
+    trial_key : array-like, shape (n_windows,)
+        The trial of each window: its key (``tokens.trial_key``) or any other trial id, e.g. the
+        integer ``tokens.metadata["trial_code"]`` (windows with equal ids share a trial).
     start, stop : array-like of int, shape (n_windows,)
         Window spans in samples within their trial (``stop`` exclusive).
     train, test : array-like of int
@@ -65,7 +69,8 @@ def audit_split(trial_key, start, stop, train, test) -> SplitAudit:
     -------
     SplitAudit
     """
-    keys = np.asarray(trial_key).astype(str)
+    keys = np.asarray(trial_key)
+    keys = _factorize(keys if keys.dtype.kind in "iu" else keys.astype(str))  # the work is on integer codes
     start, stop = np.asarray(start), np.asarray(stop)
     train, test = np.asarray(train, dtype=int), np.asarray(test, dtype=int)
     train_trials, test_trials = np.unique(keys[train]), np.unique(keys[test])

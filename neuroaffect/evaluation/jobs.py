@@ -25,19 +25,33 @@ from sklearn.dummy import DummyClassifier
 from sklearn.utils.metadata_routing import get_routing_for_object
 from threadpoolctl import ThreadpoolController
 
-from .._keys import make_trial_keys, parse_trial_keys
+from .._keys import is_trial_table, keys_table, make_trial_keys, take_rows
 from .audit import audit_split, check_split
 from .storage import _hash, _load_npz, _safe, _save_npz_atomic
 
 
-def _held_out_units(prot, keys, subject) -> dict:
-    """Per-window ids of the units ``prot`` holds out, after checking every key parses to its subject.
+def _trial_table(tokens, keys):
+    """The windows' id table (labels and integer codes): the container's ``metadata`` when it has
+    one (:attr:`~neuroaffect.features.tokens.WindowTokens.metadata`), else built from the keys (the
+    only place the runner parses them)."""
+    container = getattr(tokens, "container", tokens)
+    table = getattr(container, "metadata", None)
+    if is_trial_table(table) and len(table) == len(keys):
+        return table.reset_index(drop=True)
+    return keys_table(keys)
 
-    The splitters read subject, session and stimulus ids from the keys ``"subject/session/trial"``;
-    a key built by hand with an unescaped ``"/"`` inside an id would parse to another subject and
-    could put a subject on both sides of a cross-subject split, so such keys are refused here.
+
+def _held_out_units(prot, table, keys, subject) -> dict:
+    """Per-window ids of the units ``prot`` holds out, after checking the id table agrees with the
+    container's ``subject`` (the table is built from the keys when the container has none).
+
+    The splitters read subject, session and stimulus ids from the table (or the keys
+    ``"subject/session/trial"``); a key built by hand with an unescaped ``"/"`` inside an id would
+    parse to another subject and could put a subject on both sides of a cross-subject split, so
+    such keys are refused here.
     """
-    key_subject, key_session, key_trial = parse_trial_keys(keys)
+    key_subject = table["subject"].to_numpy(dtype=object).astype(str)
+    key_session = table["session"].to_numpy(dtype=object).astype(str)
     bad = np.flatnonzero(key_subject != subject)
     if len(bad):
         i = bad[0]
@@ -48,7 +62,7 @@ def _held_out_units(prot, keys, subject) -> dict:
             "EEGTrials.trial_keys, which escapes '%' and '/' inside ids as '%25' and '%2F'."
         )
     units = {"subject": subject, "session": make_trial_keys(subject, key_session, np.zeros(len(keys), int)),
-             "stimulus": key_trial}
+             "stimulus": table["trial"].to_numpy(dtype=object).astype(str)}
     return {unit: units[unit] for unit in prot.held_out}
 
 
@@ -64,16 +78,18 @@ def _permute_trial_labels(y, keys, subject, seed):
     return y_perm
 
 
-def _plan_jobs(prot, tokens, labels, scopes, held_out, subject_code, n_splits, random_state, run_hash, data_hash,
-               fold_dir):
+def _plan_jobs(prot, tokens, table, labels, scopes, held_out, n_splits, random_state, run_hash, data_hash, fold_dir):
     """The (permutation, scope, fold) jobs of a run and the leakage audit of each split of the first labels.
 
-    Every split is audited. Splits of a protocol that promises to be leakage-free (or to hold out
+    The splitters get each scope's rows of the id ``table`` as ``groups`` when they take one (the
+    splitters of :mod:`~neuroaffect.evaluation.splitters`), else the trial keys. Every split is audited. Splits of a protocol that promises to be leakage-free (or to hold out
     subjects, sessions or stimuli) are checked on every permutation too, and one that breaks the
     promise raises :class:`LeakageError`; the others are measured (on the unpermuted labels).
     """
     keys = np.asarray(tokens.trial_key).astype(str)
     jobs, audits = [], []
+    takes_table = getattr(type(prot.splitter(n_splits, random_state)).split, "_accepts_trial_table", False)
+    groups_of = {name: take_rows(table, idx) if takes_table else keys[idx] for name, idx in scopes}
     for perm, y in enumerate(labels):
         for name, idx in scopes:
             splitter = prot.splitter(n_splits, random_state)
@@ -82,7 +98,7 @@ def _plan_jobs(prot, tokens, labels, scopes, held_out, subject_code, n_splits, r
                 with warnings.catch_warnings():
                     # KFold & co. warn that they ignore the trial keys; the audit says what that leaks.
                     warnings.filterwarnings("ignore", message="The groups parameter is ignored by", category=UserWarning)
-                    splits = list(splitter.split(tokens.X[idx], y[idx], keys[idx]))
+                    splits = list(splitter.split(tokens.X[idx], y[idx], groups_of[name]))
             except ValueError as err:
                 raise ValueError(f"{scope_label}: {err}") from err
             times_tested = np.zeros(len(idx), dtype=int)

@@ -37,6 +37,7 @@ from .jobs import (
     _plan_jobs,
     _routes_groups,
     _run_jobs,
+    _trial_table,
     alignment_steps,
 )
 from .metrics import CLASSIFICATION_METRICS, REGRESSION_METRICS
@@ -235,17 +236,20 @@ def cross_validate_subjects(
     elif not isinstance(random_state, int | np.integer) or random_state < 0:
         raise ValueError(f"Invalid value for the 'random_state' parameter: expected an integer >= 0 or None, "
                          f"got {random_state!r}.")
-    keys = np.asarray(tokens.trial_key).astype(str)
+    keys = np.asarray(tokens.trial_key).astype(str)  # display, results files, stored folds' names
     subject = np.asarray(tokens.subject).astype(str)
-    subjects, subject_code = np.unique(subject, return_inverse=True)
-    subjects = np.array(sorted(subjects, key=natural_key))  # "2" before "10"; codes only count subjects
+    table = _trial_table(tokens, keys)  # subject, session, trial codes: what the logic below reads
+    subject_code = table["subject_code"].to_numpy()
+    _, first = np.unique(subject_code, return_index=True)
+    subjects = np.array(sorted(subject[first], key=natural_key))  # "2" before "10"
     estimator = _seeded(clone(estimator), random_state)
     _routes_groups(estimator)  # refuses a search around subject alignment before any work
     timings = {"splits": 0.0, "fit": 0.0, "score": 0.0}
     t0 = time.perf_counter()
-    held_out = _held_out_units(prot, keys, subject)
+    held_out = _held_out_units(prot, table, keys, subject)
     if prot.scope == "subject":
-        scopes = [(s, np.flatnonzero(subject == s)) for s in subjects]
+        code_of = dict(zip(subject[first].tolist(), subject_code[first].tolist(), strict=True))
+        scopes = [(s, np.flatnonzero(subject_code == code_of[s])) for s in subjects]
     else:
         scopes = [("all", np.arange(len(keys)))]
 
@@ -260,7 +264,7 @@ def cross_validate_subjects(
         "features": _param_json(dict(getattr(tokens, "features", None) or {})),
         "alignment": alignment_steps(estimator),
         "n_permutations": int(n_permutations), "random_state": random_state,
-        "n_subjects": len(subjects), "n_windows": len(keys), "n_trials": len(np.unique(keys)),
+        "n_subjects": len(subjects), "n_windows": len(keys), "n_trials": len(np.unique(table["trial_code"])),
         "unlabelled_dropped": dict(tgt.unlabelled_dropped),
         "ch_names": list(tokens.ch_names), "band_names": list(tokens.band_names), "sfreq": tokens.sampling_rate,
         "neuroaffect_version": __version__, "versions": _versions(),
@@ -275,7 +279,7 @@ def cross_validate_subjects(
 
     labels = [tgt.y, *permuted_trial_labels(tgt.y, keys, subject, n_permutations=n_permutations,
                                             random_state=random_state)]
-    jobs, audits = _plan_jobs(prot, tokens, labels, scopes, held_out, subject_code, n_splits, random_state,
+    jobs, audits = _plan_jobs(prot, tokens, table, labels, scopes, held_out, n_splits, random_state,
                               run_hash, data_hash, fold_dir)
     if prot.leakage_free is None:  # a caller's splitter that promised nothing: the audit decides
         prot = replace(prot, leakage_free=all(a.clean for _, _, a in audits))
@@ -290,7 +294,8 @@ def cross_validate_subjects(
     timings["fit"] = float(sum(o["fit_time"] for o in outputs))
     t1 = time.perf_counter()
 
-    result = _assemble(tokens, tgt, prot, config, metric, labels, keys, subject, subjects, jobs, outputs, audits)
+    result = _assemble(tokens, tgt, prot, config, metric, labels, keys, table, subject, subjects, jobs, outputs,
+                       audits)
     result.timings = {**timings, "score": time.perf_counter() - t1, "total": time.perf_counter() - t0}
     return result
 

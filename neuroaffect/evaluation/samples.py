@@ -81,6 +81,11 @@ class SampleContainer(Protocol):
       bands and no sampling rate.
     - ``feature_names`` (sequence of str): names of ``X``'s second axis when there is no ``ch_names``.
     - ``features`` (dict): how ``X`` was computed, recorded in ``config["features"]``.
+    - ``metadata`` (pandas.DataFrame, one row per sample): the id table with the integer codes
+      ``subject_code``, ``session_code`` and ``trial_code`` besides the labels ``subject``,
+      ``session`` and ``trial`` (:attr:`~neuroaffect.features.tokens.WindowTokens.metadata`), which the
+      runner's per-subject, per-session and per-trial bookkeeping reads. Absent: it is built once
+      from ``trial_key``.
     """
 
     X: Any
@@ -103,7 +108,7 @@ class SampleContainer(Protocol):
 REQUIRED = ("X", "subject", "trial_key", "rating_names", "ratings", "dataset", "rating", "scale",
             "__len__", "__getitem__")
 #: The members read when present (see the Notes of :class:`SampleContainer`).
-OPTIONAL = ("start", "stop", "ch_names", "positions", "band_names", "sfreq", "feature_names", "features")
+OPTIONAL = ("start", "stop", "ch_names", "positions", "band_names", "sfreq", "feature_names", "features", "metadata")
 
 
 def _check_container(obj) -> None:

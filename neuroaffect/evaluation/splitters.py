@@ -3,8 +3,13 @@
 Every splitter follows the scikit-learn protocol (``split(X, y, groups)``, ``get_n_splits``) and
 takes ``groups`` = the windows' trial keys ``"subject/session/trial"``
 (:attr:`~neuroaffect.features.tokens.WindowTokens.trial_key`), so it can be passed as ``cv=`` to
-``cross_validate`` or ``GridSearchCV`` together with ``groups=tokens.trial_key``. Subject and session
-ids are read from the keys, so one ``groups`` array drives every protocol.
+``cross_validate`` or ``GridSearchCV`` together with ``groups=tokens.trial_key``. One ``groups``
+array drives every protocol: each ``split`` call reads the subject, session and trial of every
+window from it once, as the integer codes of a trial table (:func:`_TrialIds`), and works on the
+codes. The splitters of this module also accept that table itself as ``groups``
+(``groups=tokens.metadata``, :attr:`~neuroaffect.features.tokens.WindowTokens.metadata`), which
+spares the parsing; scikit-learn's own splitters and the estimators that consume ``groups`` take
+the keys.
 
 The within-subject splitters (:class:`TrialKFold`, :class:`LeaveOneTrialOut`,
 :class:`FirstTrialsSplit`, :class:`LeaveOneSessionOut`) are meant to be applied to one subject's
@@ -35,9 +40,17 @@ from sklearn.model_selection import (
     StratifiedKFold,
 )
 from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import _num_samples
 
+from .._keys import (
+    _factorize,
+    is_trial_table,
+    keys_table,
+    make_trial_keys,
+    natural_key,
+    parse_trial_keys,
+)
 from .._keys import check_trial_keys as _check_keys
-from .._keys import natural_key, parse_trial_keys
 from .._validation import check_option
 from .audit import (
     LeakageError,
@@ -73,13 +86,86 @@ def _natural_key(value: str):
     return (0, int(value), "") if value.isdigit() else (1, 0, value)
 
 
-def _check_no_shared_trials(keys: np.ndarray, train: np.ndarray, test: np.ndarray, who: str):
-    shared = np.intersect1d(keys[train], keys[test])
+class _TrialIds:
+    """The windows' ids as a splitter reads them: ``groups`` given as trial keys or as a trial table.
+
+    Keys are kept as given and parsed (once) only when a subject or session is asked for, so the
+    within-subject splitters that need only trials accept any key strings. A trial table
+    (:func:`neuroaffect._keys.trial_table`, e.g. ``WindowTokens.metadata``) is used as it is.
+    """
+
+    def __init__(self, groups, n_samples=None):
+        self._key_codes = None
+        if isinstance(groups, _TrialIds):
+            self.keys, self._table, self._key_codes = groups.keys, groups._table, groups._key_codes
+            return
+        if is_trial_table(groups):
+            if n_samples is not None and len(groups) != n_samples:
+                raise ValueError(f"groups has {len(groups)} entries but X has {n_samples} windows.")
+            self.keys, self._table = None, groups.reset_index(drop=True)
+        else:
+            self.keys, self._table = _check_keys(groups, n_samples), None
+
+    def __len__(self) -> int:
+        return len(self.keys) if self._table is None else len(self._table)
+
+    @property
+    def table(self):
+        if self._table is None:
+            self._table = keys_table(self.keys)
+        return self._table
+
+    def codes(self, unit: str) -> np.ndarray:
+        """Integer code of each window's ``unit`` ("subject", "session" or "trial")."""
+        if unit == "trial" and self._table is None:  # any key names a trial: no parsing needed
+            if self._key_codes is None:
+                self._key_codes = _factorize(self.keys)
+            return self._key_codes
+        return self.table[f"{unit}_code"].to_numpy()
+
+    def labels(self, unit: str) -> np.ndarray:
+        """Each window's ``unit`` id as text ("subject", "session" or "trial"; unescaped)."""
+        return self.table[unit].to_numpy(dtype=object).astype(str)
+
+    def key(self, i: int) -> str:
+        """The trial key of window ``i`` (for messages)."""
+        if self.keys is not None:
+            return str(self.keys[i])
+        row = self._table.iloc[[int(i)]]
+        return str(make_trial_keys(row["subject"], row["session"], row["trial"])[0])
+
+    def session_name(self, i: int) -> str:
+        """``"subject/session"`` of window ``i`` (for messages)."""
+        return f"{self.labels('subject')[i]}/{self.labels('session')[i]}"
+
+    def groups(self, index):
+        """``groups`` of the windows ``index`` in the form given (keys, or the table's rows)."""
+        if self.keys is not None:
+            return self.keys[index]
+        return self._table.iloc[np.asarray(index, dtype=np.intp)].reset_index(drop=True)
+
+    def all_keys(self) -> np.ndarray:
+        if self.keys is None:
+            t = self._table
+            self.keys = make_trial_keys(t["subject"].to_numpy(), t["session"].to_numpy(), t["trial"].to_numpy())
+        return self.keys
+
+
+def _check_no_shared_trials(ids: _TrialIds, train: np.ndarray, test: np.ndarray, who: str):
+    trial = ids.codes("trial")
+    shared = np.intersect1d(trial[train], trial[test])
     if len(shared):
+        first = ids.key(int(np.flatnonzero(trial == shared[0])[0]))
         raise LeakageError(
             f"{who} produced a split with {len(shared)} trial(s) in both train and test "
-            f"(first: {str(shared[0])!r}); this must never happen for a leakage-free protocol."
+            f"(first: {first!r}); this must never happen for a leakage-free protocol."
         )
+
+
+def _accepts_trial_table(split):
+    """Mark a ``split`` method that takes a trial table as ``groups`` (the runner passes it one)."""
+    split._accepts_trial_table = True
+    return split
 
 
 class _TrialSplitter(BaseCrossValidator):
@@ -95,15 +181,32 @@ class _TrialSplitter(BaseCrossValidator):
     held_out = ()
     __metadata_request__split = {"groups": True}
 
+    @_accepts_trial_table
     def split(self, X, y=None, groups=None):
-        n_samples = len(X) if X is not None else None
-        keys = _check_keys(groups, n_samples)
-        for train, test in self._split(keys, None if y is None else np.asarray(y)):
+        """Train and test indices of each fold.
+
+        Parameters
+        ----------
+        X : array-like, shape (n_windows, ...)
+        y : array-like, shape (n_windows,) or (n_windows, n_targets), optional
+        groups : array-like of str, shape (n_windows,), or pandas.DataFrame
+            The windows' trial keys (``tokens.trial_key``), or their trial table
+            (``tokens.metadata``: ids and integer codes, as
+            :attr:`~neuroaffect.features.tokens.WindowTokens.metadata`). Both give the same folds.
+
+        Yields
+        ------
+        train, test : ndarray of int
+        """
+        n_samples = _num_samples(X) if X is not None else None  # any array-like, sparse included
+        ids = _TrialIds(groups, n_samples)
+        for train, test in self._split(ids, None if y is None else np.asarray(y)):
             train, test = np.sort(train), np.sort(test)
-            _check_no_shared_trials(keys, train, test, type(self).__name__)
+            _check_no_shared_trials(ids, train, test, type(self).__name__)
             yield train, test
 
-    def _split(self, keys, y):
+    def _split(self, ids, y):
+        """Folds of ``ids`` (a :class:`_TrialIds`, or trial keys)."""
         raise NotImplementedError
 
 
@@ -136,11 +239,12 @@ class TrialKFold(_TrialSplitter):
     def get_n_splits(self, X=None, y=None, groups=None):
         return self.n_splits
 
-    def _split(self, keys, y):
+    def _split(self, ids, y):
+        ids = _TrialIds(ids)
         _check_n_splits(self.n_splits)
-        trials, codes = _codes_in_order(keys)
+        trials, codes = _codes_in_order(ids.codes("trial"))
         if len(trials) < self.n_splits:
-            subjects = sorted(set(parse_trial_keys(trials)[0].tolist()))
+            subjects = sorted(set(ids.labels("subject").tolist()))
             whose = f" of subject {subjects[0]!r}" if len(subjects) == 1 else ""
             raise ValueError(
                 f"Cannot make n_splits={self.n_splits} folds of whole trials from {len(trials)} trial(s)"
@@ -222,12 +326,12 @@ class InnerKFold(_TrialSplitter):
         self.shuffle = shuffle
         self.random_state = random_state
 
-    def _resolve(self, keys):
+    def _resolve(self, ids):
         check_option("unit", self.unit, ("auto", "subject", "trial"))
         _check_n_splits(self.n_splits)
         if self.unit == "trial":
             return "trial", None
-        subject = parse_trial_keys(keys)[0]
+        subject = ids.codes("subject")
         n_subjects = len(np.unique(subject))
         if self.unit == "subject" and n_subjects < 2:
             raise ValueError(
@@ -236,21 +340,21 @@ class InnerKFold(_TrialSplitter):
         return ("subject", subject) if n_subjects >= 2 else ("trial", None)
 
     def get_n_splits(self, X=None, y=None, groups=None):
-        keys = _check_keys(groups)
-        unit, subject = self._resolve(keys)
+        unit, subject = self._resolve(_TrialIds(groups))
         return self.n_splits if unit == "trial" else min(self.n_splits, len(np.unique(subject)))
 
-    def _split(self, keys, y):
-        unit, _ = self._resolve(keys)
-        for fold, (train, test) in enumerate(self._folds(keys, y)):
+    def _split(self, ids, y):
+        ids = _TrialIds(ids)
+        unit, _ = self._resolve(ids)
+        for fold, (train, test) in enumerate(self._folds(ids, y)):
             _check_every_class(y, train, test, f"inner fold {fold} of InnerKFold(n_splits={self.n_splits}, "
                                                f"unit={unit!r})")
             yield train, test
 
-    def _folds(self, keys, y):
-        unit, subject = self._resolve(keys)
+    def _folds(self, ids, y):
+        unit, subject = self._resolve(ids)
         if unit == "trial":
-            yield from TrialKFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state)._split(keys, y)
+            yield from TrialKFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state)._split(ids, y)
             return
         subjects, codes = _codes_in_order(subject)
         folds = KFold(min(self.n_splits, len(subjects)), shuffle=self.shuffle,
@@ -282,10 +386,10 @@ class LeaveOneTrialOut(_TrialSplitter):
     """Each trial is the test set once; all other trials in ``groups`` train."""
 
     def get_n_splits(self, X=None, y=None, groups=None):
-        return len(np.unique(_check_keys(groups)))
+        return len(np.unique(_TrialIds(groups).codes("trial")))
 
-    def _split(self, keys, y):
-        trials, codes = _codes_in_order(keys)
+    def _split(self, ids, y):
+        trials, codes = _codes_in_order(_TrialIds(ids).codes("trial"))
         if len(trials) < 2:
             raise ValueError("LeaveOneTrialOut needs at least 2 trials.")
         for t in range(len(trials)):
@@ -309,20 +413,21 @@ class FirstTrialsSplit(_TrialSplitter):
         self.n_train = n_train
 
     def get_n_splits(self, X=None, y=None, groups=None):
-        subject, session, _ = parse_trial_keys(groups)
-        return len(np.unique(np.char.add(np.char.add(subject, "/"), session)))
+        return len(np.unique(_TrialIds(groups).codes("session")))
 
-    def _split(self, keys, y):
+    def _split(self, ids, y):
         if not isinstance(self.n_train, int | np.integer) or self.n_train < 1:
             raise ValueError(f"Invalid value for the 'n_train' parameter: expected an integer >= 1, got {self.n_train!r}.")
-        subject, session, trial = parse_trial_keys(keys)
-        runs, run_codes = _codes_in_order(np.char.add(np.char.add(subject, "/"), session))
-        for r, run in enumerate(runs):
+        ids = _TrialIds(ids)
+        trial = ids.labels("trial")
+        runs, run_codes = _codes_in_order(ids.codes("session"))
+        for r in range(len(runs)):
             in_run = run_codes == r
             trial_ids = sorted(set(trial[in_run].tolist()), key=_natural_key)
             if len(trial_ids) <= self.n_train:
+                run = ids.session_name(int(np.argmax(in_run)))
                 raise ValueError(
-                    f"Session {str(run)!r} has {len(trial_ids)} trial(s); FirstTrialsSplit(n_train={self.n_train}) "
+                    f"Session {run!r} has {len(trial_ids)} trial(s); FirstTrialsSplit(n_train={self.n_train}) "
                     "needs more than n_train trials per session."
                 )
             first = np.isin(trial, trial_ids[: self.n_train])
@@ -335,18 +440,19 @@ class LeaveOneSessionOut(_TrialSplitter):
     held_out = ("session",)
 
     def get_n_splits(self, X=None, y=None, groups=None):
-        subject, session, _ = parse_trial_keys(groups)
-        return len(np.unique(np.char.add(np.char.add(subject, "/"), session)))
+        return len(np.unique(_TrialIds(groups).codes("session")))
 
-    def _split(self, keys, y):
-        subject, session, _ = parse_trial_keys(keys)
-        runs, run_codes = _codes_in_order(np.char.add(np.char.add(subject, "/"), session))
-        for r, run in enumerate(runs):
+    def _split(self, ids, y):
+        ids = _TrialIds(ids)
+        subject = ids.codes("subject")
+        runs, run_codes = _codes_in_order(ids.codes("session"))
+        for r in range(len(runs)):
             test = run_codes == r
-            train = (subject == subject[test][0]) & ~test
+            first = int(np.argmax(test))
+            train = (subject == subject[first]) & ~test
             if not train.any():
                 raise ValueError(
-                    f"Subject {str(subject[test][0])!r} has a single session ({str(run)!r}); "
+                    f"Subject {str(ids.labels('subject')[first])!r} has a single session ({ids.session_name(first)!r}); "
                     "leave-one-session-out needs at least 2 sessions per subject."
                 )
             yield np.flatnonzero(train), np.flatnonzero(test)
@@ -358,13 +464,14 @@ class LeaveOneSubjectOut(_TrialSplitter):
     held_out = ("subject",)
 
     def get_n_splits(self, X=None, y=None, groups=None):
-        return len(np.unique(parse_trial_keys(groups)[0]))
+        return len(np.unique(_TrialIds(groups).codes("subject")))
 
-    def _split(self, keys, y):
-        subject = parse_trial_keys(keys)[0]
-        if len(np.unique(subject)) < 2:
+    def _split(self, ids, y):
+        ids = _TrialIds(ids)
+        subjects, codes = np.unique(ids.labels("subject"), return_inverse=True)  # test subjects in sorted order
+        if len(subjects) < 2:
             raise ValueError("LeaveOneSubjectOut needs windows from at least 2 subjects.")
-        yield from LeaveOneGroupOut().split(keys, groups=subject)
+        yield from LeaveOneGroupOut().split(np.zeros(len(codes)), groups=codes)
 
 
 class LeaveOneSubjectOutStimulusKFold(_TrialSplitter):
@@ -399,15 +506,16 @@ class LeaveOneSubjectOutStimulusKFold(_TrialSplitter):
         self.random_state = random_state
 
     def get_n_splits(self, X=None, y=None, groups=None):
-        return sum(1 for _ in self._split(_check_keys(groups), None))
+        return sum(1 for _ in self._split(_TrialIds(groups), None))
 
-    def _split(self, keys, y):
+    def _split(self, ids, y):
         _check_n_splits(self.n_splits)
-        subject, _, stimulus = parse_trial_keys(keys)
+        ids = _TrialIds(ids)
+        subject = ids.codes("subject")
         subjects = _codes_in_order(subject)[0]
         if len(subjects) < 2:
             raise ValueError("LeaveOneSubjectOutStimulusKFold needs windows from at least 2 subjects.")
-        stimuli, codes = _codes_in_order(stimulus)
+        stimuli, codes = _codes_in_order(_factorize(ids.labels("trial")))  # a stimulus: one trial id, any subject
         if len(stimuli) < self.n_splits:
             raise ValueError(
                 f"Cannot make n_splits={self.n_splits} folds of stimuli from {len(stimuli)} distinct stimuli; "
@@ -445,8 +553,8 @@ class DatasetSplit(_TrialSplitter):
     def get_n_splits(self, X=None, y=None, groups=None):
         return 1
 
-    def _split(self, keys, y):
-        subject = parse_trial_keys(keys)[0]
+    def _split(self, ids, y):
+        subject = _TrialIds(ids).labels("subject")
         if not all(":" in s for s in subject.tolist()):
             bad = next(s for s in subject.tolist() if ":" not in s)
             raise ValueError(
@@ -496,7 +604,7 @@ class LeakySegmentKFold(BaseCrossValidator):
 
     def split(self, X, y=None, groups=None):
         folds = KFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state if self.shuffle else None)
-        yield from folds.split(np.zeros(len(X)))
+        yield from folds.split(np.zeros(_num_samples(X)))
 
 
 class PerSubject(BaseCrossValidator):
@@ -539,13 +647,21 @@ class PerSubject(BaseCrossValidator):
         return tuple(getattr(self.cv, "held_out", ()))
 
     def get_n_splits(self, X=None, y=None, groups=None):
-        return sum(1 for _ in self.split(np.zeros(len(_check_keys(groups))) if X is None else X, y, groups))
+        return sum(1 for _ in self.split(np.zeros(len(_TrialIds(groups))) if X is None else X, y, groups))
 
+    @_accepts_trial_table
     def split(self, X, y=None, groups=None):
-        keys = _check_keys(groups, len(X))
-        subject = parse_trial_keys(keys)[0]
-        for s in sorted(np.unique(subject).tolist(), key=natural_key):
-            idx = np.flatnonzero(subject == s)
+        """Each subject's folds in turn (``groups``: trial keys or trial table, as for
+        :meth:`TrialKFold.split`; the wrapped splitter gets that subject's rows of it, as a table
+        only when it takes one)."""
+        ids = _TrialIds(groups, _num_samples(X))
+        labels, codes = ids.labels("subject"), ids.codes("subject")
+        table_ok = ids.keys is None and getattr(getattr(type(self.cv), "split", None), "_accepts_trial_table", False)
+        keys = None if table_ok else ids.all_keys()
+        _, first = np.unique(codes, return_index=True)
+        for i in sorted(first.tolist(), key=lambda i: natural_key(labels[i])):
+            idx = np.flatnonzero(codes == codes[i])
             y_s = None if y is None else np.asarray(y)[idx]
-            for train, test in self.cv.split(_safe_indexing(X, idx), y_s, keys[idx]):
+            groups_s = ids.groups(idx) if table_ok else keys[idx]
+            for train, test in self.cv.split(_safe_indexing(X, idx), y_s, groups_s):
                 yield idx[np.asarray(train, dtype=int)], idx[np.asarray(test, dtype=int)]

@@ -55,6 +55,9 @@ from .tokens import WindowTokens
 CACHE_FORMAT = "neuroaffect-window-tokens"
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _PER_WINDOW = ("X", "ratings", "subject", "session", "trial_key", "start", "stop")
+# The id table's other columns (WindowTokens.metadata), stored beside the per-window arrays; groups
+# written before they were stored rebuild the table from trial_key when it is first used.
+_ID_TABLE = ("trial", "subject_code", "session_code", "trial_code")
 # Parameters that change how the work is done, not the numbers.
 _NOT_IN_KEY = ("n_jobs",)
 # Marks groups whose arrays and metadata carry SHA-256 checksums and the tokenizer settings
@@ -379,10 +382,12 @@ class _TokenCache:
 
 def _write_group(parent, name: str, subject: str, key: str, tokens: WindowTokens) -> None:
     group = parent.create_group(name)
-    for field in (*_PER_WINDOW, "positions"):
-        value = np.asarray(getattr(tokens, field))
+    table = tokens.metadata
+    for field in (*_PER_WINDOW, "positions", *_ID_TABLE):
+        value = np.asarray(table[field].to_numpy() if field in _ID_TABLE else getattr(tokens, field))
         if value.dtype.kind in "UO":
-            dset = group.create_dataset(field, data=value.astype(object), dtype=h5py.string_dtype())
+            # as text (an object array of mixed ids, e.g. sessions 1 and "x", is stored as its str values)
+            dset = group.create_dataset(field, data=value.astype(str).astype(object), dtype=h5py.string_dtype())
             dset.attrs["text"] = True
             dset.attrs["sha256"] = _digest(value.astype(str))
         else:
@@ -430,7 +435,9 @@ def _read_group(group) -> WindowTokens:
     if group.attrs.get("integrity") != _INTEGRITY:
         raise _StaleEntry(group.name)
     arrays = {}
-    for field in (*_PER_WINDOW, "positions"):
+    for field in (*_PER_WINDOW, "positions", *_ID_TABLE):
+        if field in _ID_TABLE and field not in group:
+            continue
         dset = group[field]
         value = np.array(dset.asstr()[()], dtype=str) if dset.attrs.get("text", False) else dset[()]
         if dset.attrs.get("sha256") != _digest(value):
@@ -440,15 +447,24 @@ def _read_group(group) -> WindowTokens:
         raise _CorruptEntry(f"attribute 'meta' of {group.name} does not match its SHA-256 checksum")
     meta = json.loads(group.attrs["meta"])
     n_windows = len(arrays["X"])
-    ragged = [f for f in _PER_WINDOW if len(arrays[f]) != n_windows]
+    ragged = [f for f in (*_PER_WINDOW, *_ID_TABLE) if f in arrays and len(arrays[f]) != n_windows]
     X = arrays["X"]
     if ragged or X.ndim != 3 or X.shape[1:] != (len(meta["ch_names"]), len(meta["band_names"])):
         raise ValueError(f"inconsistent shapes (X {X.shape}, mismatched {ragged})")
     scales = {k: RatingScale(**{**v, "categories": tuple(v["categories"])}) for k, v in meta["scales"].items()}
+    table = None
+    if all(f in arrays for f in _ID_TABLE):
+        import pandas as pd
+
+        text = lambda a: np.array([str(v) for v in a], dtype=object)  # noqa: E731  (labels as in the keys)
+        table = pd.DataFrame({"subject": text(arrays["subject"]), "session": text(arrays["session"]),
+                              "trial": text(arrays["trial"]),
+                              **{c: arrays[c].astype(np.int64) for c in _ID_TABLE[1:]},
+                              "start": arrays["start"], "stop": arrays["stop"]})
     return WindowTokens(
         X=X, ratings=arrays["ratings"], rating_names=tuple(meta["rating_names"]), scales=scales,
         subject=arrays["subject"], session=arrays["session"], trial_key=arrays["trial_key"],
         start=arrays["start"], stop=arrays["stop"], ch_names=list(meta["ch_names"]),
         positions=arrays["positions"], band_names=tuple(meta["band_names"]), sfreq=float(meta["sfreq"]),
-        dataset=meta["dataset"], features=meta.get("features", {}),
+        dataset=meta["dataset"], features=meta.get("features", {}), _metadata=table,
     )

@@ -14,7 +14,7 @@ from scipy.signal import butter, resample_poly, sosfiltfilt
 from sklearn.base import BaseEstimator
 
 from .._validation import check_positive
-from .tokens import WindowTokens
+from .tokens import WindowTokens, windows_table
 from .windows import window_samples, window_starts
 
 __all__ = ["RawWindows"]
@@ -124,6 +124,7 @@ class RawWindows(BaseEstimator):
             X=np.concatenate(windows), ratings=repeat(trials.ratings), rating_names=trials.rating_names,
             scales=dict(trials.scales), subject=repeat(trials.subject), session=repeat(trials.session),
             trial_key=repeat(keys), start=start, stop=start + n_window, ch_names=list(trials.ch_names),
+            _metadata=windows_table(trials.metadata, n_per_trial, start, start + n_window),
             positions=trials.positions, band_names=(), sfreq=sfreq, dataset=trials.dataset,
             features={"kind": "raw", "window": float(self.window),
                       "hop": None if self.hop is None else float(self.hop), "l_freq": self.l_freq,

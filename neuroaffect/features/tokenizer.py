@@ -21,7 +21,7 @@ from .bde import (
     differential_entropy,
 )
 from .filters import METHODS, _design
-from .tokens import WindowTokens
+from .tokens import WindowTokens, windows_table
 from .windows import split_segments, window_samples, window_starts, window_variance, window_view
 
 BASELINES = ("auto", "none", "average-segments", "average-de")
@@ -172,6 +172,7 @@ class Tokenizer(BaseEstimator):
             scales=dict(trials.scales), subject=repeat(trials.subject),
             session=repeat(trials.session), trial_key=repeat(keys),
             start=starts, stop=starts + n_window, ch_names=list(trials.ch_names),
+            _metadata=windows_table(trials.metadata, n_per_trial, starts, starts + n_window),
             positions=trials.positions, band_names=band_names, sfreq=sfreq, dataset=trials.dataset,
             features={"kind": "bde", "window": float(self.window), "hop": None if self.hop is None else float(self.hop),
                       "bands": [[b[0], float(b[1]), float(b[2])] for b in bands], "method": self.method,

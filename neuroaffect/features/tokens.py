@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._keys import ID_LABELS, keys_table, take_rows, trial_table
 from ..affect.scales import RatingScale
 
 
@@ -25,7 +26,9 @@ class WindowTokens:
     scales : dict of str to RatingScale
     subject, session : ndarray, shape (n_windows,)
     trial_key : ndarray of str, shape (n_windows,)
-        ``"subject/session/trial"`` of the source trial: pass it as ``groups`` to every splitter.
+        ``"subject/session/trial"`` of the source trial (ids escaped): pass it as ``groups`` to
+        every splitter. For display, results files and cache keys; code that needs the subject,
+        session or trial of a window reads :attr:`metadata` instead of parsing keys.
     start, stop : ndarray of int, shape (n_windows,)
         Window span in samples within its trial (``stop`` exclusive), for overlap audits.
     ch_names : list of str
@@ -38,6 +41,19 @@ class WindowTokens:
     features : dict
         How ``X`` was computed (the tokenizer's settings, e.g. ``{"kind": "bde", "window": 1.0, ...}``),
         recorded in results; empty when unknown.
+
+    Attributes
+    ----------
+    metadata : pandas.DataFrame, shape (n_windows, 8)
+        The ids of each window as a table (as ``mne.Epochs.metadata``): ``subject``, ``session``,
+        ``trial`` (text labels of the source trial), ``subject_code``, ``session_code``,
+        ``trial_code`` (int64 codes: one per subject, per (subject, session) and per trial, so two
+        windows share a ``trial_code`` exactly when they share a ``trial_key``), ``start`` and
+        ``stop``. Tokens made by a tokenizer or read from the cache carry their trials' table
+        (:attr:`neuroaffect.EEGTrials.metadata`, one row per window); otherwise it is built from
+        ``trial_key`` on first use (the only place keys are parsed). Selection (``tokens[idx]``)
+        keeps the codes, :meth:`concatenate` renumbers them in order of first appearance.
+        Read-only.
     """
 
     X: np.ndarray
@@ -55,6 +71,19 @@ class WindowTokens:
     sfreq: float
     dataset: str = "unknown"
     features: dict = field(default_factory=dict)
+    _metadata: object = field(default=None, repr=False)
+
+    def __post_init__(self):
+        if self._metadata is not None and len(self._metadata) != len(self.X):
+            raise ValueError(f"_metadata has {len(self._metadata)} rows but X has {len(self.X)} windows.")
+
+    @property
+    def metadata(self):
+        """The windows' id table (labels, integer codes and spans), see the class's Attributes."""
+        if self._metadata is None:
+            self._metadata = keys_table(self.trial_key, len(self.X), start=np.asarray(self.start),
+                                        stop=np.asarray(self.stop))
+        return self._metadata
 
     def __len__(self) -> int:
         return len(self.X)
@@ -85,6 +114,7 @@ class WindowTokens:
             trial_key=self.trial_key[idx], start=self.start[idx], stop=self.stop[idx],
             ch_names=self.ch_names, positions=self.positions, band_names=self.band_names,
             sfreq=self.sfreq, dataset=self.dataset, features=self.features,
+            _metadata=None if self._metadata is None else take_rows(self._metadata, idx),
         )
 
     @classmethod
@@ -134,9 +164,36 @@ class WindowTokens:
                     f"rates {n!r} on {first.scales.get(n)!r}, part {i} on {other.scales.get(n)!r}."
                 )
         cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
+        table = None
+        if all(p._metadata is not None for p in parts):  # renumber the codes over all parts
+            ids = [np.concatenate([p._metadata[c].to_numpy() for p in parts]) for c in ID_LABELS]
+            table = trial_table(*ids, start=cat("start"), stop=cat("stop"))
         return cls(
             X=cat("X"), ratings=cat("ratings"), rating_names=first.rating_names, scales=first.scales,
             subject=cat("subject"), session=cat("session"), trial_key=cat("trial_key"),
             start=cat("start"), stop=cat("stop"), ch_names=first.ch_names, positions=first.positions,
             band_names=first.band_names, sfreq=first.sfreq, dataset=first.dataset, features=first.features,
+            _metadata=table,
         )
+
+
+def windows_table(trials_table, n_per_trial, start, stop):
+    """The id table of windows cut from trials: each trial's row of ``trials_table``
+    (:attr:`neuroaffect.EEGTrials.metadata`) repeated once per window, with the windows' spans.
+
+    Parameters
+    ----------
+    trials_table : pandas.DataFrame, shape (n_trials, ...)
+    n_per_trial : array-like of int, shape (n_trials,)
+        Windows of each trial, in trial order.
+    start, stop : array-like of int, shape (n_windows,)
+
+    Returns
+    -------
+    table : pandas.DataFrame, shape (n_windows, ...)
+        As :attr:`WindowTokens.metadata` (the trials' codes kept).
+    """
+    rows = np.repeat(np.arange(len(trials_table)), np.asarray(n_per_trial, dtype=int))
+    table = take_rows(trials_table, rows)
+    table["start"], table["stop"] = np.asarray(start), np.asarray(stop)
+    return table
