@@ -639,7 +639,7 @@ def training_step(timer: Timer, batch: int = 4096, n_electrodes: int = 32, devic
         return original(*args, **kwargs)
 
     for config in configs:
-        cfg = tr.make_config(config, n_bands=5, n_outputs=2, n_electrodes=n_electrodes)
+        cfg = tr.make_config(config, n_bands=5, n_outputs=2, n_chans=n_electrodes)
         positions = torch.randn(n_electrodes, 3) * 0.09
         for amp in amps:
             torch.manual_seed(0)

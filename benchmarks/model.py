@@ -144,17 +144,17 @@ def main(argv=None):
     torch.manual_seed(0)
     x, y = torch.randn(BATCH, N_ELECTRODES, N_BANDS), torch.randint(0, N_CLASSES, (BATCH,))
 
-    ours = ElectrodeAttentionTransformer(make_config("reference", n_electrodes=N_ELECTRODES, n_outputs=N_CLASSES))
+    ours = ElectrodeAttentionTransformer(make_config("reference", n_chans=N_ELECTRODES, n_outputs=N_CLASSES))
     plain = PlainTransformer()
     print(f"parameters: ours {count_parameters(ours):,}, plain {count_parameters(plain):,}")
     variants = {"plain": make_step(plain), "ours": make_step(ours)}
     if not args.no_bf16:
         ours_bf16 = ElectrodeAttentionTransformer(
-            make_config("reference", n_electrodes=N_ELECTRODES, n_outputs=N_CLASSES), autocast_dtype=torch.bfloat16
+            make_config("reference", n_chans=N_ELECTRODES, n_outputs=N_CLASSES), autocast_dtype=torch.bfloat16
         )
         variants["ours (bf16 autocast)"] = make_step(ours_bf16)
     if args.compile:
-        for name, model in (("plain+compile", PlainTransformer()), ("ours+compile", ElectrodeAttentionTransformer(make_config("reference", n_electrodes=N_ELECTRODES, n_outputs=N_CLASSES)))):
+        for name, model in (("plain+compile", PlainTransformer()), ("ours+compile", ElectrodeAttentionTransformer(make_config("reference", n_chans=N_ELECTRODES, n_outputs=N_CLASSES)))):
             steps = make_step(model, compiled=True)
             start = time.perf_counter()
             for step in steps:

@@ -115,6 +115,26 @@ def test_all_electrodes_with_a_position_aware_estimator():
     assert res["metrics"]["balanced_accuracy"] > 0.75, res["metrics"]  # chance 0.5; DREAMER 3s are ties
 
 
+def test_all_electrodes_follow_the_declared_montage_capability():
+    """channels="all" reads ch_names_at_predict, not the class name: "argument" is refused before
+    fitting (MontageTransfer advised), "parameter" (or nothing declared) is accepted."""
+    from neuroaffect.estimators.transfer import ch_names_at_predict
+
+    class ArgumentMontage(HemisphereClassifier):
+        ch_names_at_predict = "argument"
+
+    class ParameterMontage(HemisphereClassifier):
+        ch_names_at_predict = "parameter"
+
+    train, test = _tokens("deap", DEAP_CH, seed=1), _tokens("dreamer", DREAMER_CH, seed=2)
+    assert [ch_names_at_predict(e) for e in (HemisphereClassifier(), ArgumentMontage(), _flat(LogisticRegression()))] \
+        == ["parameter", "argument", None]
+    with pytest.raises(ValueError, match="declares ch_names_at_predict='argument'.*MontageTransfer"):
+        cross_dataset_evaluate(train, test, ArgumentMontage(), channels="all")
+    res = cross_dataset_evaluate(train, test, ParameterMontage(), channels="all")
+    assert res["test_ch_names"] == DREAMER_CH and res["metrics"]["balanced_accuracy"] > 0.7
+
+
 def test_categorical_test_set_uses_category_centres():
     train, test = _tokens("deap", DEAP_CH, seed=7), _tokens("seed", DEAP_CH[:20], seed=8)
     test.rating_names, test.scales = ("emotion",), {"emotion": get_scale("seed")}

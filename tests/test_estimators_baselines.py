@@ -211,3 +211,55 @@ def test_braindecode_validation_groups_subject(tokens):
     assert "valid_loss" in clf.fit(X, y, groups=keys).net_.history[-1]
     with pytest.raises(ValueError, match="at least 2 subjects"):
         clone(clf).fit(X[:20], y[:20], groups=keys[:20])
+
+
+# ---- braindecode's vocabulary: chs_info -------------------------------------------------------------
+@needs_braindecode
+def test_braindecode_networks_take_chs_info(tokens):
+    import mne
+
+    from neuroaffect.channels import make_montage
+
+    X, y, groups = tokens
+    info = mne.create_info(NAMES, sfreq=128.0, ch_types="eeg")
+    info.set_montage(make_montage(NAMES))  # the standard positions: as ch_names builds them
+    fast = dict(max_epochs=2, patience=None, random_state=0)
+    by_names = BraindecodeClassifier("dgcnn", ch_names=NAMES, **fast).fit(X, y)
+    by_chs = BraindecodeClassifier("dgcnn", chs_info=info["chs"], **fast).fit(X, y)
+    np.testing.assert_array_equal(by_chs.predict_proba(X), by_names.predict_proba(X))
+    assert [ch["ch_name"] for ch in by_chs.net_.module_.chs_info] == NAMES
+    # the recording's own positions reach the network's initial graph
+    moved = [dict(ch, loc=ch["loc"] * np.r_[3.0, 1.0, 1.0, np.ones(9)]) for ch in info["chs"]]  # a wider head
+    other = BraindecodeClassifier("dgcnn", chs_info=moved, **fast).fit(X, y)
+    assert not np.allclose(other.predict_proba(X), by_names.predict_proba(X))
+    both = BraindecodeClassifier("dgcnn", ch_names=NAMES, chs_info=info["chs"], **fast)
+    assert both.fit(X, y).n_features_in_ == len(NAMES)  # the same channels: fine
+    with pytest.raises(ValueError, match="name different channels"):
+        clone(both).set_params(ch_names=NAMES[::-1]).fit(X, y)
+    with pytest.raises(ValueError, match="chs_info describes 7 channels but X has 8"):
+        BraindecodeClassifier("dgcnn", chs_info=info["chs"][:7], **fast).fit(X, y)
+    with pytest.raises(ValueError, match="MNE-style channel dicts"):
+        BraindecodeClassifier("dgcnn", chs_info=list(NAMES), **fast).fit(X, y)
+
+
+@needs_braindecode
+def test_braindecode_class_weight_dict_weighs_unnamed_classes_one():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 4, 64)).astype(np.float32)
+    y = np.array(["a"] * 30 + ["b"] * 10)
+    clf = BraindecodeClassifier("eegnet", class_weight={"b": 3.0}, max_epochs=1, patience=None,
+                               random_state=0).fit(X, y)
+    np.testing.assert_allclose(clf.net_.criterion_.weight.numpy(), [1.0, 3.0])
+
+
+@needs_braindecode
+def test_fitted_eegnet_pickles():
+    import pickle
+
+    rng = np.random.default_rng(1)
+    X = (1e-5 * rng.normal(size=(24, len(NAMES), 128))).astype(np.float32)
+    y = np.arange(24) % 2
+    clf = BraindecodeClassifier("eegnet", ch_names=NAMES, max_epochs=1, batch_size=8, patience=None,
+                                random_state=0).fit(X, y)
+    copy = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(copy.predict_proba(X), clf.predict_proba(X))

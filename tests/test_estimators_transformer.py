@@ -220,6 +220,8 @@ def test_bad_parameters(small_fit):
         clone(clf).set_params(config="huge").fit(X, y)
     with pytest.raises(ValueError, match="'lr' parameter"):
         clone(clf).set_params(lr=-1.0).fit(X, y)
+    with pytest.raises(ValueError, match="'lr' parameter"):
+        clone(clf).set_params(lr=float("inf")).fit(X, y)  # a rate must be finite
     with pytest.raises(ValueError, match="'class_weight' parameter"):
         clone(clf).set_params(class_weight="inverse").fit(X, y)
     with pytest.raises(ValueError, match="validation_fraction"):

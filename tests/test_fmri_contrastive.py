@@ -242,3 +242,36 @@ def test_fitted_encoder_pickles_and_unpickles_in_a_fresh_process(tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "out.npy"), expected)
     linear = fast(max_epochs=2, projector="linear").fit(r.X, Y)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(linear)).transform(r.X), linear.transform(r.X))
+
+
+def test_training_runs_in_skorch_with_even_batches_and_the_cosine_schedule():
+    from neuroaffect.estimators._net import Net
+    from neuroaffect.fmri._contrastive_net import EvenBatches, train
+
+    batches = list(EvenBatches(10, 4, np.random.RandomState(0)))
+    assert [len(b) for b in batches] == [4, 3, 3] and sorted(sum(batches, [])) == list(range(10))
+    assert len(EvenBatches(3, 8, None)) == 1
+    r, Y = _data(1.0, n_stimuli=50)
+    enc = fast(max_epochs=4, lr=1e-2).set_params(batch_size=32)
+    with torch.random.fork_rng():
+        net = train(enc, (r.X - r.X.mean(0)) / r.X.std(0), Y, np.random.RandomState(0), "cpu")
+    assert isinstance(net, Net) and len(net.history) == 4
+    # 50 samples in batches of 32: 2 batches of 25 per epoch; the learning rate anneals per batch
+    assert [b["train_batch_size"] for b in net.history[0, "batches"]] == [25, 25]
+    lrs = [b["event_lr"] for epoch in net.history for b in epoch["batches"]]
+    assert len(lrs) == 8 and lrs[0] == pytest.approx(1e-2) and all(np.diff(lrs) < 0)
+    assert lrs[-1] == pytest.approx(1e-5 + (1e-2 - 1e-5) * (1 + np.cos(np.pi * 7 / 8)) / 2)
+    assert net.optimizer_.param_groups[0]["weight_decay"] == 0.0  # the logit scale's group
+    assert [p is net.module_.log_scale for p in net.optimizer_.param_groups[0]["params"]] == [True]
+    assert enc.fit(r.X, Y).loss_curve_ == pytest.approx(
+        clone(enc).fit(r.X, Y).loss_curve_)  # reproducible under random_state
+
+
+def test_projector_class_keeps_its_old_name():
+    import neuroaffect.fmri.contrastive as C
+    from neuroaffect.models.projector import ResidualMLP
+
+    assert C.ResidualMLP is ResidualMLP  # encoders pickled before it moved name it there
+    r, Y = _data(1.0, n_stimuli=20)
+    enc = fast(max_epochs=1).fit(r.X, Y)
+    assert type(enc.model_) is ResidualMLP and not enc.model_.training

@@ -12,10 +12,13 @@ import pandas as pd
 import pytest
 
 from neuroaffect._validation import FileFormatError
+from neuroaffect.affect.scales import RatingScale
+from neuroaffect.evaluation import SampleContainer
 from neuroaffect.fmri import (
     LassoPCR,
     NiftiDecoderRegressor,
     Parcellate,
+    StimulusResponses,
     VoxelParcellation,
     load_image,
     maps_to_tokens,
@@ -383,11 +386,41 @@ def test_maps_to_tokens_keeps_subjects_whole(tmp_path):
     assert tokens.trial_key[0] == tokens.trial_key[1] == "group/maps/01" and len(set(tokens.trial_key)) == 6
     within = maps_to_tokens(out, "score", level="within-subject")
     assert list(within.subject[:2]) == ["01", "01"] and within.trial_key[0] != within.trial_key[1]
+    np.testing.assert_array_equal(within.trial_key, out.trial_keys())
+    # a response container with the target as its one rating, on its observed range (no NaN sampling rate)
+    for samples in (tokens, within):
+        assert isinstance(samples, StimulusResponses) and isinstance(samples, SampleContainer)
+        assert samples.X.shape == out.X.shape and samples.feature_names == out.feature_names
+        assert samples.rating_names == ("score",) and not hasattr(samples, "sfreq")
+        np.testing.assert_array_equal(samples.ratings[:, 0], out.targets["score"])
+        np.testing.assert_array_equal(samples.rating("score"), out.targets["score"])
+        scale = samples.scale("score")
+        assert (scale.low, scale.high) == (out.targets["score"].min(), out.targets["score"].max())
+        assert samples[[0, 2]].rating_names == ("score",) and samples[[0, 2]].scale("score") == scale
     out.targets["score"][1] += 1.0
     with pytest.raises(ValueError, match="target 'score' differs between the maps of subject '01'"):
         maps_to_tokens(out, "score")
     with pytest.raises(ValueError, match="'target'.*\\['score'\\].*'age'"):
         maps_to_tokens(out, "age")
+
+
+def test_targets_with_a_scale_are_ratings_of_the_responses():
+    y = np.array([1.0, np.nan, 3.0, 4.0])
+    scale = RatingScale("score 0-10", 0.0, 10.0)
+    r = StimulusResponses.from_arrays(np.zeros((4, 2)), list("abcd"), targets={"score": y, "age": np.arange(4.0)},
+                                      target_scales={"score": scale})
+    assert r.rating_names == ("score",) and r.scale("score") is scale  # "age" has no scale: not a rating
+    np.testing.assert_array_equal(r.ratings, y[:, None])
+    assert StimulusResponses.concatenate([r[:2], r[2:]]).rating_names == ("score",)
+    assert r.average_repeats().rating_names == ("score",)
+    with pytest.raises(ValueError, match=r"Unknown rating 'age'; these responses have \('score',\)"):
+        r.rating("age")
+    with pytest.raises(ValueError, match="target 'score' hold values off the score 0-10 scale"):
+        StimulusResponses.from_arrays(np.zeros((4, 2)), list("abcd"), targets={"score": y * 5},
+                                      target_scales={"score": scale})
+    with pytest.raises(ValueError, match="target_scales names 'age', which is not among the targets"):
+        StimulusResponses.from_arrays(np.zeros((4, 2)), list("abcd"), targets={"score": y},
+                                      target_scales={"age": scale})
 
 
 # ---------------------------------------------------------------- decoders and the runner

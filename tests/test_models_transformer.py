@@ -23,7 +23,7 @@ def _positions(n, seed=0):
 
 
 def test_reference_parameter_count_on_deap_binary():
-    model = ElectrodeAttentionTransformer(make_config("reference", n_electrodes=32, n_bands=4, n_outputs=2))
+    model = ElectrodeAttentionTransformer(make_config("reference", n_chans=32, n_bands=4, n_outputs=2))
     E, inner, ffn = 128, 6 * 32, 128
     token = 4 * E + E  # Linear(4 -> E)
     table = 32 * E  # learned electrode identities
@@ -75,10 +75,10 @@ def test_position_model_is_invariant_to_electrode_order():
 
 
 def test_learned_table_is_tied_to_its_montage():
-    model = ElectrodeAttentionTransformer(make_config(TINY, electrodes="learned", n_electrodes=8))
+    model = ElectrodeAttentionTransformer(make_config(TINY, electrodes="learned", n_chans=8))
     with pytest.raises(ValueError, match="learned table for 8 electrodes, got tokens for 9"):
         model(torch.randn(2, 9, 4))
-    with pytest.raises(ValueError, match="n_electrodes is required"):
+    with pytest.raises(ValueError, match="n_chans .*is required"):
         ElectrodeAttentionTransformer(make_config(TINY, electrodes="learned"))
 
 
@@ -97,14 +97,14 @@ def test_positions_errors_and_state_dict_is_montage_free():
 
 
 def test_backward_reaches_every_parameter():
-    model = ElectrodeAttentionTransformer(make_config("reference", n_electrodes=6, n_outputs=3))
+    model = ElectrodeAttentionTransformer(make_config("reference", n_chans=6, n_outputs=3))
     model(torch.randn(4, 6, 4)).sum().backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
 
 
 def test_bfloat16_autocast_matches_float32_closely():
     torch.manual_seed(0)
-    cfg = make_config(TINY, electrodes="learned", n_electrodes=8)
+    cfg = make_config(TINY, electrodes="learned", n_chans=8)
     fp32 = ElectrodeAttentionTransformer(cfg).eval()
     bf16 = ElectrodeAttentionTransformer(cfg, autocast_dtype=torch.bfloat16).eval()
     bf16.load_state_dict(fp32.state_dict())
@@ -118,7 +118,7 @@ def test_training_step_compiles_without_graph_breaks():
     # Under torch.compile the numba dropout kernels and the head-by-head CPU attention step aside
     # (dynamo cannot trace numba); the compiled graph uses PyTorch's own dropout and SDPA.
     torch.manual_seed(0)
-    model = ElectrodeAttentionTransformer(make_config(dict(TINY, dropout=0.1), electrodes="learned", n_electrodes=5))
+    model = ElectrodeAttentionTransformer(make_config(dict(TINY, dropout=0.1), electrodes="learned", n_chans=5))
     model.train()
     compiled = torch.compile(model, backend="aot_eager", fullgraph=True)
     x = torch.randn(3, 5, 4)
@@ -127,3 +127,54 @@ def test_training_step_compiles_without_graph_breaks():
     model.eval()
     with torch.no_grad():
         torch.testing.assert_close(compiled(x), model(x), rtol=1e-5, atol=1e-6)
+
+
+# ---- braindecode's vocabulary: n_chans, chs_info ----------------------------------------------------
+
+def _chs_info(positions, names=None):
+    """MNE-style channel dicts (as raw.info["chs"]): 12-value 'loc' with the position first."""
+    names = names or [f"E{i}" for i in range(len(positions))]
+    return [{"ch_name": n, "loc": np.r_[p, np.zeros(9)]} for n, p in zip(names, positions, strict=True)]
+
+
+def test_config_speaks_braindecode_n_chans():
+    cfg = make_config("reference", n_chans=6, n_outputs=3)
+    assert cfg.n_chans == 6 and "n_electrodes" not in TransformerConfig.__dataclass_fields__
+    with pytest.raises(ValueError, match="'n_electrodes' is now 'n_chans'"):
+        make_config("reference", n_electrodes=6)
+    with pytest.raises(ValueError, match="'n_electrodes' is now 'n_chans'"):
+        make_config(dict(TINY, n_electrodes=6))
+
+
+def test_chs_info_gives_the_positions_and_the_number_of_channels():
+    positions = _positions(5)
+    torch.manual_seed(0)
+    from_positions = ElectrodeAttentionTransformer(make_config(TINY), positions=positions).eval()
+    torch.manual_seed(0)
+    from_chs = ElectrodeAttentionTransformer(make_config(TINY), chs_info=_chs_info(positions)).eval()
+    torch.testing.assert_close(from_chs.positions, from_positions.positions)
+    x = torch.randn(3, 5, 4)
+    torch.testing.assert_close(from_chs(x), from_positions(x))
+    # a learned table takes its size from chs_info when the config leaves n_chans None
+    learned = ElectrodeAttentionTransformer(make_config(TINY, electrodes="learned"), chs_info=_chs_info(positions))
+    assert learned.config.n_chans == 5 and learned.electrode_table.shape == (5, TINY["embed_dim"])
+    with pytest.raises(ValueError, match="n_chans=4 but chs_info describes 5"):
+        ElectrodeAttentionTransformer(make_config(TINY, electrodes="learned", n_chans=4), chs_info=_chs_info(positions))
+    with pytest.raises(ValueError, match="not both"):
+        ElectrodeAttentionTransformer(make_config(TINY), positions=positions, chs_info=_chs_info(positions))
+    no_position = _chs_info(positions, ["Fz", "Cz", "Pz", "Oz", "F3"])
+    no_position[2]["loc"] = np.full(12, np.nan)  # MNE marks an unknown position with NaN (or zeros)
+    with pytest.raises(ValueError, match=r"no position \('loc'\) for 1 channel\(s\), e.g. \['Pz'\]"):
+        ElectrodeAttentionTransformer(make_config(TINY), chs_info=no_position)
+
+
+def test_chs_info_of_an_mne_recording():
+    mne = pytest.importorskip("mne")
+    from neuroaffect.channels import make_montage
+
+    names = ["Fz", "Cz", "Pz", "O1", "O2"]
+    info = mne.create_info(names, sfreq=128.0, ch_types="eeg")
+    info.set_montage(make_montage(names))
+    model = ElectrodeAttentionTransformer(make_config(TINY), chs_info=info["chs"])
+    expected = np.array([ch["loc"][:3] for ch in info["chs"]], dtype=np.float32)
+    np.testing.assert_array_equal(model.positions.numpy(), expected)

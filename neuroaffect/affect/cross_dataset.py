@@ -5,8 +5,17 @@ vs 1-5). :func:`cross_dataset_cv` puts both label sets in the common space of
 :mod:`neuroaffect.affect.scales` (binary high/low = value >= 0, i.e. DEAP >= 5 and DREAMER >= 3)
 and either restricts both token sets to the electrodes they share, which works with any
 estimator, or keeps every electrode of each montage for estimators that embed electrodes by
-position (a ``ch_names`` parameter, e.g. ``ElectrodeAttentionClassifier`` in
-:class:`~neuroaffect.estimators.MontageTransfer`).
+position and read the montage from their ``ch_names`` parameter at predict time (e.g.
+``ElectrodeAttentionClassifier`` in :class:`~neuroaffect.estimators.MontageTransfer`).
+
+Which estimators ``channels="all"`` takes is decided by a declared capability, never by a class
+name: the estimator must have a ``ch_names`` parameter and read the montage of ``X`` from it at
+predict time, i.e. its class attribute ``ch_names_at_predict`` is ``"parameter"`` (as
+:class:`~neuroaffect.estimators.MontageTransfer` declares) or absent (an estimator of your own
+with a ``ch_names`` parameter). One that declares ``"argument"`` (the electrode-attention
+estimators: the parameter is the training montage, another montage is an argument of ``predict``)
+is refused before fitting, with the advice to wrap it in ``MontageTransfer``
+(:data:`neuroaffect.estimators.transfer.CH_NAMES_AT_PREDICT`).
 
 It runs through the cross-validation runner with protocol ``"cross-dataset"`` and returns a
 :class:`~neuroaffect.evaluation.CVResult`, so :func:`~neuroaffect.evaluation.write_report`
@@ -55,8 +64,8 @@ class _PresentElectrodes(MetaEstimatorMixin, BaseEstimator):
     Parameters
     ----------
     estimator : estimator
-        Has a ``ch_names`` parameter that it honours at predict time
-        (e.g. :class:`~neuroaffect.estimators.MontageTransfer`).
+        Has a ``ch_names`` parameter that it honours at predict time (``ch_names_at_predict``
+        ``"parameter"`` or undeclared; e.g. :class:`~neuroaffect.estimators.MontageTransfer`).
     ch_names : list of str
         The electrodes of the union array, in its order.
     """
@@ -208,14 +217,19 @@ def cross_dataset_cv(
             model.set_params(ch_names=list(ch_train))
         X_train, X_test = _pick(train_tokens, ch_train, normalize), _pick(test_tokens, ch_test, normalize)
     else:
-        if "ch_names" not in model.get_params():
+        from ..estimators.transfer import ch_names_at_predict
+
+        reads = ch_names_at_predict(model)
+        if reads is None:
             raise ValueError(
                 f"channels='all' needs an estimator with a 'ch_names' parameter (electrode embeddings "
                 f"from positions); {type(model).__name__} has none. Use channels='common'."
             )
-        if type(model).__name__.startswith("ElectrodeAttention"):
+        if reads != "parameter":
             raise ValueError(
-                f"{type(model).__name__} reads positions of the montage it was fitted on; wrap it in "
+                f"channels='all' needs an estimator that reads the test montage from its 'ch_names' "
+                f"parameter at predict time; {type(model).__name__} declares ch_names_at_predict={reads!r} "
+                f"(its parameter is the montage it was fitted on). Wrap it in "
                 f"neuroaffect.estimators.MontageTransfer to predict on another montage."
             )
         ch_train, ch_test = list(train_tokens.ch_names), list(test_tokens.ch_names)
@@ -268,8 +282,10 @@ def cross_dataset_evaluate(
         ``"common"``: both sets restricted to the electrodes they share (in the training order).
         ``"all"``: each set keeps its own montage; the estimator must have a ``ch_names``
         parameter, which is set to the training montage for fitting and to the test montage for
-        predicting, and honour it (wrap the transformer estimators in
-        :class:`~neuroaffect.estimators.MontageTransfer`).
+        predicting, and honour it at predict time: its ``ch_names_at_predict`` class attribute
+        absent or ``"parameter"`` (:data:`neuroaffect.estimators.transfer.CH_NAMES_AT_PREDICT`).
+        Estimators that declare ``"argument"`` (the transformer estimators) are refused: wrap
+        them in :class:`~neuroaffect.estimators.MontageTransfer`.
     normalize : {"subject", "dataset"} or None
         Standardise every token feature (electrode x band) to zero mean and unit variance within
         each subject (or each dataset) before fitting and predicting. Datasets differ in recording

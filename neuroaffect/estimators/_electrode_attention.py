@@ -15,14 +15,21 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
-from sklearn.utils import check_random_state
+from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from torch import nn
 
-from .._validation import check_finite, check_option, check_positive
+from .._validation import check_finite
 from ..models.transformer import ElectrodeAttentionTransformer, make_config
-from .neural import cosine_schedule, inner_split, resolve_validation_groups
+from .neural import (
+    fit_seed,
+    inner_split,
+    require_y,
+    resolve_device,
+    resolve_validation_groups,
+    seeded,
+    training_plan,
+)
 
 
 class _TaskLoss(nn.Module):
@@ -51,6 +58,10 @@ class _ElectrodeAttentionBase(BaseEstimator):
     _regression = False
     # Routed by default to fit when metadata routing is enabled (in a Pipeline, a search, the runner).
     __metadata_request__fit = {"groups": True, "held_out": True}
+    #: The ``ch_names`` parameter is the training montage; another montage is the ``ch_names``
+    #: argument of ``predict`` / ``predict_proba`` (see
+    #: :data:`neuroaffect.estimators.transfer.CH_NAMES_AT_PREDICT`; ``MontageTransfer`` wraps it).
+    ch_names_at_predict = "argument"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -97,8 +108,14 @@ class _ElectrodeAttentionBase(BaseEstimator):
         return names, ch_positions(names)
 
     # ---- fitting ------------------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, groups=None, va=None, held_out=None):
         """Train on tokens.
+
+        The parameters are checked first, against ``_parameter_constraints`` (scikit-learn's
+        ``InvalidParameterError``, a ``ValueError`` naming the parameter and what it accepts);
+        what one parameter cannot say alone (``ch_names`` against X's electrodes,
+        ``prototype_weight > 0`` without ``prototypes``) is checked as the data arrive.
 
         Parameters
         ----------
@@ -133,8 +150,7 @@ class _ElectrodeAttentionBase(BaseEstimator):
         -------
         self
         """
-        if y is None:
-            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
+        require_y(self, y)
         X = self._check_X(X, reset=True)
         y = np.asarray(y)
         if y.ndim not in (1, 2) or len(y) != len(X):
@@ -142,17 +158,10 @@ class _ElectrodeAttentionBase(BaseEstimator):
                 f"y must have shape (n_windows,) or (n_windows, n_targets) with n_windows={len(X)}, "
                 f"got shape {y.shape}; expected one label (or one row of labels) per window."
             )
-        for name in ("lr", "max_epochs", "batch_size"):
-            check_positive(name, getattr(self, name))
-        check_positive("weight_decay", self.weight_decay, strict=False)
-        if not 0 <= self.validation_fraction < 1:
-            raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}.")
-        check_option("device", self.device, ("auto", "cpu", "cuda") + tuple(f"cuda:{i}" for i in range(16)))
-        check_option("precision", self.precision, ("float32", "bfloat16"))
         targets, task_sizes = self._encode_targets(y)
         # Input and target scaling (like class weights) are fitted on the training part of the
         # early-stopping split only, so the validation trials stay unseen.
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = fit_seed(self.random_state)
         train, valid = inner_split(self, len(X), groups, seed, None if self._regression else targets,
                                    held_out=held_out)
         self.early_stopping_ = valid is not None
@@ -160,8 +169,6 @@ class _ElectrodeAttentionBase(BaseEstimator):
                                    if self.early_stopping_ else None)
         targets = self._scale_targets(targets, train)
         self.ch_names_, positions = self._electrodes(X.shape[1])
-        check_positive("prototype_weight", self.prototype_weight, strict=False)
-        check_positive("prototype_temperature", self.prototype_temperature)
         va = None if va is None else self._check_va(va, len(X))
 
         # Per-band standardisation (over the inner training windows and electrodes), so models never
@@ -170,25 +177,21 @@ class _ElectrodeAttentionBase(BaseEstimator):
         self.scale_ = X[train].std(axis=(0, 1)) + 1e-6
         Xs = ((X - self.mean_) / self.scale_).astype(np.float32)
 
-        fields = dict(n_bands=X.shape[2], n_outputs=int(sum(task_sizes)), n_electrodes=X.shape[1])
+        fields = dict(n_bands=X.shape[2], n_outputs=int(sum(task_sizes)), n_chans=X.shape[1])
         config = make_config(self.config, **fields)
         if config.electrodes == "positions" and positions is None:
             config = make_config(self.config, **fields, electrodes="learned")
         self.config_ = config
         alignment = self._alignment(config, va)
-        device = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
+        device = resolve_device(self.device)
 
-        from skorch.callbacks import EarlyStopping, ProgressBar
-        from skorch.dataset import Dataset
-        from skorch.helper import predefined_split
+        from skorch.callbacks import ProgressBar
 
         from ._net import AlignedNet
 
-        callbacks = [("lr_schedule", cosine_schedule(self.lr, self.max_epochs))]
-        if valid is not None:
-            callbacks.append(("early_stopping", EarlyStopping(patience=self.patience, load_best=True)))
+        plan = training_plan(self, Xs, targets, valid)  # the cosine schedule; early stopping on valid
         if self.verbose and self.verbose > 1:
-            callbacks.append(("progress", ProgressBar()))
+            plan["callbacks"].append(("progress", ProgressBar()))
         self.net_ = AlignedNet(
             ElectrodeAttentionTransformer,
             **alignment["net"],
@@ -206,13 +209,11 @@ class _ElectrodeAttentionBase(BaseEstimator):
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
             iterator_train__shuffle=True,
-            train_split=None if valid is None else predefined_split(Dataset(Xs[valid], targets[valid])),
-            callbacks=callbacks,
+            **plan,
             device=device,
             verbose=int(bool(self.verbose)),
         )
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed, device):
             if alignment["bins"] is None:
                 self.net_.fit(Xs[train], targets[train])
             else:  # dict batches: the network adds the alignment term (validation stays task-only)

@@ -1,6 +1,14 @@
-"""The skorch network of the electrode-attention estimators, with an optional prototype-alignment term.
+"""The skorch networks of the neural estimators: :class:`Net`, the one training loop they share.
 
-Imported lazily by :mod:`neuroaffect.estimators._electrode_attention` (skorch is only needed to fit).
+- :class:`Net`: ``skorch.NeuralNet`` that also pickles modules with torch parametrizations (the
+  braindecode networks' max-norm constraints); the braindecode networks
+  (:mod:`neuroaffect.estimators.networks`) train in it directly.
+- :class:`AlignedNet`: the electrode-attention estimators' net, with an optional
+  prototype-alignment term (:mod:`neuroaffect.estimators._electrode_attention`).
+- The fMRI contrastive encoder's net (an in-batch contrastive loss) subclasses :class:`Net` in
+  :mod:`neuroaffect.fmri._contrastive_net`.
+
+Imported lazily by the estimators (skorch is only needed to fit).
 """
 
 from __future__ import annotations
@@ -10,19 +18,79 @@ from collections.abc import Mapping
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.utils import to_tensor
+from skorch.utils import to_device, to_tensor
+from torch.nn.utils import parametrize
 
 from ..affect.prototypes import prototype_alignment_loss
 
 
-class AlignedNet(NeuralNet):
-    """``skorch.NeuralNet`` whose training loss may add a prototype-alignment term.
+def _parametrized(module) -> bool:
+    return isinstance(module, torch.nn.Module) and any(parametrize.is_parametrized(m) for m in module.modules())
+
+
+class Net(NeuralNet):
+    """``skorch.NeuralNet`` whose fitted state pickles also when its module has torch parametrizations.
+
+    torch refuses to pickle a parametrized module (braindecode's EEGNet constrains its spatial
+    filters' norm with one), so skorch's pickling, which pickles the module, fails. Such a net
+    pickles its module and optimizer as ``state_dict`` s instead, and unpickling builds them again
+    from the net's parameters (``module__*``, ``optimizer__*``; under a forked torch generator, so
+    that unpickling draws nothing from the caller's) and loads the saved states. Other nets pickle
+    as in skorch.
+    """
+
+    _STATE_DICTS = "_neuroaffect_state_dicts_"
+
+    def __getstate__(self):
+        module = self.__dict__.get("module_")
+        if not _parametrized(module):
+            return super().__getstate__()
+        hidden = {key: self.__dict__.pop(key) for key in ("module_", "optimizer_") if key in self.__dict__}
+        try:
+            state = super().__getstate__()
+        finally:
+            self.__dict__.update(hidden)
+        optimizer = hidden.get("optimizer_")
+        state[self._STATE_DICTS] = {
+            "module": {k: v.detach().cpu() for k, v in module.state_dict().items()},
+            "training": module.training,
+            "optimizer": None if optimizer is None else _to_cpu(optimizer.state_dict()),
+        }
+        return state
+
+    def __setstate__(self, state):
+        saved = state.pop(self._STATE_DICTS, None)
+        super().__setstate__(state)
+        if saved is None:
+            return
+        with torch.random.fork_rng(devices=[]):  # building the module draws initial weights
+            self.initialize_module()
+        self.module_ = to_device(self.module_, self.device)
+        self.module_.load_state_dict(saved["module"])
+        self.module_.train(saved["training"])
+        if saved["optimizer"] is not None:
+            self.initialize_optimizer()
+            self.optimizer_.load_state_dict(saved["optimizer"])
+
+
+def _to_cpu(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _to_cpu(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_to_cpu(v) for v in value)
+    return value
+
+
+class AlignedNet(Net):
+    """:class:`Net` whose training loss may add a prototype-alignment term.
 
     Training batches given as a dict ``{"x": tokens, "bins": grid class per window}`` run the
     module with ``return_embedding=True`` and get the loss
     ``task loss + prototype_weight * prototype_alignment_loss(embedding, bins, prototypes, ...)``;
     windows with ``bins == -1`` (no prototype for their class) add nothing to the second term.
-    Plain array batches (prediction, validation) behave exactly as in ``NeuralNet``.
+    Plain array batches (prediction, validation) behave exactly as in :class:`Net`.
 
     Parameters
     ----------

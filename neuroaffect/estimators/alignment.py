@@ -20,11 +20,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_finite, check_option
+from .._validation import check_finite
 
 __all__ = ["SubjectRecentering", "SubjectStandardScaler", "subject_ids"]
 
@@ -71,8 +71,12 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
         check_finite(X, "X")
         return X
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None, groups=None):
         """Fit each subject's statistics (``y`` is ignored: alignment never sees labels).
+
+        The parameters are checked first, against ``_parameter_constraints`` (scikit-learn's
+        ``InvalidParameterError``, a ``ValueError`` naming the parameter and its allowed values).
 
         Parameters
         ----------
@@ -194,7 +198,6 @@ class SubjectRecentering(_SubjectAlignment):
         return X
 
     def _statistics(self, X):
-        check_option("metric", self.metric, ("riemann", "euclid"))
         mean_riemann, invsqrtm = _riemann_tools()
         mean = mean_riemann(X) if self.metric == "riemann" else X.mean(axis=0)
         return invsqrtm(mean)

@@ -1,10 +1,16 @@
 """The field's network baselines in the same scikit-learn API as the transformer.
 
-* braindecode networks trained by braindecode's ``EEGClassifier`` / ``EEGRegressor`` (skorch):
+* braindecode networks trained in the neural estimators' skorch net (:class:`~neuroaffect.estimators._net.Net`,
+  the training loop of the electrode-attention transformer and the fMRI contrastive encoder too):
   DGCNN (Song et al. 2018) on DE tokens (n_windows, n_electrodes, n_bands), EEGNet (Lawhern et al.
   2018) and TSception (Ding et al. 2020) on raw windows (n_windows, n_channels, n_times) in volts.
-  braindecode is imported only when one of these is fitted, and is an optional extra:
-  ``pip install "neuroaffect[braindecode]"``.
+  braindecode supplies the networks; it is imported only when one of these is fitted, and is an
+  optional extra: ``pip install "neuroaffect[braindecode]"``.
+
+The networks are built with braindecode's vocabulary: ``n_chans`` and ``n_times`` from ``X``,
+``n_outputs`` from ``y``, ``sfreq`` and ``chs_info`` from the parameters of the same names
+(``chs_info``: MNE-style channel dicts, e.g. ``raw.info["chs"]``, whose names and positions the
+networks read; or built from ``ch_names`` and the standard montage's positions).
 
 ``fit`` requests ``groups`` (trial ids, for early stopping on held-out trials) and ``held_out``
 (what the evaluation holds out, which ``validation_groups="auto"`` follows) through scikit-learn's
@@ -13,20 +19,29 @@ metadata routing by default, as the electrode-attention estimators do.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from numbers import Real
+
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils import check_random_state
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_finite, check_option, check_positive
+from .._validation import check_finite
 from .neural import (
-    check_class_labels,
+    TRAINING_CONSTRAINTS,
     check_groups,
-    cosine_schedule,
+    check_window_labels,
+    class_weights,
+    encode_classes,
+    fit_seed,
     inner_split,
     mean_per_trial,
+    resolve_device,
     resolve_validation_groups,
+    seeded,
+    training_plan,
     trial_order,
 )
 
@@ -34,6 +49,16 @@ __all__ = ["BraindecodeClassifier", "BraindecodeRegressor"]
 
 
 _MODELS = {"dgcnn": "DGCNN", "eegnet": "EEGNet", "tsception": "TSception"}
+
+# The parameters both wrappers share, in scikit-learn's declarative form (validated in fit).
+_CONSTRAINTS = {
+    "model": [StrOptions(set(_MODELS))],
+    "ch_names": ["array-like", None],
+    "sfreq": [Interval(Real, 0, np.inf, closed="neither"), None],
+    "chs_info": [list, tuple, None],
+    "model_params": [dict, None],
+    **TRAINING_CONSTRAINTS,
+}
 
 
 def import_braindecode(estimator):
@@ -61,6 +86,21 @@ def _chs_info(ch_names):
     return info["chs"]
 
 
+def _check_chs_info(chs_info, n_chans):
+    """Copies of the channel dicts of ``chs_info``, one per channel of X, or ``ValueError``."""
+    chs = list(chs_info)
+    bad = [i for i, ch in enumerate(chs) if not isinstance(ch, Mapping) or "ch_name" not in ch]
+    if bad:
+        raise ValueError(
+            f"chs_info must be MNE-style channel dicts with a 'ch_name' (and a 'loc' position), e.g. "
+            f"raw.info['chs']; entry {bad[0]} is {chs[bad[0]]!r}."
+        )
+    if len(chs) != n_chans:
+        raise ValueError(f"chs_info describes {len(chs)} channels but X has {n_chans} channels; expected one "
+                         "channel dict per channel of X, in the order of X's second axis.")
+    return [dict(ch) for ch in chs]
+
+
 class _BraindecodeBase(BaseEstimator):
     _regression = False
     # Routed by default to fit when metadata routing is enabled (in a Pipeline, a search, the runner).
@@ -77,11 +117,34 @@ class _BraindecodeBase(BaseEstimator):
         what = "(n_windows, n_electrodes, n_bands)" if self.model == "dgcnn" else "(n_windows, n_channels, n_times)"
         if X.ndim != 3:
             raise ValueError(f"X must have shape {what} (3 dimensions), got shape {X.shape}.")
+        if X.shape[1] == 0:  # scikit-learn's message for 2-D X (its check of 0 features skips 3-D arrays)
+            raise ValueError(f"X has no channel: found array with 0 feature(s) (shape=({X.shape[0]}, 0)) while a "
+                             f"minimum of 1 is required (X has shape {X.shape}, expected {what}).")
+        if X.shape[2] == 0:
+            raise ValueError(f"X has windows of 0 values per channel (shape {X.shape}); expected {what} with at "
+                             "least one value per channel.")
         check_finite(X, "X")
         if not reset and X.shape[2] != self.n_times_:
             raise ValueError(f"X has {X.shape[2]} values per channel, but the model was fitted on {self.n_times_}.")
         return X
 
+    def _channels(self, n_chans):
+        """The ``chs_info`` handed to the network: the parameter's, or built from ``ch_names``; None without either."""
+        if self.chs_info is not None:
+            chs = _check_chs_info(self.chs_info, n_chans)
+            if self.ch_names is not None and [str(c) for c in self.ch_names] != [str(ch["ch_name"]) for ch in chs]:
+                raise ValueError(
+                    f"ch_names ({list(self.ch_names)}) and chs_info ({[ch['ch_name'] for ch in chs]}) name different "
+                    "channels; pass one of them (chs_info carries the names and positions)."
+                )
+            return chs
+        if self.ch_names is None:
+            return None
+        if len(self.ch_names) != n_chans:
+            raise ValueError(f"ch_names has {len(self.ch_names)} names but X has {n_chans} channels.")
+        return _chs_info(self.ch_names)
+
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, groups=None, held_out=None):
         """Train the network.
 
@@ -90,7 +153,8 @@ class _BraindecodeBase(BaseEstimator):
         X : ndarray, shape (n_windows, n_electrodes, n_bands) for "dgcnn", else (n_windows, n_channels, n_times)
             DE tokens, or raw windows in volts.
         y : ndarray, shape (n_windows,)
-            Class labels (classifier) or ratings (regressor).
+            Class labels (classifier) or ratings (regressor). A column vector (n_windows, 1) is
+            ravelled, with scikit-learn's ``DataConversionWarning``.
         groups : ndarray, shape (n_windows,), optional
             Trial id per window; enables early stopping on held-out trials (held-out subjects with
             ``validation_groups="subject"``: then trial keys ``"subject/session/trial"``).
@@ -105,24 +169,18 @@ class _BraindecodeBase(BaseEstimator):
         -------
         self
         """
-        check_option("model", self.model, tuple(_MODELS))
         braindecode = import_braindecode(f"{type(self).__name__}(model={self.model!r})")
-        for name in ("lr", "max_epochs", "batch_size"):
-            check_positive(name, getattr(self, name))
         X = self._check_X(X, reset=True)
-        y = np.asarray(y)
-        if y.ndim != 1 or len(y) != len(X):
-            raise ValueError(f"y must have one label per window ({len(X)},), got shape {y.shape}.")
+        y = check_window_labels(self, y, len(X))
         if self.model == "tsception" and self.sfreq is None:
             raise ValueError("TSception needs the sampling frequency: pass sfreq (Hz).")
-        if self.model == "dgcnn" and self.ch_names is None:
-            raise ValueError("DGCNN builds its initial graph from electrode positions: pass ch_names.")
-        if self.ch_names is not None and len(self.ch_names) != X.shape[1]:
-            raise ValueError(f"ch_names has {len(self.ch_names)} names but X has {X.shape[1]} channels.")
+        chs_info = self._channels(X.shape[1])
+        if self.model == "dgcnn" and chs_info is None:
+            raise ValueError("DGCNN builds its initial graph from electrode positions: pass ch_names (or chs_info).")
         targets, n_outputs = self._encode_targets(y)
         # Input and target scaling are fitted on the training part of the early-stopping split
         # only, so the validation trials stay unseen.
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = fit_seed(self.random_state)
         train, valid = inner_split(self, len(X), groups, seed, None if self._regression else targets,
                                    held_out=held_out)
         self.early_stopping_ = valid is not None
@@ -136,38 +194,34 @@ class _BraindecodeBase(BaseEstimator):
         self.scale_ = X[train].std(axis=axes) + 1e-12
         Xs = ((X - self.mean_) / self.scale_).astype(np.float32)
 
-        from skorch.callbacks import EarlyStopping
-        from skorch.dataset import Dataset
-        from skorch.helper import predefined_split
+        from ._net import Net
 
-        callbacks = [("lr_schedule", cosine_schedule(self.lr, self.max_epochs))]
-        if valid is not None:
-            callbacks.append(("early_stopping", EarlyStopping(patience=self.patience, load_best=True)))
-        module_params = dict(
-            n_chans=X.shape[1], n_outputs=n_outputs, n_times=X.shape[2], sfreq=self.sfreq,
-            chs_info=None if self.ch_names is None else _chs_info(self.ch_names),
-        )
+        # braindecode's signal vocabulary; model_params may override any of it
+        module_params = dict(n_chans=X.shape[1], n_outputs=n_outputs, n_times=X.shape[2], sfreq=self.sfreq,
+                             chs_info=chs_info)
         module_params.update(self.model_params or {})
-        Net = braindecode.EEGRegressor if self._regression else braindecode.EEGClassifier
-        extra = {} if self._regression else {"criterion__label_smoothing": self.label_smoothing,
-                                             "criterion__weight": self._class_weights(targets[train], n_outputs)}
+        if self._regression:
+            criterion = {"criterion": torch.nn.MSELoss}
+        else:
+            weights = class_weights(self.class_weight, self.classes_, targets[train])
+            criterion = {"criterion": torch.nn.CrossEntropyLoss, "criterion__label_smoothing": self.label_smoothing,
+                         "criterion__weight": None if weights is None else torch.as_tensor(weights, dtype=torch.float32)}
+        device = resolve_device(self.device)
         self.net_ = Net(
             getattr(braindecode.models, _MODELS[self.model]),
             **{f"module__{k}": v for k, v in module_params.items()},
-            **extra,
+            **criterion,
             optimizer=torch.optim.AdamW,
             optimizer__weight_decay=self.weight_decay,
             lr=self.lr,
             max_epochs=self.max_epochs,
             batch_size=self.batch_size,
-            iterator_train__drop_last=False,
-            train_split=None if valid is None else predefined_split(Dataset(Xs[valid], targets[valid])),
-            callbacks=callbacks,
-            device=("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device,
+            iterator_train__shuffle=True,
+            **training_plan(self, Xs, targets, valid),
+            device=device,
             verbose=int(bool(self.verbose)),
         )
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with seeded(seed, device):
             self.net_.fit(Xs[train], targets[train])
         return self
 
@@ -191,17 +245,28 @@ class BraindecodeClassifier(ClassifierMixin, _BraindecodeBase):
         Network. "dgcnn" takes DE tokens (n_windows, n_electrodes, n_bands); the others take raw
         windows (n_windows, n_channels, n_times) in volts.
     ch_names : list of str or None
-        Channel names (required by "dgcnn", whose initial graph comes from electrode positions).
+        Channel names, in the order of X's second axis: standard 10-05 names, placed at the
+        standard montage's positions. "dgcnn" needs them (or ``chs_info``): its initial graph
+        comes from electrode positions.
     sfreq : float or None
-        Sampling frequency in Hz of raw windows (required by "tsception").
+        Sampling frequency in Hz of raw windows (required by "tsception"); braindecode's ``sfreq``.
+    chs_info : list of dict or None
+        MNE-style channel dicts (braindecode's ``chs_info``), one per channel of X in order, e.g.
+        ``raw.info["chs"]`` or ``epochs.info["chs"]`` of the recording the windows come from: the
+        networks read each channel's ``"ch_name"`` and its position (``"loc"``, metres, head
+        coordinates), so the recording's own positions replace the standard montage's. Instead of
+        ``ch_names`` (with both, they must name the same channels).
     model_params : dict or None
-        Extra keyword arguments of the braindecode model (e.g. ``{"drop_prob": 0.25}``).
+        Extra keyword arguments of the braindecode model (e.g. ``{"drop_prob": 0.25}``); they
+        override the signal arguments the wrapper passes (``n_chans``, ``n_times`` from X,
+        ``n_outputs`` from y, ``sfreq``, ``chs_info``).
     lr, weight_decay, max_epochs, batch_size, label_smoothing, patience, validation_fraction, validation_groups, device, random_state, verbose
         As in :class:`~neuroaffect.estimators.ElectrodeAttentionClassifier` (early stopping only
         with enough validation trials per class, else the fixed ``max_epochs`` schedule).
     class_weight : "balanced", dict or None, default="balanced"
         Cross-entropy class weights: "balanced" weights classes inversely to their frequency in
-        the inner training split; a dict maps class label to weight.
+        the inner training split; a dict maps class label to weight (classes it does not name
+        weigh 1, as in scikit-learn and :class:`~neuroaffect.estimators.ElectrodeAttentionClassifier`).
 
     Attributes
     ----------
@@ -211,21 +276,30 @@ class BraindecodeClassifier(ClassifierMixin, _BraindecodeBase):
         Whether early stopping ran.
     validation_groups_ : {"trial", "subject"} or None
         What the early-stopping split held out; None without early stopping.
-    net_ : braindecode.EEGClassifier
-        The trained network.
+    net_ : skorch.NeuralNet
+        The trained network (:class:`neuroaffect.estimators._net.Net`, the neural estimators'
+        skorch net: ``net_.module_`` is the braindecode model, ``net_.history`` the log,
+        ``net_.criterion_`` the cross-entropy with its class weights).
     mean_, scale_ : ndarray or float
         Input standardisation (per band for "dgcnn", one scale for raw windows), fitted on the
         inner training split (the early-stopping validation trials excluded).
     """
 
+    _parameter_constraints: dict = {
+        **_CONSTRAINTS,
+        "label_smoothing": [Interval(Real, 0, 1, closed="both")],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
     def __init__(
-        self, model="dgcnn", ch_names=None, sfreq=None, model_params=None, lr=1e-3, max_epochs=100,
+        self, model="dgcnn", ch_names=None, sfreq=None, chs_info=None, model_params=None, lr=1e-3, max_epochs=100,
         batch_size=64, weight_decay=1e-3, label_smoothing=0.0, patience=15, validation_fraction=0.2,
         validation_groups="auto", class_weight="balanced", device="auto", random_state=None, verbose=0,
     ):
         self.model = model
         self.ch_names = ch_names
         self.sfreq = sfreq
+        self.chs_info = chs_info
         self.model_params = model_params
         self.lr = lr
         self.max_epochs = max_epochs
@@ -240,27 +314,10 @@ class BraindecodeClassifier(ClassifierMixin, _BraindecodeBase):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _class_weights(self, codes, n_classes):
-        """Cross-entropy weights per class code (float32 tensor), or None."""
-        if self.class_weight is None:
-            return None
-        if isinstance(self.class_weight, dict):
-            missing = [c for c in self.classes_.tolist() if c not in self.class_weight]
-            if missing:
-                raise ValueError(f"class_weight has no weight for class(es) {missing}.")
-            weights = np.array([self.class_weight[c] for c in self.classes_.tolist()], dtype=float)
-        else:
-            check_option("class_weight", self.class_weight, ("balanced", None))
-            counts = np.bincount(codes, minlength=n_classes).astype(float)
-            weights = len(codes) / (n_classes * np.maximum(counts, 1.0))
-        return torch.as_tensor(weights, dtype=torch.float32)
-
     def _encode_targets(self, y):
-        check_class_labels(y, hint="use BraindecodeRegressor for continuous ratings or binarise them first")
-        self.classes_, codes = np.unique(y, return_inverse=True)
-        if len(self.classes_) < 2:
-            raise ValueError("Classifier can't train when only one class is present.")
-        return codes.astype(np.int64), len(self.classes_)
+        self.classes_, codes = encode_classes(
+            y, hint="use BraindecodeRegressor for continuous ratings or binarise them first")
+        return codes, len(self.classes_)
 
     def predict_proba(self, X):
         """Class probabilities per window, shape (n_windows, n_classes)."""
@@ -291,12 +348,14 @@ class BraindecodeRegressor(RegressorMixin, _BraindecodeBase):
     The concordance correlation (CCC) is :func:`~neuroaffect.estimators.concordance_correlation` of
     ``y`` and :meth:`predict`, and the ``"ccc"`` metric of the evaluation runner.
 
-    Parameters are those of :class:`BraindecodeClassifier` except ``label_smoothing``.
+    Parameters are those of :class:`BraindecodeClassifier` except ``label_smoothing`` and
+    ``class_weight``.
 
     Attributes
     ----------
-    net_ : braindecode.EEGRegressor
-        The trained network.
+    net_ : skorch.NeuralNet
+        The trained network (:class:`neuroaffect.estimators._net.Net`; mean squared error on
+        standardised targets).
     early_stopping_, validation_groups_, mean_, scale_
         As in :class:`BraindecodeClassifier`.
     y_mean_, y_scale_ : float
@@ -304,15 +363,17 @@ class BraindecodeRegressor(RegressorMixin, _BraindecodeBase):
     """
 
     _regression = True
+    _parameter_constraints: dict = dict(_CONSTRAINTS)
 
     def __init__(
-        self, model="dgcnn", ch_names=None, sfreq=None, model_params=None, lr=1e-3, max_epochs=100,
+        self, model="dgcnn", ch_names=None, sfreq=None, chs_info=None, model_params=None, lr=1e-3, max_epochs=100,
         batch_size=64, weight_decay=1e-3, patience=15, validation_fraction=0.2, validation_groups="auto",
         device="auto", random_state=None, verbose=0,
     ):
         self.model = model
         self.ch_names = ch_names
         self.sfreq = sfreq
+        self.chs_info = chs_info
         self.model_params = model_params
         self.lr = lr
         self.max_epochs = max_epochs

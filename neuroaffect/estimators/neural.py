@@ -1,9 +1,24 @@
-"""What the neural estimators share: the early-stopping split, label and group checks, trial averages.
+"""What the neural estimators share: early stopping, the training set-up, target checks, trial averages.
 
-:func:`inner_split` holds out whole trials (or subjects) for early stopping, and only when the
-split is large enough (:data:`MIN_VALIDATION_UNITS`); the electrode-attention transformer
-(:mod:`neuroaffect.estimators.transformer`) and the braindecode networks
-(:mod:`neuroaffect.estimators.networks`) use it, the label checks and the per-trial averages.
+The neural estimators are one family: each trains a torch module in skorch
+(:class:`neuroaffect.estimators._net.Net` and its subclasses) with AdamW and the cosine schedule of
+:func:`cosine_schedule`: the electrode-attention transformer
+(:mod:`neuroaffect.estimators.transformer`), the braindecode networks
+(:mod:`neuroaffect.estimators.networks`) and the fMRI contrastive encoder
+(:class:`neuroaffect.fmri.ContrastiveEncoder`). What they share lives here:
+
+- the early-stopping split :func:`inner_split` (whole trials or subjects, and only when the split
+  is large enough: :data:`MIN_VALIDATION_UNITS`) and :func:`training_plan` (the skorch callbacks
+  and validation split it gives);
+- the training parameters' constraints (:data:`TRAINING_CONSTRAINTS`), the device and the seed:
+  :func:`resolve_device`, :func:`fit_seed`, :func:`seeded`;
+- the targets: :func:`require_y`, :func:`check_window_labels`, :func:`encode_classes`,
+  :func:`class_weights`, :func:`check_class_labels`;
+- the per-trial averages :func:`trial_order` and :func:`mean_per_trial`.
+
+Where the networks name the same things as braindecode, they use its constructor vocabulary:
+``n_chans`` (channels, or electrode tokens), ``n_outputs``, ``chs_info`` (MNE-style channel dicts,
+e.g. ``raw.info["chs"]``) and ``sfreq``.
 
 Metadata the neural estimators take in ``fit`` (both requested by default through scikit-learn's
 metadata routing, ``__metadata_request__fit``, so a ``Pipeline`` or a search routes them when
@@ -21,13 +36,18 @@ consumed):
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.model_selection import GroupShuffleSplit, StratifiedGroupKFold
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import column_or_1d
 
 from .._validation import check_option
 
@@ -41,6 +61,23 @@ HELD_OUT = ("subject", "trial", None)
 #: training groups span at least this many subjects, so that an inner fit of a nested search
 #: still trains on at least 2; with fewer it holds out trials.
 MIN_SUBJECTS_AUTO = 3
+
+
+#: The training parameters every neural estimator has, in scikit-learn's declarative form
+#: (``_parameter_constraints``, validated at the start of ``fit``); finite bounds where a value must
+#: be finite.
+TRAINING_CONSTRAINTS = {
+    "lr": [Interval(Real, 0, np.inf, closed="neither")],
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "weight_decay": [Interval(Real, 0, np.inf, closed="left")],
+    "patience": [Interval(Integral, 0, None, closed="left"), None],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "validation_groups": [StrOptions(set(VALIDATION_GROUPS))],
+    "device": [StrOptions({"auto", "cpu", "cuda", *(f"cuda:{i}" for i in range(16))})],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
 
 
 #: Early stopping runs only when its validation split holds at least this many trials (or
@@ -216,8 +253,126 @@ def mean_per_trial(values, index, n_trials):
     return sums / np.bincount(index, minlength=n_trials).reshape((-1,) + (1,) * (values.ndim - 1))
 
 
-def cosine_schedule(lr, max_epochs):
-    """skorch callback: cosine annealing of the learning rate from ``lr`` to ``lr / 1000``."""
+def cosine_schedule(lr, max_epochs, steps_per_epoch=None):
+    """skorch callback: cosine annealing of the learning rate from ``lr`` to ``lr / 1000``.
+
+    Stepped once per epoch over ``max_epochs`` epochs, or, with ``steps_per_epoch``, once per
+    training batch over ``max_epochs * steps_per_epoch`` batches (the contrastive encoder, whose
+    runs are a few epochs of a few batches).
+    """
     from skorch.callbacks import LRScheduler
 
-    return LRScheduler(policy="CosineAnnealingLR", T_max=max_epochs, eta_min=lr * 1e-3)
+    if steps_per_epoch is None:
+        return LRScheduler(policy="CosineAnnealingLR", T_max=max_epochs, eta_min=lr * 1e-3)
+    return LRScheduler(policy="CosineAnnealingLR", T_max=max_epochs * steps_per_epoch, eta_min=lr * 1e-3,
+                       step_every="batch")
+
+
+def training_plan(estimator, X, targets, valid):
+    """The skorch ``callbacks`` and ``train_split`` of a neural estimator's fit, as a dict.
+
+    The cosine schedule (:func:`cosine_schedule` of ``estimator.lr`` over ``estimator.max_epochs``),
+    and, when ``valid`` (indices of the windows :func:`inner_split` held out) is not None, early
+    stopping on ``(X[valid], targets[valid])`` with ``estimator.patience``, the best epoch's
+    weights restored at the end. Without ``valid``, no validation split (``train_split=None``).
+    """
+    from skorch.callbacks import EarlyStopping
+    from skorch.dataset import Dataset
+    from skorch.helper import predefined_split
+
+    callbacks = [("lr_schedule", cosine_schedule(estimator.lr, estimator.max_epochs))]
+    if valid is None:
+        return {"callbacks": callbacks, "train_split": None}
+    callbacks.append(("early_stopping", EarlyStopping(patience=estimator.patience, load_best=True)))
+    return {"callbacks": callbacks, "train_split": predefined_split(Dataset(X[valid], targets[valid]))}
+
+
+def resolve_device(device):
+    """The torch device of an estimator's ``device`` parameter: ``"auto"`` is CUDA when available."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def fit_seed(random_state) -> int:
+    """The seed of one fit, drawn from ``random_state`` (torch's generator, the early-stopping split)."""
+    return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+
+
+@contextlib.contextmanager
+def seeded(seed, device="cpu"):
+    """Run the block with torch's generators seeded by ``seed``, and restore them afterwards.
+
+    Initialisation, shuffling (skorch's iterator) and dropout draw from torch's global generators:
+    forking them keeps a fit reproducible under its ``random_state`` and leaves the caller's
+    random streams alone (the CUDA generator of ``device`` too, where training runs on CUDA).
+    """
+    import torch
+
+    device = torch.device(device)
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(int(seed))
+        yield
+
+
+def require_y(estimator, y):
+    """Raise scikit-learn's ``ValueError`` when a supervised ``fit`` gets ``y=None``."""
+    if y is None:
+        raise ValueError(f"{type(estimator).__name__} requires y to be passed, but the target y is None.")
+
+
+def check_window_labels(estimator, y, n_windows):
+    """``y`` as one target per window (1-D), as scikit-learn reads it for a single-output estimator.
+
+    ``None`` is refused (:func:`require_y`); a column vector (n_windows, 1) is ravelled with
+    scikit-learn's ``DataConversionWarning``; any other shape, or another length than
+    ``n_windows``, is a ``ValueError``.
+    """
+    require_y(estimator, y)
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = column_or_1d(y, warn=True)
+    if y.ndim != 1 or len(y) != n_windows:
+        raise ValueError(f"y must have one label per window ({n_windows},), got shape {y.shape}.")
+    return y
+
+
+def encode_classes(labels, hint):
+    """``(classes, codes)`` of one column of class labels, checked (:func:`check_class_labels`).
+
+    ``classes`` are the sorted distinct labels and ``codes`` (int64) each window's index into them;
+    fewer than 2 classes is a ``ValueError`` (scikit-learn's message).
+    """
+    check_class_labels(labels, hint=hint)
+    classes, codes = np.unique(labels, return_inverse=True)
+    if len(classes) < 2:
+        raise ValueError("Classifier can't train when only one class is present.")
+    return classes, codes.ravel().astype(np.int64)
+
+
+def class_weights(class_weight, classes, codes):
+    """Cross-entropy weight per class (float64, in the order of ``classes``), or None.
+
+    Parameters
+    ----------
+    class_weight : "balanced", dict or None
+        "balanced": ``n / (n_classes * count)`` with the counts of ``codes`` (the inner training
+        windows only, never the validation trials); 0 for a class absent from them (it has no
+        window to weigh). A dict maps class label to weight; classes it does not name weigh 1, as
+        in scikit-learn. None: no weights.
+    classes : ndarray
+        The class labels.
+    codes : ndarray of int
+        The training windows' class codes (indices into ``classes``).
+    """
+    if class_weight is None:
+        return None
+    n_classes = len(classes)
+    if isinstance(class_weight, dict):
+        return np.array([float(class_weight.get(c, 1.0)) for c in np.asarray(classes).tolist()])
+    check_option("class_weight", class_weight, ("balanced", None))
+    counts = np.bincount(codes, minlength=n_classes).astype(float)
+    return np.where(counts > 0, len(codes) / (n_classes * np.maximum(counts, 1.0)), 0.0)

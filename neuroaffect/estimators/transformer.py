@@ -23,16 +23,18 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from .._metrics import concordance_correlation
-from .._validation import check_finite, check_option
+from .._validation import check_finite
 from ..models.transformer import CONFIGS, TransformerConfig
 from ._electrode_attention import _ElectrodeAttentionBase
 from .neural import (
     MIN_VALIDATION_UNITS,
+    TRAINING_CONSTRAINTS,
     VALIDATION_GROUPS,
-    check_class_labels,
     check_groups,
     check_no_nan_labels,
+    class_weights,
     cosine_schedule,
+    encode_classes,
     inner_split,
     mean_per_trial,
     trial_order,
@@ -46,25 +48,17 @@ __all__ = [
     "concordance_correlation", "cosine_schedule", "inner_split",
 ]
 
-# The parameters both estimators share, in scikit-learn's declarative form (``_parameter_constraints``).
+# The parameters both estimators share, in scikit-learn's declarative form (``_parameter_constraints``),
+# checked at the start of ``fit``: the training parameters of every neural estimator, and the model's.
 _CONSTRAINTS = {
+    **TRAINING_CONSTRAINTS,
     "config": [StrOptions(set(CONFIGS)), dict, TransformerConfig],
     "ch_names": ["array-like", None],
     "n_bands": [Interval(Integral, 1, None, closed="left"), None],
-    "lr": [Interval(Real, 0, None, closed="neither")],
-    "max_epochs": [Interval(Integral, 1, None, closed="left")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "weight_decay": [Interval(Real, 0, None, closed="left")],
-    "patience": [Interval(Integral, 0, None, closed="left"), None],
-    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-    "validation_groups": [StrOptions(set(VALIDATION_GROUPS))],
-    "device": [StrOptions({"auto", "cpu", "cuda", *(f"cuda:{i}" for i in range(16))})],
     "precision": [StrOptions({"float32", "bfloat16"})],
     "prototypes": "no_validation",  # a PrototypeGrid or an (n_bins**2, embed_dim) array, checked in fit
-    "prototype_weight": [Interval(Real, 0, None, closed="left")],
-    "prototype_temperature": [Interval(Real, 0, None, closed="neither")],
-    "random_state": ["random_state"],
-    "verbose": ["verbose"],
+    "prototype_weight": [Interval(Real, 0, np.inf, closed="left")],
+    "prototype_temperature": [Interval(Real, 0, np.inf, closed="neither")],
 }
 
 
@@ -206,8 +200,6 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
         self.verbose = verbose
 
     def _encode_targets(self, y):
-        if not isinstance(self.class_weight, dict | list):
-            check_option("class_weight", self.class_weight, ("balanced", None))
         self._multi = y.ndim == 2
         y2 = y.reshape(len(y), -1)
         if self.threshold is not None:
@@ -217,12 +209,10 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
             y2 = (y2 >= threshold).astype(int)
         classes, codes = [], []
         for column in y2.T:
-            check_class_labels(column, hint="pass threshold=... to binarise ratings, or use ElectrodeAttentionRegressor")
-            values, code = np.unique(column, return_inverse=True)
-            if len(values) < 2:
-                raise ValueError("Classifier can't train when only one class is present.")
+            values, code = encode_classes(
+                column, hint="pass threshold=... to binarise ratings, or use ElectrodeAttentionRegressor")
             classes.append(values)
-            codes.append(code.ravel())
+            codes.append(code)
         self.classes_ = classes if self._multi else classes[0]
         return np.stack(codes, axis=1).astype(np.int64), [len(c) for c in classes]
 
@@ -239,14 +229,8 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
             given = [given] * len(classes)
         if isinstance(given, list) and len(given) != len(classes):
             raise ValueError(f"class_weight has {len(given)} dicts for {len(classes)} target columns.")
-        weights = []
-        for t, (column, size) in enumerate(zip(codes.T, task_sizes, strict=True)):
-            if given == "balanced":
-                counts = np.bincount(column, minlength=size).astype(float)
-                weights.append(np.where(counts > 0, len(column) / (size * np.maximum(counts, 1)), 0.0))
-            else:
-                weights.append(np.array([float(given[t].get(c, 1.0)) for c in classes[t]]))
-        return weights
+        return [class_weights(given if given == "balanced" else given[t], values, column)
+                for t, (values, column) in enumerate(zip(classes, codes.T, strict=True))]
 
     def _split_probabilities(self, logits):
         classes = self.classes_ if self._multi else [self.classes_]

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sklearn import config_context
 from sklearn.model_selection import GridSearchCV
+from sklearn.utils.validation import _num_samples
 
-from .splitters import InnerKFold, _check_keys
+from .._keys import check_trial_keys as _check_keys
+from .splitters import InnerKFold
 
 
 class NestedGridSearchCV(GridSearchCV):
@@ -32,7 +34,7 @@ class NestedGridSearchCV(GridSearchCV):
 
         Parameters
         ----------
-        X : array-like, shape (n_windows, ...)
+        X : array-like or sparse matrix, shape (n_windows, ...)
         y : array-like, shape (n_windows,) or (n_windows, n_targets)
         **params : dict
             ``groups`` (required) and any other metadata the estimator requests (e.g.
@@ -42,7 +44,7 @@ class NestedGridSearchCV(GridSearchCV):
         -------
         self
         """
-        _check_keys(params.get("groups"), len(X))
+        _check_keys(params.get("groups"), _num_samples(X))  # rows of any array-like, sparse included
         with config_context(enable_metadata_routing=True):
             return super().fit(X, y, **params)
 

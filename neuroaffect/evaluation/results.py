@@ -43,7 +43,10 @@ class CVResult:
         Per-subject null distributions of the primary metric (whole-trial label permutations,
         re-fitted), when ``n_permutations > 0``.
     importance : dict or None
-        Mean electrode importance when the estimator exposes ``electrode_importance_``.
+        Mean electrode importance over the folds when the fitted estimator (the last step of a
+        pipeline, a search's best estimator) explains electrodes: the runner calls its method
+        ``electrode_importance(X)`` on each fold's test windows, or else reads a fitted attribute
+        ``electrode_importance_``.
     predictions : dict of ndarray
         Out-of-fold predictions per window (not written to JSON; see :meth:`save_predictions`).
     timings : dict

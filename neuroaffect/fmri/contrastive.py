@@ -20,7 +20,6 @@ With brain embeddings ``b_i`` and targets ``t_j`` (both unit norm) and a logit s
 
 from __future__ import annotations
 
-import math
 from contextlib import contextmanager
 from numbers import Integral, Real
 
@@ -159,9 +158,12 @@ class RidgeEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
 class ContrastiveEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
     """Contrastive brain -> embedding projector (CLIP loss, optional MindEye BiMixCo/SoftCLIP).
 
-    Training is a short plain PyTorch loop rather than skorch: the loss couples all samples of a
-    batch (each brain sample is scored against every target of the batch, and BiMixCo mixes
-    samples within it), which does not fit skorch's per-sample ``(X, y)`` contract.
+    Trains in skorch, the training loop of the other neural estimators
+    (:class:`neuroaffect.estimators._net.Net`; :mod:`neuroaffect.fmri._contrastive_net`): the loss
+    couples the samples of a batch (each brain sample is scored against every target of the
+    batch), and skorch computes the loss one batch at a time, on the batch's ``(X, Y)`` pairs
+    together. Batches are a fresh permutation each epoch, cut into ``ceil(n / batch_size)`` batches
+    of equal size (within one); BiMixCo mixes samples within a batch before its forward pass.
 
     Parameters
     ----------
@@ -186,9 +188,11 @@ class ContrastiveEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
     learn_temperature : bool
     max_epochs, batch_size : int
     lr, weight_decay : float
-        AdamW settings; the learning rate follows a cosine schedule to 0 over all steps.
+        AdamW settings (no weight decay on the logit scale); the learning rate follows the neural
+        estimators' cosine schedule (:func:`~neuroaffect.estimators.neural.cosine_schedule`),
+        stepped every batch, from ``lr`` to ``lr / 1000`` over all steps.
     device : str
-        ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        ``"cpu"``, ``"cuda"`` or ``"auto"`` (CUDA when available).
     n_threads : int, optional
         CPU threads torch may use during fit/transform (restored afterwards); ``None`` leaves torch's
         setting. On a busy shared machine 1 thread can be much faster than oversubscribed threads.
@@ -200,6 +204,7 @@ class ContrastiveEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
     Attributes
     ----------
     model_ : torch.nn.Module
+        The trained projector (evaluation mode, on the CPU).
     mean_, scale_ : ndarray, shape (n_features,)
         Standardisation of X learned in fit.
     temperature_ : float
@@ -265,98 +270,37 @@ class ContrastiveEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _build(self, n_in, n_out):
-        from torch import nn
-
-        if self.projector == "linear":
-            return nn.Linear(n_in, n_out)
-        return _residual_mlp()(n_in, int(self.hidden_dim), n_out, int(self.n_blocks), self.dropout)
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, Y):
         """Train on brain responses X (n_samples, n_features) and targets Y (n_samples, embed_dim)."""
-        import torch
+        from ..estimators.neural import resolve_device, seeded
 
         X = _check_X(self, X, reset=True, min_samples=2)  # a contrastive loss compares samples: 2 at least
         X, Y = _check_pair(X, Y, estimator=self)
         rng = check_random_state(self.random_state)
-        device = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
+        device = resolve_device(self.device)
         # initialisation and dropout draw from torch's generator: seed a private copy of it
-        with _threads(self.n_threads), torch.random.fork_rng(devices=[0] if device == "cuda" else []):
-            torch.manual_seed(int(rng.randint(2**31 - 1)))
+        with _threads(self.n_threads), seeded(rng.randint(2**31 - 1), device):
             return self._fit(X, Y, rng, device)
 
     def _fit(self, X, Y, rng, device):
-        import torch
-        import torch.nn.functional as F
+        from ._contrastive_net import train
 
         self.mean_ = X.mean(0)
         self.scale_ = np.where(X.std(0) > 0, X.std(0), 1.0)
-        Xt = torch.as_tensor((X - self.mean_) / self.scale_, dtype=torch.float32, device=device)
-        Yt = torch.as_tensor(Y, dtype=torch.float32, device=device)
-        model = self._build(X.shape[1], Y.shape[1]).to(device)
-        log_scale = torch.nn.Parameter(torch.tensor(math.log(1 / self.init_temperature), device=device),
-                                       requires_grad=bool(self.learn_temperature))
-        groups = [{"params": list(model.parameters())}]
-        if self.learn_temperature:
-            groups.append({"params": [log_scale], "weight_decay": 0.0})
-        opt = torch.optim.AdamW(groups, lr=self.lr, weight_decay=self.weight_decay)
-        n_batches = max(1, math.ceil(len(X) / self.batch_size))
-        total = n_batches * int(self.max_epochs)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 * (1 + math.cos(math.pi * step / total)))
-        mixco_epochs = round(self.mixco_fraction * self.max_epochs) if self.loss == "mindeye" else 0
-        epochs = range(int(self.max_epochs))
-        if self.verbose:
-            from .._logging import progress_bar
-
-            epochs = progress_bar(epochs, desc="ContrastiveEncoder")
-        self.loss_curve_ = []
-        model.train()
-        for epoch in epochs:
-            total_loss = 0.0
-            for batch in np.array_split(rng.permutation(len(X)), n_batches):
-                idx = torch.as_tensor(batch, device=device)
-                xb, yb = Xt[idx], Yt[idx]
-                B = len(batch)
-                if epoch < mixco_epochs:
-                    xb, targets = self._mixco(xb, rng)
-                    targets_t = targets.T  # BiMixCo: the mixing weights of each target, column-wise
-                elif self.loss == "mindeye":
-                    # SoftCLIP (MindEye's soft_clip_loss): the same row-softmax targets both ways
-                    targets = targets_t = F.softmax(yb @ yb.T / self.soft_target_tau, dim=1)
-                else:
-                    targets = targets_t = torch.eye(B, device=device)
-                logits = log_scale.exp() * F.normalize(model(xb), dim=1) @ yb.T  # (B, B)
-                loss = (soft_cross_entropy(logits, targets) + soft_cross_entropy(logits.T, targets_t)) / 2
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                sched.step()
-                with torch.no_grad():
-                    log_scale.clamp_(max=math.log(100.0))
-                total_loss += loss.item() * B
-            self.loss_curve_.append(total_loss / len(X))
-        model.eval()
-        self.model_ = model.cpu()
-        self.temperature_ = 1.0 / log_scale.exp().item()
+        net = train(self, (X - self.mean_) / self.scale_, Y, rng, device)
+        module = net.module_.cpu().eval()
+        self.model_ = module.projector
+        self.temperature_ = 1.0 / module.log_scale.exp().item()
+        self.loss_curve_ = [float(loss) for loss in net.history[:, "train_loss"]]
         self.embed_dim_ = Y.shape[1]
         return self
 
     def _mixco(self, xb, rng):
         """Mix a share of the batch with permuted partners; return mixed X and soft targets (B, B)."""
-        import torch
+        from ._contrastive_net import mixco
 
-        B = len(xb)
-        lam = np.ones(B)
-        mixed = rng.rand(B) < self.mixco_prob
-        lam[mixed] = rng.beta(self.mixco_beta, self.mixco_beta, size=mixed.sum())
-        partner = rng.permutation(B)
-        targets = np.zeros((B, B))
-        np.add.at(targets, (np.arange(B), np.arange(B)), lam)
-        np.add.at(targets, (np.arange(B), partner), 1 - lam)
-        lam_t = torch.as_tensor(lam, dtype=xb.dtype, device=xb.device)[:, None]
-        xb = lam_t * xb + (1 - lam_t) * xb[torch.as_tensor(partner, device=xb.device)]
-        return xb, torch.as_tensor(targets, dtype=xb.dtype, device=xb.device)
+        return mixco(xb, rng, self.mixco_prob, self.mixco_beta)
 
     def transform(self, X, batch_size=4096):
         """L2-normalised brain embeddings, shape (n_samples, embed_dim).
@@ -377,42 +321,13 @@ class ContrastiveEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
         return _normalize(torch.cat(out).numpy() if out else np.zeros((0, self.embed_dim_)))
 
 
-def _residual_mlp():
-    """The projector network class: Linear -> LayerNorm -> GELU -> Dropout, residual blocks, Linear.
-
-    A ``torch.nn.Module`` subclass, so it is defined on first use (torch loads lazily) and kept as
-    the module attribute ``ResidualMLP`` (also reachable through the module's ``__getattr__``): a
-    fitted encoder pickles by that name and unpickles in a fresh process.
-    """
-    if "ResidualMLP" in globals():
-        return globals()["ResidualMLP"]
-    from torch import nn
-
-    def layer(a, b, dropout):
-        return nn.Sequential(nn.Linear(a, b), nn.LayerNorm(b), nn.GELU(), nn.Dropout(dropout))
-
-    class ResidualMLP(nn.Module):
-        def __init__(self, n_in, hidden, n_out, n_blocks, dropout):
-            super().__init__()
-            self.inp = layer(n_in, hidden, dropout)
-            self.blocks = nn.ModuleList(layer(hidden, hidden, dropout) for _ in range(n_blocks))
-            self.out = nn.Linear(hidden, n_out)
-
-        def forward(self, x):  # x: (batch, n_in) -> (batch, n_out)
-            h = self.inp(x)  # (batch, hidden)
-            for block in self.blocks:
-                h = h + block(h)
-            return self.out(h)
-
-    ResidualMLP.__module__, ResidualMLP.__qualname__ = __name__, "ResidualMLP"
-    globals()["ResidualMLP"] = ResidualMLP
-    return ResidualMLP
-
-
 def __getattr__(name):
-    # Module attributes defined on first access (PEP 562): the torch network class, for unpickling.
+    # The projector class lives in neuroaffect.models.projector (torch loads only there); encoders
+    # pickled before name it here (PEP 562: resolved on first access).
     if name == "ResidualMLP":
-        return _residual_mlp()
+        from ..models.projector import ResidualMLP
+
+        return ResidualMLP
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -1,9 +1,9 @@
 """Whole-brain decoders for subject-level maps, beside ridge on parcels.
 
-All take ``X`` as rows of features: ``(n_maps, n_features)`` or the runner's tokens ``(n_maps,
-n_features, 1)``, so they plug into :func:`neuroaffect.evaluation.cross_validate_subjects` through
-:func:`~neuroaffect.fmri.maps.maps_to_tokens`, and everything they learn is learned inside each
-training fold.
+All take ``X`` as rows of features: ``(n_maps, n_features)`` (what the samples of
+:func:`~neuroaffect.fmri.maps.maps_to_tokens` hold) or EEG-style tokens ``(n_maps, n_features, 1)``,
+so they plug into :func:`neuroaffect.evaluation.cross_validate_subjects`, and everything they learn
+is learned inside each training fold.
 
 - :class:`LassoPCR`: principal component regression with a lasso on the component scores (Wager et
   al. 2013, N Engl J Med 368:1388-1397; the "LASSO-PCR" of the pain-signature literature).

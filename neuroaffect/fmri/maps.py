@@ -4,8 +4,10 @@ Subject-level contrast maps (SPM ``con_*.img``, FSL ``cope*.nii.gz``, ...) or tr
 come as a folder of 3-D images and a table with one row per map: the ``subject``, optionally the
 ``session`` and ``condition``, and numeric targets (a behavioural score, a rating). One function,
 :func:`read_fmri_maps`, turns them into :class:`~neuroaffect.fmri.StimulusResponses` (parcel
-averages of the finite voxels, or the voxels themselves), and :func:`maps_to_tokens` hands them to
-the shared cross-validation runner of :mod:`neuroaffect.evaluation`.
+averages of the finite voxels, or the voxels themselves), and :func:`maps_to_tokens` makes the
+chosen target their rating (and, between subjects, the subjects their samples) for the shared
+cross-validation runner of :mod:`neuroaffect.evaluation`, which takes a ``StimulusResponses`` as
+it is.
 
 Two designs:
 
@@ -25,7 +27,6 @@ from pathlib import Path
 
 import numpy as np
 
-from .._keys import make_trial_keys
 from .._validation import FileFormatError, check_file, check_option
 from ..affect.scales import RatingScale
 from .responses import StimulusResponses
@@ -330,8 +331,8 @@ def _voxels(maps, mask_img, files):
     return data[:, keep], names, nib.Nifti1Image(keep.astype(np.uint8), ref.affine)
 
 
-def maps_to_tokens(responses: StimulusResponses, target: str, level: str = "between-subject"):
-    """Maps with a numeric target as :class:`~neuroaffect.features.tokens.WindowTokens` for the runner.
+def maps_to_tokens(responses: StimulusResponses, target: str, level: str = "between-subject") -> StimulusResponses:
+    """Maps with a numeric target as the samples the runner evaluates, the target as their rating.
 
     Parameters
     ----------
@@ -340,20 +341,26 @@ def maps_to_tokens(responses: StimulusResponses, target: str, level: str = "betw
     target : str
         The target column.
     level : {"between-subject", "within-subject"}, default="between-subject"
-        ``"between-subject"``: samples are subjects. The tokens hold one subject, ``"group"``,
-        whose trial keys are ``"group/maps/<subject>"``: every map of a subject shares one key, so
-        a subject is never on both sides of a split and label permutations move whole subjects.
-        The target must then be constant within each subject. Use the runner's
-        ``"within-subject-kfold"`` (k folds of subjects) or ``"within-subject-loto"`` (leave one
-        subject out). ``"within-subject"``: one model per subject over its maps (keys
-        ``subject/session/condition``; :meth:`StimulusResponses.trial_keys`).
+        ``"between-subject"``: samples are subjects. The result holds one subject, ``"group"``,
+        whose stimuli are the subjects (run ``"maps"``, so trial keys ``"group/maps/<subject>"``):
+        every map of a subject shares one key, so a subject is never on both sides of a split and
+        label permutations move whole subjects. The target must then be constant within each
+        subject. Use the runner's ``"within-subject-kfold"`` (k folds of subjects) or
+        ``"within-subject-loto"`` (leave one subject out). ``"within-subject"``: one model per
+        subject over its maps (keys ``subject/session/condition``;
+        :meth:`StimulusResponses.trial_keys`).
 
     Returns
     -------
-    WindowTokens
-        ``X`` (n_maps, n_features, 1); ``ratings`` the target on a scale spanning its observed
-        range (NaN where missing: pass ``drop_unlabelled=True`` to the runner to leave those maps
-        out).
+    StimulusResponses
+        A sample container of :func:`~neuroaffect.evaluation.cross_validate_subjects`
+        (:class:`~neuroaffect.evaluation.SampleContainer`): ``X`` (n_maps, n_features) as read,
+        ``feature_names``, ``dataset`` (``"fmri-maps"`` if the responses name none) and ``info``
+        of ``responses``; ``targets`` holds ``target`` only, which is also its one rating
+        (``rating_names == (target,)``), on a scale spanning its observed range
+        (``target_scales``). NaN where missing: pass ``drop_unlabelled=True`` to the runner to
+        leave those maps out. Like every response container it has no sampling rate, bands or
+        electrode positions (results record ``sfreq`` None and the parcel names).
 
     Raises
     ------
@@ -361,8 +368,6 @@ def maps_to_tokens(responses: StimulusResponses, target: str, level: str = "betw
         If ``target`` is not one of the responses' targets, is constant, or (between-subject)
         differs between maps of one subject.
     """
-    from ..features.tokens import WindowTokens
-
     check_option("level", level, LEVELS)
     if not responses.targets or target not in responses.targets:
         raise ValueError(f"Invalid value for the 'target' parameter: the responses have targets "
@@ -372,7 +377,6 @@ def maps_to_tokens(responses: StimulusResponses, target: str, level: str = "betw
     if finite.size < 2 or finite.min() == finite.max():
         raise ValueError(f"target {target!r} has {finite.size} non-missing value(s), all equal; expected a varying "
                          "numeric target.")
-    n, p = responses.X.shape
     if level == "between-subject":
         for s in responses.subjects:
             own = y[(responses.subject == s) & np.isfinite(y)]
@@ -380,17 +384,14 @@ def maps_to_tokens(responses: StimulusResponses, target: str, level: str = "betw
                 raise ValueError(f"target {target!r} differs between the maps of subject {s!r} ({sorted(set(own))[:5]}); "
                                  "level='between-subject' needs one value per subject (average the maps per "
                                  "subject, or use level='within-subject').")
-        subject = np.full(n, GROUP, dtype=object)
-        session = np.full(n, "maps", dtype=object)
-        keys = make_trial_keys(subject, session, responses.subject)
+        # one pooled group whose "stimuli" are the subjects: keys group/maps/<subject>
+        stimulus, subject, run = responses.subject, GROUP, "maps"
     else:
-        subject, session, keys = responses.subject.astype(str), responses.run.astype(str), responses.trial_keys()
+        stimulus, subject, run = responses.stimulus, responses.subject, responses.run
     lo, hi = float(finite.min()), float(finite.max())
     scale = RatingScale(f"{target} (observed {lo:g}..{hi:g})", lo, hi)
-    return WindowTokens(
-        X=responses.X[:, :, None].astype(np.float32), ratings=y[:, None], rating_names=(target,),
-        scales={target: scale}, subject=np.asarray(subject, dtype=object).astype(str), session=np.asarray(session).astype(str),
-        trial_key=np.asarray(keys), start=np.zeros(n, dtype=np.int64), stop=np.ones(n, dtype=np.int64),
-        ch_names=list(responses.feature_names), positions=np.full((p, 3), np.nan), band_names=("map",),
-        sfreq=float("nan"), dataset=responses.dataset or "fmri-maps",
+    return StimulusResponses(
+        responses.X, stimulus, subject, run, feature_names=responses.feature_names,
+        dataset=responses.dataset or "fmri-maps", info=dict(responses.info), targets={target: y},
+        target_scales={target: scale},
     )

@@ -68,13 +68,20 @@ class StimulusResponses:
     targets : dict of str to ndarray, optional
         Other numeric targets per row, by name (e.g. a behavioural score per subject-level map,
         read by :func:`~neuroaffect.fmri.read_fmri_maps`); NaN marks a missing value.
+    target_scales : dict of str to RatingScale, optional
+        The targets that are also decodable ratings, each with the scale it is on (e.g. the
+        observed range, as :func:`~neuroaffect.fmri.maps_to_tokens` declares it): they follow the
+        VAD ratings in :attr:`rating_names` and :attr:`ratings`. Every name must be a key of
+        ``targets`` and its non-missing values must lie on the scale. Targets without a scale
+        are not ratings.
 
     Notes
     -----
     As a :class:`~neuroaffect.evaluation.SampleContainer` (what the evaluation runner reads): a
     sample is a row, :attr:`trial_key` groups the repeats of a stimulus within a subject,
     :attr:`rating_names` / :attr:`ratings` / :meth:`rating` / :meth:`scale` are the VAD ratings on
-    ``vad_scale`` (none without ``vad``), and the features are named by ``feature_names``. Responses
+    ``vad_scale`` (none without ``vad``) followed by the targets of ``target_scales``, and the
+    features are named by ``feature_names``. Responses
     have no sampling rate, electrode positions or window spans: results record ``sfreq`` None and
     the parcel names, and samples never overlap.
 
@@ -101,6 +108,7 @@ class StimulusResponses:
     dataset: str = "fmri"
     info: dict = field(default_factory=dict)
     targets: dict | None = None
+    target_scales: dict | None = None
 
     def __post_init__(self):
         self.X = check_ndim(np.asarray(self.X, dtype=float), 2, "X", "(n_stimuli, n_features)")
@@ -131,6 +139,19 @@ class StimulusResponses:
                     raise ValueError(f"target {name!r} has {len(values)} values but X has {n} rows (one per row).")
                 targets[str(name)] = values
             self.targets = targets
+        if self.target_scales is not None:
+            scales = {str(name): scale for name, scale in dict(self.target_scales).items()}
+            for name, scale in scales.items():
+                if name not in (self.targets or {}):
+                    raise ValueError(f"target_scales names {name!r}, which is not among the targets "
+                                     f"{sorted(self.targets or {})}; expected a scale per decodable target.")
+                if name in VAD_NAMES and self.vad is not None:
+                    raise ValueError(f"target {name!r} has the name of a VAD rating; rename the target.")
+                if not isinstance(scale, RatingScale):
+                    raise TypeError(f"target_scales[{name!r}] is a {type(scale).__name__}; expected a RatingScale.")
+                values = self.targets[name]
+                scale.validate(values[~np.isnan(values)], f"target {name!r}")
+            self.target_scales = scales or None
 
     @property
     def n_stimuli(self) -> int:
@@ -155,36 +176,50 @@ class StimulusResponses:
 
     @property
     def rating_names(self) -> tuple[str, ...]:
-        """The decodable ratings: ``("valence", "arousal", "dominance")`` with ``vad``, else ``()``."""
-        return () if self.vad is None else VAD_NAMES
+        """The decodable ratings: ``("valence", "arousal", "dominance")`` with ``vad``, then the
+        targets of ``target_scales``; ``()`` without either."""
+        return (() if self.vad is None else VAD_NAMES) + tuple(self.target_scales or ())
 
     @property
     def ratings(self) -> np.ndarray:
-        """``vad``, shape (n_stimuli, 3); shape (n_stimuli, 0) without VAD ratings."""
-        return np.empty((self.n_stimuli, 0)) if self.vad is None else self.vad
+        """One column per name of :attr:`rating_names`: ``vad`` itself (n_stimuli, 3) when there are
+        no target ratings; shape (n_stimuli, 0) without any rating."""
+        if not self.target_scales:
+            return np.empty((self.n_stimuli, 0)) if self.vad is None else self.vad
+        columns = [] if self.vad is None else [self.vad]
+        columns += [self.targets[name][:, None] for name in self.target_scales]
+        return np.hstack(columns)
 
     def rating(self, name: str) -> np.ndarray:
-        """The rating ``name`` of each row (``"valence"``, ``"arousal"`` or ``"dominance"``).
+        """The rating ``name`` of each row (``"valence"``, ``"arousal"``, ``"dominance"`` or a
+        target of ``target_scales``).
 
         Raises
         ------
         ValueError
-            If the responses carry no VAD ratings, or ``name`` is not one of them.
+            If the responses carry no such rating.
         """
         self._check_rating(name)
+        if name in (self.target_scales or {}):
+            return self.targets[name]
         return self.vad[:, VAD_NAMES.index(name)]
 
     def scale(self, name: str) -> RatingScale:
-        """The scale of the rating ``name``: ``vad_scale`` (one scale for the three dimensions)."""
+        """The scale of the rating ``name``: ``vad_scale`` (one scale for the three dimensions), or
+        the target's scale in ``target_scales``."""
         self._check_rating(name)
+        if name in (self.target_scales or {}):
+            return self.target_scales[name]
         return self.vad_scale
 
     def _check_rating(self, name: str) -> None:
-        if self.vad is None:
+        if name in (self.target_scales or {}):
+            return
+        if self.vad is None and (name in VAD_NAMES or not self.target_scales):
             raise ValueError(f"Cannot read the rating {name!r}: the responses carry no VAD ratings "
                              "(StimulusResponses.vad is None).")
-        if name not in VAD_NAMES:
-            raise ValueError(f"Unknown rating {name!r}; these responses have {VAD_NAMES}.")
+        if name not in self.rating_names:
+            raise ValueError(f"Unknown rating {name!r}; these responses have {self.rating_names}.")
 
     def __getitem__(self, index) -> StimulusResponses:
         index = np.arange(self.n_stimuli)[index]
@@ -192,7 +227,7 @@ class StimulusResponses:
         return StimulusResponses(
             self.X[index], self.stimulus[index], self.subject[index], self.run[index],
             None if self.vad is None else self.vad[index], self.vad_scale, self.feature_names,
-            self.dataset, dict(self.info), _take(self.targets, index),
+            self.dataset, dict(self.info), _take(self.targets, index), self.target_scales,
         )
 
     def average_repeats(self, ratings: str = "error") -> StimulusResponses:
@@ -252,6 +287,7 @@ class StimulusResponses:
         return StimulusResponses(
             X[order], self.stimulus[pick], self.subject[pick], np.full(len(pick), "mean", dtype=object),
             vad, self.vad_scale, self.feature_names, self.dataset, dict(self.info), targets,
+            self.target_scales,
         )
 
     @classmethod
@@ -268,6 +304,8 @@ class StimulusResponses:
             if sorted(p.targets or {}) != sorted(first.targets or {}):
                 raise ValueError(f"Cannot concatenate responses with different targets ({sorted(first.targets or {})} "
                                  f"and {sorted(p.targets or {})}).")
+            if (p.target_scales or {}) != (first.target_scales or {}):
+                raise ValueError("Cannot concatenate responses with different target ratings (target_scales).")
         targets = None if first.targets is None else {
             name: np.concatenate([p.targets[name] for p in parts]) for name in first.targets}
         return cls(
@@ -277,6 +315,7 @@ class StimulusResponses:
             np.concatenate([p.run for p in parts]),
             None if first.vad is None else np.concatenate([p.vad for p in parts]),
             first.vad_scale, first.feature_names, first.dataset, dict(first.info), targets,
+            first.target_scales,
         )
 
     def trial_keys(self) -> np.ndarray:
@@ -299,9 +338,10 @@ class StimulusResponses:
 
     @classmethod
     def from_arrays(cls, X, stimulus, *, subject="01", run=None, vad=None, vad_scale=None,
-                    feature_names=(), dataset="fmri", targets=None) -> StimulusResponses:
+                    feature_names=(), dataset="fmri", targets=None, target_scales=None) -> StimulusResponses:
         """Wrap plain arrays: ``X`` (n_samples, n_features) and one stimulus id per row."""
-        return cls(X, stimulus, subject, run, vad, vad_scale, tuple(feature_names), dataset, targets=targets)
+        return cls(X, stimulus, subject, run, vad, vad_scale, tuple(feature_names), dataset, targets=targets,
+                   target_scales=target_scales)
 
 
 def _take(targets, index):

@@ -7,11 +7,16 @@
 - :mod:`.transformer`: :class:`ElectrodeAttentionTransformer`, :class:`TransformerConfig`,
   :data:`CONFIGS` ("reference", "default"), :func:`make_config`.
 - :mod:`.dropout`: dropout and residual + dropout; on CPU fused and mask-free (seeded numba kernels).
+- :mod:`.projector`: :class:`ResidualMLP`, the fMRI contrastive encoder's projector.
+
+Where these models name what braindecode's models name, they use its words: ``n_chans`` (the
+electrode tokens), ``n_outputs``, ``chs_info`` (MNE-style channel dicts, for the positions).
 
 (``attention`` is not re-exported here, so ``neuroaffect.models.attention`` stays the module.)
 """
 
 from . import attention
+from .projector import ResidualMLP
 from .transformer import (
     CONFIGS,
     ElectrodeAttentionTransformer,
@@ -24,6 +29,7 @@ __all__ = [
     "attention",
     "CONFIGS",
     "ElectrodeAttentionTransformer",
+    "ResidualMLP",
     "TransformerConfig",
     "count_parameters",
     "make_config",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 
 import torch
@@ -54,9 +55,10 @@ class TransformerConfig:
     head_dims : tuple of int
         Hidden widths of the output MLP.
     electrodes : {"learned", "positions"}
-        Electrode identity: a free table of ``n_electrodes`` rows, or an embedding of 3-D positions.
-    n_electrodes : int or None
-        Rows of the learned table (required for ``electrodes="learned"``).
+        Electrode identity: a free table of ``n_chans`` rows, or an embedding of 3-D positions.
+    n_chans : int or None
+        Electrode tokens per window (braindecode's ``n_chans``): the rows of the learned table,
+        required for ``electrodes="learned"``; a ``"positions"`` model reads any number.
     n_frequencies : int
         Fourier frequencies per axis for ``electrodes="positions"``.
     """
@@ -71,7 +73,7 @@ class TransformerConfig:
     dropout: float = 0.1
     head_dims: tuple[int, ...] = (256, 256, 128)
     electrodes: str = "learned"
-    n_electrodes: int | None = None
+    n_chans: int | None = None
     n_frequencies: int = 6
 
 
@@ -88,8 +90,15 @@ CONFIGS = {
 }
 
 
+#: Configuration fields renamed (old -> new), named in :func:`make_config`'s error.
+_RENAMED = {"n_electrodes": "n_chans"}
+
+
 def make_config(config="default", **fields) -> TransformerConfig:
-    """A :class:`TransformerConfig` from a name in :data:`CONFIGS` or a dict, with ``fields`` on top."""
+    """A :class:`TransformerConfig` from a name in :data:`CONFIGS` or a dict, with ``fields`` on top.
+
+    An unknown field is a ``ValueError`` (``n_electrodes`` names its new name, braindecode's ``n_chans``).
+    """
     if isinstance(config, TransformerConfig):
         base = asdict(config)
     elif isinstance(config, str):
@@ -104,12 +113,40 @@ def make_config(config="default", **fields) -> TransformerConfig:
         base.update(config)
     else:
         raise TypeError(f"config must be a name, a dict or a TransformerConfig, got {type(config).__name__}.")
+    base.update(fields)
     unknown = set(base) - set(TransformerConfig.__dataclass_fields__)
     if unknown:
-        raise ValueError(f"Unknown transformer configuration field(s): {sorted(unknown)}.")
-    base.update(fields)
+        renamed = {old: new for old, new in _RENAMED.items() if old in unknown}
+        hint = "".join(f" {old!r} is now {new!r} (braindecode's name)." for old, new in renamed.items())
+        raise ValueError(f"Unknown transformer configuration field(s): {sorted(unknown)}.{hint}")
     base["head_dims"] = tuple(base["head_dims"])
     return replace(TransformerConfig(), **base)
+
+
+def positions_from_chs_info(chs_info) -> torch.Tensor:
+    """Electrode positions (n_chans, 3) in metres from MNE-style channel dicts (``info["chs"]``).
+
+    Each dict's ``"loc"`` holds the position in its first 3 values (MNE's 12-value layout, or just
+    3). A channel without a finite, non-zero position (MNE's mark of an unknown one) is a
+    ``ValueError`` naming it: set a montage first (``raw.set_montage``).
+    """
+    chs = list(chs_info)
+    rows, missing = [], []
+    for i, ch in enumerate(chs):
+        loc = ch.get("loc") if isinstance(ch, Mapping) else None
+        xyz = torch.as_tensor([float(v) for v in list(loc)[:3]] if loc is not None else [], dtype=torch.float32)
+        if xyz.shape != (3,) or not bool(torch.isfinite(xyz).all()) or not bool(xyz.any()):
+            missing.append(ch.get("ch_name", i) if isinstance(ch, Mapping) else i)
+            xyz = torch.zeros(3)
+        rows.append(xyz)
+    if not chs:
+        raise ValueError("chs_info is empty; expected one channel dict per electrode token.")
+    if missing:
+        raise ValueError(
+            f"chs_info has no position ('loc') for {len(missing)} channel(s), e.g. {missing[:3]}; expected "
+            "MNE-style channel dicts with 3-D positions in metres (set a montage first: raw.set_montage)."
+        )
+    return torch.stack(rows)
 
 
 class PositionEmbedding(nn.Module):
@@ -207,16 +244,30 @@ class ElectrodeAttentionTransformer(nn.Module):
         Run the forward pass under ``torch.autocast`` with this dtype (e.g. ``torch.bfloat16``:
         matrix products in bfloat16, about 2-3x faster on CPUs with AVX512-BF16 or AMX); outputs
         are returned in float32. None: plain float32.
+    chs_info : list of dict, optional
+        The electrodes as braindecode's models take them: MNE-style channel dicts (e.g.
+        ``raw.info["chs"]``), one per electrode token in order. Their positions (``"loc"``,
+        metres, head coordinates: :func:`positions_from_chs_info`) replace ``positions``, and
+        their number is ``config.n_chans`` when the config leaves it None.
     """
 
-    def __init__(self, config: TransformerConfig, positions=None, autocast_dtype: torch.dtype | None = None):
+    def __init__(self, config: TransformerConfig, positions=None, autocast_dtype: torch.dtype | None = None,
+                 chs_info=None):
         super().__init__()
+        if chs_info is not None:
+            if positions is not None:
+                raise ValueError("Pass positions or chs_info (whose 'loc' entries are the positions), not both.")
+            positions = positions_from_chs_info(chs_info)
+            if config.n_chans is None:
+                config = replace(config, n_chans=len(positions))
+            elif config.n_chans != len(positions):
+                raise ValueError(f"config.n_chans={config.n_chans} but chs_info describes {len(positions)} channels.")
         self.config = cfg = config
         self.autocast_dtype = autocast_dtype
         if cfg.electrodes == "learned":
-            if not cfg.n_electrodes:
-                raise ValueError("config.n_electrodes is required for electrodes='learned'.")
-            self.electrode_table = nn.Parameter(torch.randn(cfg.n_electrodes, cfg.embed_dim))
+            if not cfg.n_chans:
+                raise ValueError("config.n_chans (or chs_info) is required for electrodes='learned'.")
+            self.electrode_table = nn.Parameter(torch.randn(cfg.n_chans, cfg.embed_dim))
         elif cfg.electrodes == "positions":
             self.position_embedding = PositionEmbedding(cfg.embed_dim, cfg.n_frequencies)
         else:

@@ -1,0 +1,109 @@
+"""The windows' ids as the splitters read them (:class:`_TrialIds`), and the checks they share."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._keys import _factorize, is_trial_table, keys_table, make_trial_keys
+from .._keys import check_trial_keys as _check_keys
+from .audit import LeakageError
+
+
+def _check_n_splits(n_splits) -> None:
+    if not isinstance(n_splits, int | np.integer) or n_splits < 2:
+        raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2, got {n_splits!r}.")
+
+
+def _codes_in_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unique values in order of first appearance, and each element's code into them."""
+    uniq, first, inverse = np.unique(values, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    return uniq[order], rank[inverse]
+
+
+def _natural_key(value: str):
+    return (0, int(value), "") if value.isdigit() else (1, 0, value)
+
+
+class _TrialIds:
+    """The windows' ids as a splitter reads them: ``groups`` given as trial keys or as a trial table.
+
+    Keys are kept as given and parsed (once) only when a subject or session is asked for, so the
+    within-subject splitters that need only trials accept any key strings. A trial table
+    (:func:`neuroaffect._keys.trial_table`, e.g. ``WindowTokens.metadata``) is used as it is.
+    """
+
+    def __init__(self, groups, n_samples=None):
+        self._key_codes = None
+        if isinstance(groups, _TrialIds):
+            self.keys, self._table, self._key_codes = groups.keys, groups._table, groups._key_codes
+            return
+        if is_trial_table(groups):
+            if n_samples is not None and len(groups) != n_samples:
+                raise ValueError(f"groups has {len(groups)} entries but X has {n_samples} windows.")
+            self.keys, self._table = None, groups.reset_index(drop=True)
+        else:
+            self.keys, self._table = _check_keys(groups, n_samples), None
+
+    def __len__(self) -> int:
+        return len(self.keys) if self._table is None else len(self._table)
+
+    @property
+    def table(self):
+        if self._table is None:
+            self._table = keys_table(self.keys)
+        return self._table
+
+    def codes(self, unit: str) -> np.ndarray:
+        """Integer code of each window's ``unit`` ("subject", "session" or "trial")."""
+        if unit == "trial" and self._table is None:  # any key names a trial: no parsing needed
+            if self._key_codes is None:
+                self._key_codes = _factorize(self.keys)
+            return self._key_codes
+        return self.table[f"{unit}_code"].to_numpy()
+
+    def labels(self, unit: str) -> np.ndarray:
+        """Each window's ``unit`` id as text ("subject", "session" or "trial"; unescaped)."""
+        return self.table[unit].to_numpy(dtype=object).astype(str)
+
+    def key(self, i: int) -> str:
+        """The trial key of window ``i`` (for messages)."""
+        if self.keys is not None:
+            return str(self.keys[i])
+        row = self._table.iloc[[int(i)]]
+        return str(make_trial_keys(row["subject"], row["session"], row["trial"])[0])
+
+    def session_name(self, i: int) -> str:
+        """``"subject/session"`` of window ``i`` (for messages)."""
+        return f"{self.labels('subject')[i]}/{self.labels('session')[i]}"
+
+    def groups(self, index):
+        """``groups`` of the windows ``index`` in the form given (keys, or the table's rows)."""
+        if self.keys is not None:
+            return self.keys[index]
+        return self._table.iloc[np.asarray(index, dtype=np.intp)].reset_index(drop=True)
+
+    def all_keys(self) -> np.ndarray:
+        if self.keys is None:
+            t = self._table
+            self.keys = make_trial_keys(t["subject"].to_numpy(), t["session"].to_numpy(), t["trial"].to_numpy())
+        return self.keys
+
+
+def _check_no_shared_trials(ids: _TrialIds, train: np.ndarray, test: np.ndarray, who: str):
+    trial = ids.codes("trial")
+    shared = np.intersect1d(trial[train], trial[test])
+    if len(shared):
+        first = ids.key(int(np.flatnonzero(trial == shared[0])[0]))
+        raise LeakageError(
+            f"{who} produced a split with {len(shared)} trial(s) in both train and test "
+            f"(first: {first!r}); this must never happen for a leakage-free protocol."
+        )
+
+
+def _accepts_trial_table(split):
+    """Mark a ``split`` method that takes a trial table as ``groups`` (the runner passes it one)."""
+    split._accepts_trial_table = True
+    return split
