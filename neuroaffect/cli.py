@@ -37,15 +37,14 @@ def _simulate_datasets() -> tuple[str, ...]:
     """``neuroaffect simulate``'s datasets: each registered EEG dataset with a simulated stand-in
     (public spelling, registry order), then the fMRI layouts."""
     from .io import DATASETS
-    from .recipes._eeg import SIMULATED
+    from .recipes import SIMULATED
 
     return (*(spec.public_name for spec in DATASETS.values() if SIMULATED[spec.name] is not None), *_SIMULATE_FMRI)
 
 
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
-    from .recipes._eeg import dataset_name
-    from .recipes._options import int_at_least, positive_float
+    from .recipes import dataset_name, int_at_least, positive_float
 
     p = argparse.ArgumentParser(
         prog="neuroaffect",
@@ -169,7 +168,7 @@ def _simulate(args) -> int:
     if args.resolution is not None:
         args.error("--resolution applies to fmri-bids only.")
     from .io import get_dataset
-    from .recipes._eeg import SIMULATED
+    from .recipes import SIMULATED
 
     spec = get_dataset(args.dataset)
     dataset = spec.name
@@ -224,7 +223,7 @@ def _simulate_fmri(args) -> int:
 
 def _claim_simulate_out(args) -> None:
     """``--out``: a folder that can be written, locked while the data are written (exit 2 otherwise)."""
-    from .recipes._options import check_run_options
+    from .recipes import check_run_options
 
     # check_run_options reports through .error: the simulate parser's (prog "neuroaffect simulate")
     check_run_options(argparse.Namespace(error=args.error), argparse.Namespace(out=args.out, data_dir=None))

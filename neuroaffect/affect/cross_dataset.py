@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
+from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping, process_routing
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
@@ -81,15 +82,19 @@ class _PresentElectrodes(MetaEstimatorMixin, BaseEstimator):
             raise ValueError("No electrode is finite in every window of X; expected one montage per call.")
         return X[:, present], [ch for ch, keep in zip(self.ch_names, present, strict=True) if keep]
 
-    # trial keys and the protocol's held-out unit, routed on to the estimator where it consumes them
-    __metadata_request__fit = {"groups": True, "held_out": True}
+    def get_metadata_routing(self):
+        """Fit metadata (trial keys, the protocol's held-out unit) go on to ``estimator``'s fit."""
+        return MetadataRouter(owner=type(self).__name__).add(
+            estimator=self.estimator, method_mapping=MethodMapping().add(caller="fit", callee="fit"),
+        )
 
-    def fit(self, X, y, groups=None, held_out=None):
-        from ..evaluation.jobs import _consumed
-
+    def fit(self, X, y, **fit_params):
+        """Fit a clone of ``estimator`` on the present electrodes; ``fit_params`` are routed to it
+        (scikit-learn's metadata routing, as the evaluation runner enables it)."""
+        routed = process_routing(self, "fit", **fit_params)
         X, names = self._select(X)
         self.estimator_ = clone(self.estimator).set_params(ch_names=names)
-        self.estimator_.fit(X, y, **_consumed(self.estimator_, "fit", groups=groups, held_out=held_out))
+        self.estimator_.fit(X, y, **routed.estimator.fit)
         if hasattr(self.estimator_, "classes_"):
             self.classes_ = self.estimator_.classes_
         return self

@@ -37,4 +37,21 @@ def run_recipe(name: str, argv=None) -> int:
     return get_recipe(name).main(argv)
 
 
-__all__ = ["DEFAULT_RECIPE", "RECIPES", "get_recipe", "run_recipe"]
+#: the recipes' shared pieces that the ``neuroaffect`` command also uses -> their module (imported
+#: on first use, so that ``neuroaffect --help`` loads no dataset code).
+_SHARED = {
+    "SIMULATED": "_eeg",
+    "dataset_name": "_eeg",
+    "check_run_options": "_options",
+    "int_at_least": "_options",
+    "positive_float": "_options",
+}
+
+
+def __getattr__(name):
+    if name in _SHARED:
+        return getattr(importlib.import_module(f".{_SHARED[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["DEFAULT_RECIPE", "RECIPES", "get_recipe", "run_recipe", *_SHARED]
