@@ -67,7 +67,7 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
 
     Parameters
     ----------
-    config : {"default", "reference"} or dict
+    config : {"default", "medium", "reference"} or dict
         Model sizes: a name from :data:`neuroaffect.models.transformer.CONFIGS` or a dict of
         :class:`~neuroaffect.models.transformer.TransformerConfig` fields (on top of "default").
         ``"reference"`` is the published model (learned electrode table, about 0.66 M parameters).
@@ -84,7 +84,9 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
     lr, weight_decay : float
         AdamW learning rate (cosine-annealed to ``lr / 1000`` over ``max_epochs``) and weight decay.
     max_epochs, batch_size : int
-        Training length and mini-batch size.
+        Training length and mini-batch size. Small batches (32) give few-trial data enough
+        optimiser steps: with 256, 40 trials within one subject make 3 steps per epoch and the
+        model stays at chance (benchmarks/RESULTS.md).
     label_smoothing : float
         Cross-entropy label smoothing.
     patience : int or None
@@ -174,7 +176,7 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
 
     def __init__(
         self, config="default", ch_names=None, n_bands=None, threshold=None, lr=1e-3, max_epochs=100,
-        batch_size=256, weight_decay=1e-3, label_smoothing=0.1, patience=15, validation_fraction=0.2,
+        batch_size=32, weight_decay=1e-3, label_smoothing=0.1, patience=15, validation_fraction=0.2,
         validation_groups="auto", class_weight="balanced", device="auto", precision="float32", prototypes=None,
         prototype_weight=0.0, prototype_temperature=0.1, random_state=None, verbose=0,
     ):
@@ -325,7 +327,7 @@ class ElectrodeAttentionRegressor(RegressorMixin, _ElectrodeAttentionBase):
     _parameter_constraints: dict = dict(_CONSTRAINTS)
 
     def __init__(
-        self, config="default", ch_names=None, n_bands=None, lr=1e-3, max_epochs=100, batch_size=256,
+        self, config="default", ch_names=None, n_bands=None, lr=1e-3, max_epochs=100, batch_size=32,
         weight_decay=1e-3, patience=15, validation_fraction=0.2, validation_groups="auto", device="auto",
         precision="float32", prototypes=None, prototype_weight=0.0, prototype_temperature=0.1,
         random_state=None, verbose=0,
