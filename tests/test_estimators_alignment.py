@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import sklearn
 from sklearn.base import clone
+from sklearn.pipeline import Pipeline
 
 from neuroaffect import EEGTrials
 from neuroaffect.estimators import (
@@ -261,3 +262,23 @@ def test_alignment_is_reported_transductive_for_any_split_with_unseen_test_subje
     assert result.config["alignment"][0].endswith("(transductive: each test subject aligned on its own unlabelled test windows)")
     within = cross_validate_subjects(tokens, make_estimator(), protocol="within-subject-kfold", n_splits=2, progress=False)
     assert within.config["alignment"] == ["per-subject feature standardisation"]
+
+
+def test_aligned_transformer_is_registered_and_gets_the_data_settings():
+    """"aligned-transformer" is a pipeline whose transformer receives the montage and seed from
+    the recipe, and the trial keys through routing in the runner (alignment recorded)."""
+    from neuroaffect.datasets import make_tokens
+    from neuroaffect.estimators import ElectrodeAttentionClassifier
+    from neuroaffect.evaluation import cross_validate_subjects
+    from neuroaffect.recipes._eeg import make_model
+
+    tokens = make_tokens(n_subjects=2, n_trials=6, n_windows=2, n_electrodes=4, random_state=0)
+    est = make_model("aligned-transformer", "binary", ["max_epochs=2", "config={'embed_dim': 8, 'head_dim': 4}"],
+                     tokens, seed=3)
+    assert isinstance(est, Pipeline) and isinstance(est[-1], ElectrodeAttentionClassifier)
+    assert isinstance(est[0], SubjectStandardScaler)
+    assert est[-1].ch_names == list(tokens.ch_names) and est[-1].random_state == 3 and est[-1].max_epochs == 2
+    result = cross_validate_subjects(tokens, est, target="valence", protocol="leave-one-subject-out", progress=False)
+    assert result.config["alignment"]
+    # a fixed parameter of the registry can be overridden by the caller
+    assert make_estimator("transformer", config={"embed_dim": 8}).config == {"embed_dim": 8}

@@ -37,6 +37,8 @@ _EXPORTS = {
     "stratified_guess": "trivial",
     "ElectrodeAttentionClassifier": "transformer",
     "ElectrodeAttentionRegressor": "transformer",
+    "aligned_transformer_classifier": "transformer",
+    "aligned_transformer_regressor": "transformer",
     "concordance_correlation": "transformer",
     "BraindecodeClassifier": "networks",
     "BraindecodeRegressor": "networks",
@@ -82,6 +84,7 @@ ESTIMATORS = {
     "majority": EstimatorSpec("majority_class", "mean_rating", baseline=True),
     "stratified": EstimatorSpec("stratified_guess", "median_rating", baseline=True),
     "transformer": EstimatorSpec("ElectrodeAttentionClassifier", "ElectrodeAttentionRegressor", {"config": "default"}),
+    "aligned-transformer": EstimatorSpec("aligned_transformer_classifier", "aligned_transformer_regressor"),
     "transformer-reference": EstimatorSpec(
         "ElectrodeAttentionClassifier", "ElectrodeAttentionRegressor", {"config": "reference"},
     ),
@@ -120,7 +123,8 @@ def make_estimator(name=None, task="classification", **params):
         - "riemann", "aligned-riemann": covariances of raw windows, tangent space, balanced
           logistic regression (ridge), without / with per-subject re-centring;
         - "majority", "stratified": trivial baselines (regression: the training mean / median);
-        - "transformer" (default configuration), "transformer-reference" (the published model,
+        - "transformer" (default configuration), "aligned-transformer" (tokens standardised per
+          subject first), "transformer-reference" (the published model,
           with its label smoothing 0.12 for classification), "dgcnn", "eegnet", "tsception".
 
         :attr:`EstimatorSpec.features` says which take raw windows instead of DE tokens.

@@ -45,6 +45,7 @@ from .neural import (
 # they were first defined.
 __all__ = [
     "MIN_VALIDATION_UNITS", "VALIDATION_GROUPS", "ElectrodeAttentionClassifier", "ElectrodeAttentionRegressor",
+    "aligned_transformer_classifier", "aligned_transformer_regressor",
     "concordance_correlation", "cosine_schedule", "inner_split",
 ]
 
@@ -385,3 +386,29 @@ class ElectrodeAttentionRegressor(RegressorMixin, _ElectrodeAttentionBase):
         groups = check_groups(groups, len(X))
         ids, index = trial_order(groups)
         return mean_per_trial(self.predict(X), index, len(ids)), ids
+
+
+def aligned_transformer_classifier(**params):
+    """Pipeline(SubjectStandardScaler, ElectrodeAttentionClassifier(**params)).
+
+    Each subject's tokens are standardised over that subject's windows (a test subject's over its
+    own test windows, without labels: transductive) before the transformer; on EEGMAT
+    leave-one-subject-out this is the transformer's best pipeline (benchmarks/RESULTS.md). Fit and
+    predict with ``groups`` (trial keys) under scikit-learn's metadata routing, as
+    :func:`~neuroaffect.evaluation.cross_validate_subjects` does; the transformer takes them too
+    (early stopping on held-out trials or subjects).
+    """
+    from sklearn.pipeline import make_pipeline
+
+    from .alignment import SubjectStandardScaler
+
+    return make_pipeline(SubjectStandardScaler(), ElectrodeAttentionClassifier(**params))
+
+
+def aligned_transformer_regressor(**params):
+    """Regression counterpart of :func:`aligned_transformer_classifier`."""
+    from sklearn.pipeline import make_pipeline
+
+    from .alignment import SubjectStandardScaler
+
+    return make_pipeline(SubjectStandardScaler(), ElectrodeAttentionRegressor(**params))

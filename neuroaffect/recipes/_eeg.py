@@ -407,7 +407,9 @@ def make_model(name: str, task: str, params: list[str], tokens, seed: int, parse
         for step in [est, *(s for _, s in getattr(est, "steps", ()))]:
             if kwargs and hasattr(step, "_parameter_constraints") and hasattr(step, "_validate_params"):
                 step._validate_params()  # scikit-learn's own check, otherwise made in fit
-    device = est.get_params().get("device")
+    final = est.steps[-1][1] if hasattr(est, "steps") else est  # the model of a pipeline
+    params = final.get_params(deep=False)
+    device = params.get("device")
     problem = cuda_problem(device)
     if problem:
         if parser is not None:
@@ -415,12 +417,10 @@ def make_model(name: str, task: str, params: list[str], tokens, seed: int, parse
         raise SystemExit(f"--model-param device={device}: {problem}")
     if tokens is None:
         return est
-    if "ch_names" in est.get_params() and est.get_params()["ch_names"] is None:
-        est.set_params(ch_names=list(tokens.ch_names))
-    if "random_state" in est.get_params() and est.get_params()["random_state"] is None:
-        est.set_params(random_state=seed)
-    if "sfreq" in est.get_params() and est.get_params()["sfreq"] is None:
-        est.set_params(sfreq=float(tokens.sfreq))
+    # what the data say (montage, sampling rate) and the run's seed, where the model leaves them open
+    for key, value in (("ch_names", list(tokens.ch_names)), ("random_state", seed), ("sfreq", float(tokens.sfreq))):
+        if key in params and params[key] is None:
+            final.set_params(**{key: value})
     return est
 
 
