@@ -52,8 +52,8 @@ def main(argv=None):
     models = {
         "de-logreg": None,
         "reference": dict(config="reference", label_smoothing=0.12, **common),
-        "default (learned table)": dict(config="default", **common),
-        "default (positions)": dict(config="default", ch_names=tokens.ch_names, **common),
+        "medium (learned table)": dict(config="medium", **common),
+        "medium (positions)": dict(config="medium", ch_names=tokens.ch_names, **common),
     }
     if args.only:
         models = {k: v for k, v in models.items() if k in args.only}

@@ -33,28 +33,23 @@ NEURAL = ("transformer", "aligned-transformer", "dgcnn", "eegnet", "tsception")
 
 
 def make_model(name, tokens, seed, max_epochs):
-    """The estimator ``name`` (plus "aligned-transformer": per-subject standardised tokens first)."""
-    import sklearn
-    from sklearn.pipeline import make_pipeline
+    """The registry's estimator ``name``, with the tokens' montage and sampling rate and the seed
+    on its model (the estimator, or a pipeline's last step) where it leaves them open."""
+    from neuroaffect.estimators import make_estimator
 
-    from neuroaffect.estimators import SubjectStandardScaler, make_estimator
-
-    base = "transformer" if name == "aligned-transformer" else name
-    params = {"max_epochs": max_epochs} if base in NEURAL else {}
-    est = make_estimator(base, task="classification", **params)
+    est = make_estimator(name, task="classification", **({"max_epochs": max_epochs} if name in NEURAL else {}))
+    final = est.steps[-1][1] if hasattr(est, "steps") else est
+    params = final.get_params(deep=False)
     for key, value in (("ch_names", list(tokens.ch_names)), ("random_state", seed), ("sfreq", tokens.sfreq)):
-        if key in est.get_params() and est.get_params()[key] is None:
-            est.set_params(**{key: value})
-    if name == "aligned-transformer":  # the transformer takes the trial keys too (early stopping)
-        with sklearn.config_context(enable_metadata_routing=True):
-            est = make_pipeline(SubjectStandardScaler(), est.set_fit_request(groups=True))
+        if key in params and params[key] is None:
+            final.set_params(**{key: value})
     return est
 
 
 def features(name):
     from neuroaffect.estimators import ESTIMATORS
 
-    return ESTIMATORS["transformer" if name == "aligned-transformer" else name].features
+    return ESTIMATORS[name].features
 
 
 def run_table(windows, models, protocol, target, seed, max_epochs, n_jobs, level):

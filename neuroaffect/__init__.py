@@ -8,6 +8,6 @@ from ._logging import set_log_level
 from .affect.scales import RatingScale
 from .trials import EEGTrials
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = ["EEGTrials", "RatingScale", "__version__", "set_log_level"]

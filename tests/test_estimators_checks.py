@@ -10,6 +10,10 @@ lets the checks exercise the real fit, predict and score:
   channel of two equal samples (EEGNet's initialisation needs two time points);
 - the fMRI encoders learn target embeddings Y (n_samples, embed_dim): their adapter turns a 1-D
   target t into the unit vector (cos t, sin t);
+- ContrastiveVADRegressor needs each training row's stimulus id and the stimuli's embeddings: its
+  adapter makes each row its own stimulus, embedded as (1, t) for its target t;
+- the nilearn-backed NiftiDecoderRegressor and VoxelParcellation read voxel rows through a mask
+  image: their adapter builds a mask of one voxel per feature, (n_features, 1, 1), at fit;
 - the nested search must be fitted with ``groups`` (trial keys): its adapter gives each sample its
   own trial when the checks pass none.
 
@@ -41,6 +45,7 @@ from neuroaffect.estimators import (
 from neuroaffect.evaluation import NestedGridSearchCV, nested
 from neuroaffect.fmri import (
     ContrastiveEncoder,
+    ContrastiveVADRegressor,
     LassoPCR,
     NiftiDecoderRegressor,
     Parcellate,
@@ -221,6 +226,9 @@ MONTAGE_FAILURES = dict.fromkeys([
     "check_n_features_in_after_fitting", "check_positive_only_tag_during_fit", "check_estimators_dtypes",
     "check_dtype_object", "check_fit2d_1feature", "check_fit_idempotent", "check_fit_check_is_fitted",
     "check_n_features_in",
+    # a classifier (its tags are the wrapped estimator's): the classifier checks fit on 2 or 20 features too
+    "check_classifier_data_not_an_array", "check_classifier_multioutput", "check_classifiers_classes",
+    "check_classifiers_train",
 ], OTHER_MONTAGE)
 
 
@@ -263,6 +271,71 @@ class ContrastiveEncoderChecks(_EmbeddingTargets, ContrastiveEncoder):
     pass
 
 
+def _embedded_rows(y, n):
+    """Each of the n rows its own stimulus ("0".."n-1"), embedded as (1, t) for its target t (never zero,
+    distinct for distinct t); a target that is not numeric gets dummy embeddings (fit refuses it anyway)."""
+    ids = [str(i) for i in range(n)]
+    try:
+        t = np.asarray(y, dtype=float).reshape(n, -1)[:, 0]
+    except (TypeError, ValueError):
+        t = np.zeros(n)
+    return ids, np.c_[np.ones(n), np.nan_to_num(t, posinf=0.0, neginf=0.0)]
+
+
+def _n_rows(X):
+    try:
+        return _num_samples(X)
+    except TypeError:
+        return 0
+
+
+class ContrastiveVADRegressorChecks(ContrastiveVADRegressor):
+    """Adapter: without embeddings or stimulus ids, each row is its own stimulus, embedded from its target."""
+
+    def fit(self, X, y, groups=None, stimulus=None):
+        if self.embeddings is not None or groups is not None or stimulus is not None:
+            return super().fit(X, y, groups=groups, stimulus=stimulus)
+        n = _n_rows(X)
+        ids, E = _embedded_rows(y, n) if n and _n_rows(y) == n else ([], np.zeros((0, 2)))
+        self.embeddings = (ids, E)  # for this fit only: the parameter is left as it was
+        try:
+            return super().fit(X, y, stimulus=ids if ids else None)
+        finally:
+            self.embeddings = None
+
+
+def _voxel_mask(X):
+    """A mask of one voxel per feature of X, shape (n_features, 1, 1); 1 voxel for an X without features."""
+    import nibabel as nib
+
+    shape = getattr(X, "shape", None)
+    if shape is None:
+        shape = np.shape(np.asarray(X, dtype=object))
+    n = int(shape[1]) if len(shape) >= 2 and shape[1] else 1
+    return nib.Nifti1Image(np.ones((n, 1, 1), dtype=np.int8), np.eye(4))
+
+
+class _TinyMask:
+    """Adapter: without mask_img, a mask of one voxel per feature of the X given to fit."""
+
+    def fit(self, X, y=None):
+        if self.mask_img is not None:
+            return super().fit(X, y)
+        self.mask_img = _voxel_mask(X)  # for this fit only: the parameter is left as it was
+        try:
+            return super().fit(X, y)
+        finally:
+            self.mask_img = None
+
+
+class NiftiDecoderRegressorChecks(_TinyMask, NiftiDecoderRegressor):
+    pass
+
+
+class VoxelParcellationChecks(_TinyMask, VoxelParcellation):
+    pass
+
+
 # Parcellate reads images (niimg-like: paths or nibabel images); the checks feed arrays, so every check
 # that fits fails (the parameter and API checks pass). Its contract on images: test_fmri_parcels.py.
 NOT_IMAGES = "Parcellate takes fMRI images (paths or nibabel images); the checks feed arrays"
@@ -280,10 +353,32 @@ PARCELLATE_FAILURES = dict.fromkeys([
 ], NOT_IMAGES)
 
 
+def _fmri_expected_failures(estimator):
+    return FMRI_FAILURES.get(type(estimator).__name__, {})
+
+
+FMRI_FAILURES = {
+    "Parcellate": PARCELLATE_FAILURES,
+    # nilearn's decoders standardise each voxel (standardize="zscore_sample") over the maps given to
+    # predict, so a map's prediction depends on the other maps of the batch
+    "NiftiDecoderRegressorChecks": {
+        "check_methods_subset_invariance": "nilearn's decoder z-scores each voxel over the maps given to predict: "
+                                           "a map's prediction depends on the rest of the batch",
+    },
+    "VoxelParcellationChecks": {
+        "check_fit2d_1feature": "n_parcels=2 parcels cannot be cut from the 1-voxel mask of a 1-feature X "
+                                "(nilearn's kmeans: 'n_samples=1 should be >= n_clusters=2')",
+    },
+}
+
+
 @parametrize_with_checks(
     [Parcellate(), LassoPCR(cv=3, random_state=0), RidgeEncoderChecks(),
-     ContrastiveEncoderChecks(hidden_dim=8, n_blocks=1, max_epochs=2, batch_size=16, random_state=0)],
-    expected_failed_checks=lambda est: PARCELLATE_FAILURES if isinstance(est, Parcellate) else {}, **_STRICT,
+     ContrastiveEncoderChecks(hidden_dim=8, n_blocks=1, max_epochs=2, batch_size=16, random_state=0),
+     ContrastiveVADRegressorChecks(encoder=RidgeEncoder(), reuse_encoder=False, random_state=0),
+     NiftiDecoderRegressorChecks(kind="decoder", screening_percentile=100, cv=2, random_state=0),
+     VoxelParcellationChecks(method="kmeans", n_parcels=2, random_state=0)],
+    expected_failed_checks=_fmri_expected_failures, **_STRICT,
 )
 def test_fmri_estimators_are_sklearn_compatible(estimator, check):
     check(estimator)
@@ -328,7 +423,7 @@ def _alignment():
 # _parameter_constraints (scikit-learn's declarative parameter validation) of the public estimators,
 # which validate their parameters with it at the start of fit (through _fit_context).
 VALIDATED = [FlattenTokens(), LassoPCR(), NiftiDecoderRegressor(), VoxelParcellation(), Parcellate(),
-             RidgeEncoder(), ContrastiveEncoder(), _search(), ElectrodeAttentionClassifier(),
+             RidgeEncoder(), ContrastiveEncoder(), ContrastiveVADRegressor(), _search(), ElectrodeAttentionClassifier(),
              ElectrodeAttentionRegressor(), MontageTransfer(ElectrodeAttentionClassifier()), *_alignment(),
              BraindecodeClassifier(), BraindecodeRegressor()]  # validated before braindecode is imported
 

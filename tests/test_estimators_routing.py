@@ -72,7 +72,7 @@ def test_neural_estimators_request_groups_and_held_out_by_default():
     from neuroaffect.estimators import BraindecodeClassifier, BraindecodeRegressor
 
     for est in (ElectrodeAttentionClassifier(), ElectrodeAttentionRegressor(), BraindecodeClassifier(),
-                BraindecodeRegressor(), MontageTransfer(ElectrodeAttentionClassifier())):
+                BraindecodeRegressor()):  # MontageTransfer routes its estimator's requests: see the test below
         requests = est.get_metadata_routing().fit.requests
         assert requests["groups"] is True and requests["held_out"] is True, type(est).__name__
 
@@ -356,3 +356,26 @@ def test_cross_dataset_across_montages_routes_groups_and_held_out_to_the_transfo
     [(groups, held_out, unit)] = split_log  # the one cross-dataset fit: 3 training subjects
     assert groups is not None and all(k.startswith("deap:") for k in groups)
     assert held_out == "subject" and unit == "subject"
+
+
+def test_montage_transfer_is_a_metadata_router_for_its_estimator(split_log):
+    """MontageTransfer routes fit metadata to its estimator as that one requests them (issue 14 review)."""
+    from sklearn.utils.metadata_routing import MetadataRouter
+
+    from neuroaffect.evaluation.jobs import _consumed
+
+    routing = MontageTransfer(_clf()).get_metadata_routing()
+    assert isinstance(routing, MetadataRouter)
+    assert routing.consumes("fit", ["groups", "held_out", "sample_weight"]) == {"groups", "held_out"}
+    with sklearn.config_context(enable_metadata_routing=True):
+        declined = _clf().set_fit_request(groups=False, held_out=False)
+        assert _consumed(MontageTransfer(declined), "fit", groups=np.arange(3), held_out="subject") == {}
+    X, y, keys = _subject_data(n_subjects=4, n_trials=6)
+    model = MontageTransfer(_clf(patience=None), ch_names=["Fz", "Cz", "Pz", "Oz"])
+    with sklearn.config_context(enable_metadata_routing=True):
+        model.fit(X, y, groups=keys, held_out="subject")
+    model.fit(X, y)  # routing disabled, no metadata
+    model.fit(X, y, groups=keys, held_out="trial")  # routing disabled: passed on as given
+    assert [(g is not None, h) for g, h, _ in split_log] == [(True, "subject"), (False, None), (True, "trial")]
+    with pytest.raises(ValueError, match="'estimator' parameter must read another montage.*Pipeline"):
+        MontageTransfer(make_pipeline(SubjectStandardScaler(), _clf()), ch_names=["Fz", "Cz", "Pz", "Oz"]).fit(X, y)

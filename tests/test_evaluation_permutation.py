@@ -50,6 +50,15 @@ def test_permuted_labels_move_whole_trials_within_subjects():
     # a seed repeats the sets; another seed gives others
     np.testing.assert_array_equal(permuted_trial_labels(y, keys, subject, n_permutations=20, random_state=4), perms)
     assert not np.array_equal(permuted_trial_labels(y, keys, subject, n_permutations=20, random_state=5), perms)
+    # the draws: permutation p from default_rng([random_state, p]), subjects in sorted order, each
+    # subject's trials (sorted keys) permuted by one rng.permutation (stored runs rely on these draws)
+    for p in (1, 7):
+        rng, expected = np.random.default_rng([4, p]), y.copy()
+        for s in np.unique(subject):
+            idx = np.flatnonzero(subject == s)
+            _, first, codes = np.unique(keys[idx], return_index=True, return_inverse=True)
+            expected[idx] = rng.permutation(y[idx][first])[codes]
+        np.testing.assert_array_equal(perms[p - 1], expected)
     assert permuted_trial_labels(y, keys, subject, n_permutations=0).shape == (0, len(y))
     with pytest.raises(ValueError, match="one entry per window"):
         permuted_trial_labels(y[:-1], keys, subject, n_permutations=2)
@@ -109,6 +118,33 @@ class Counting(Centroids):
     def fit(self, X, y):
         Counting.fits += 1
         return super().fit(X, y)
+
+
+class Explaining(Centroids):
+    """Centroids with an electrode importance (counting its calls)."""
+
+    calls = 0
+
+    def electrode_importance(self, X):
+        Explaining.calls += 1
+        spread = self.means_.reshape(len(self.means_), X.shape[1], -1).std(0).sum(1)
+        return spread / spread.sum()
+
+
+def test_importance_is_computed_for_the_unpermuted_jobs_only(tmp_path, tokens):
+    Explaining.calls = 0
+    res = cross_validate_subjects(tokens, Explaining(), n_permutations=2, results_dir=tmp_path, progress=False)
+    assert Explaining.calls == 3 * 5  # the (subject, fold) jobs of the true labels, not the 2 * 15 permuted
+    assert res.importance is not None and len(res.importance["mean"]) == tokens.X.shape[1]
+    stored = sorted(tmp_path.rglob("*.npz"))
+    assert len(stored) == 3 * 3 * 5
+    for path in stored:  # every stored job keeps its "importance" entry: empty where not computed
+        with np.load(path) as job:
+            assert job["importance"].shape == ((tokens.X.shape[1],) if "-p0000-" in path.name else (0,))
+    Explaining.calls = 0
+    again = cross_validate_subjects(tokens, Explaining(), n_permutations=2, results_dir=tmp_path, progress=False)
+    assert Explaining.calls == 0 and again.importance["mean"] == res.importance["mean"]
+    np.testing.assert_array_equal(again.permutation["null"], res.permutation["null"])
 
 
 def test_permutations_run_after_a_stored_cv_run(tmp_path, tokens):

@@ -114,6 +114,14 @@ def test_seed_first_9_last_6_exact():
     assert isinstance(get_protocol("seed-9-6").splitter(), FirstTrialsSplit)
 
 
+def test_first_trials_split_orders_prefixed_trial_ids_naturally():
+    # "t10" sorts before "t2" as text; the first trials are t1, t2 (digit runs compare as numbers).
+    keys = np.repeat([f"s1/1/t{t}" for t in (10, 2, 11, 1, 3)], 2)
+    (train, test), = FirstTrialsSplit(2).split(np.zeros(len(keys)), None, keys)
+    assert sorted(set(parse_trial_keys(keys[train])[2])) == ["t1", "t2"]
+    assert sorted(set(parse_trial_keys(keys[test])[2])) == ["t10", "t11", "t3"]
+
+
 def test_audit_catches_planted_leak_and_overlap():
     keys = np.array(["a/1/1"] * 4 + ["a/1/2"] * 4)
     start = np.array([0, 64, 128, 192] * 2)

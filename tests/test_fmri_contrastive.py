@@ -70,13 +70,13 @@ def test_two_way_identification_matches_brute_force():
 def test_soft_cross_entropy_and_mixco_targets():
     import torch.nn.functional as F
 
+    from neuroaffect.fmri._contrastive_net import mixco
     from neuroaffect.fmri.contrastive import soft_cross_entropy
 
     logits = torch.randn(7, 7)
     assert torch.allclose(soft_cross_entropy(logits, torch.eye(7)), F.cross_entropy(logits, torch.arange(7)))
-    enc = ContrastiveEncoder(mixco_prob=1.0)
     x = torch.randn(16, 5)
-    mixed, targets = enc._mixco(x, np.random.RandomState(0))
+    mixed, targets = mixco(x, np.random.RandomState(0), prob=1.0, beta=0.15)
     np.testing.assert_allclose(targets.sum(1).numpy(), 1.0, atol=1e-6)
     # each mixed row is the targets-weighted combination of the original rows
     assert torch.allclose(mixed, targets @ x, atol=1e-5)

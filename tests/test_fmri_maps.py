@@ -397,11 +397,22 @@ def test_maps_to_tokens_keeps_subjects_whole(tmp_path):
         scale = samples.scale("score")
         assert (scale.low, scale.high) == (out.targets["score"].min(), out.targets["score"].max())
         assert samples[[0, 2]].rating_names == ("score",) and samples[[0, 2]].scale("score") == scale
+        assert samples.dataset == out.dataset == str(root)  # the responses name their dataset: kept
     out.targets["score"][1] += 1.0
     with pytest.raises(ValueError, match="target 'score' differs between the maps of subject '01'"):
         maps_to_tokens(out, "score")
     with pytest.raises(ValueError, match="'target'.*\\['score'\\].*'age'"):
         maps_to_tokens(out, "age")
+
+
+@pytest.mark.parametrize("level", ["between-subject", "within-subject"])
+def test_maps_to_tokens_names_the_dataset_fmri_maps_where_the_responses_name_none(level):
+    r = StimulusResponses.from_arrays(np.arange(8.0).reshape(4, 2), ["m1", "m2", "m3", "m4"],
+                                      subject=["01", "02", "03", "04"], targets={"score": np.arange(4.0)})
+    assert r.dataset == "fmri"  # the container's default: no name given
+    assert maps_to_tokens(r, "score", level=level).dataset == "fmri-maps"
+    r.dataset = "my-study"
+    assert maps_to_tokens(r, "score", level=level).dataset == "my-study"
 
 
 def test_targets_with_a_scale_are_ratings_of_the_responses():

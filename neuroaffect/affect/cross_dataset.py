@@ -273,7 +273,8 @@ def cross_dataset_evaluate(
     estimator : sklearn estimator
         Cloned before fitting. Takes tokens ``X`` of shape (n_windows, n_electrodes, n_bands)
         (a pipeline may flatten them). A classifier for ``task="binary"``, a regressor otherwise.
-        If its ``fit`` takes ``groups``, it gets the training windows' trial keys. Parameters named
+        If it requests ``groups`` by metadata routing (``set_fit_request(groups=True)``; the
+        neural estimators do by default), it gets the training windows' trial keys. Parameters named
         ``*random_state`` left None are set to 0.
     target : {"valence", "arousal", "dominance"}
         The dimension to predict, read in the common space with

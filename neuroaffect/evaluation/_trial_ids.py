@@ -14,19 +14,6 @@ def _check_n_splits(n_splits) -> None:
         raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2, got {n_splits!r}.")
 
 
-def _codes_in_order(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Unique values in order of first appearance, and each element's code into them."""
-    uniq, first, inverse = np.unique(values, return_index=True, return_inverse=True)
-    order = np.argsort(first, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    return uniq[order], rank[inverse]
-
-
-def _natural_key(value: str):
-    return (0, int(value), "") if value.isdigit() else (1, 0, value)
-
-
 class _TrialIds:
     """The windows' ids as a splitter reads them: ``groups`` given as trial keys or as a trial table.
 

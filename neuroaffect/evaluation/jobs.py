@@ -66,18 +66,6 @@ def _held_out_units(prot, table, keys, subject) -> dict:
     return {unit: units[unit] for unit in prot.held_out}
 
 
-def _permute_trial_labels(y, keys, subject, seed):
-    """Shuffle whole trials' labels within each subject (every window keeps its trial's new label)."""
-    rng = np.random.default_rng(list(seed))
-    y_perm = np.array(y, copy=True)
-    for s in np.unique(subject):
-        idx = np.flatnonzero(subject == s)
-        trials, first, codes = np.unique(keys[idx], return_index=True, return_inverse=True)
-        trial_y = y[idx][first]
-        y_perm[idx] = rng.permutation(trial_y)[codes]
-    return y_perm
-
-
 def _plan_jobs(prot, tokens, table, labels, scopes, held_out, n_splits, random_state, run_hash, data_hash, fold_dir):
     """The (permutation, scope, fold) jobs of a run and the leakage audit of each split of the first labels.
 
@@ -147,6 +135,7 @@ def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress):
         delayed(_fit_predict)(
             estimator, X[jobs[i]["train"]], labels[jobs[i]["perm"]][jobs[i]["train"]], keys[jobs[i]["train"]],
             X[jobs[i]["test"]], keys[jobs[i]["test"]], n_classes, jobs[i]["path"], held_out=jobs[i]["held_out"],
+            importance=jobs[i]["perm"] == 0,  # the results keep the unpermuted jobs' importance only
         )
         for i in pending
     )
@@ -165,7 +154,8 @@ def _held_out_metadata(prot) -> str:
     return "subject" if "subject" in prot.held_out else "trial"
 
 
-def _fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test, n_classes, path, held_out=None):
+def _fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test, n_classes, path, held_out=None,
+                 importance=True):
     """Fit a clone on one training set, predict its test set, store the result atomically.
 
     Fit and predict run with scikit-learn's metadata routing enabled. ``groups`` (the windows'
@@ -173,7 +163,9 @@ def _fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test,
     consumes them there (:func:`get_routing_for_object`): subject-alignment steps, estimators that
     hold out trials for early stopping, a search's splitter. ``held_out`` (what the protocol holds
     out, :func:`_held_out_metadata`) goes to ``fit`` where consumed, and ``validation_groups="auto"``
-    of the neural estimators follows it.
+    of the neural estimators follows it. With ``importance`` (the unpermuted jobs), the electrode
+    importance (:func:`_electrode_importance`) is computed on the test windows too; the stored
+    ``"importance"`` is an empty array when it is not computed or the model offers none.
     """
     est = clone(estimator)
     single_class = bool(n_classes) and len(np.unique(y_train)) < 2
@@ -196,9 +188,9 @@ def _fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test,
             aligned = np.zeros((len(X_test), n_classes))
             aligned[:, np.asarray(classes, dtype=int)] = proba
             out["proba"] = aligned
-        importance = _electrode_importance(est, X_test, groups_test)
-    if importance is not None:
-        out["importance"] = importance
+        value = _electrode_importance(est, X_test, groups_test) if importance else None
+    if value is not None:
+        out["importance"] = value
     if path is not None:
         _save_npz_atomic(path, out)
     return out
@@ -221,27 +213,28 @@ def _consumed(estimator, method, **metadata) -> dict:
     return {k: v for k, v in metadata.items() if k in consumed}
 
 
-def _routes_groups(estimator) -> bool:
-    """Whether ``estimator`` consumes ``groups`` (trial keys) through metadata routing in fit or
-    predict (subject alignment, early stopping, a search's splitter).
+def _check_routing(estimator) -> None:
+    """Before any work: refuse an estimator whose ``groups`` routing cannot serve.
+
+    Which fits and predictions get ``groups`` is decided per call by :func:`_consumed`; this only
+    checks the estimator once.
 
     Raises
     ------
     ValueError
-        For a search (e.g. :func:`~neuroaffect.evaluation.nested`) around a pipeline with
-        subject alignment: a search's ``predict`` cannot pass ``groups`` on, so its alignment
-        step would silently standardise all test windows as one subject.
+        For a search (e.g. :func:`~neuroaffect.evaluation.nested`) around a pipeline with subject
+        alignment: a search's ``predict`` cannot pass ``groups`` on, so its alignment step would
+        silently standardise all test windows as one subject.
     """
     from sklearn.model_selection._search import BaseSearchCV
 
-    if alignment_steps(estimator) and isinstance(estimator, BaseSearchCV):
+    steps = alignment_steps(estimator)
+    if steps and isinstance(estimator, BaseSearchCV):
         raise ValueError(
-            f"{type(estimator).__name__} around a pipeline with subject alignment ({', '.join(alignment_steps(estimator))}) "
+            f"{type(estimator).__name__} around a pipeline with subject alignment ({', '.join(steps)}) "
             "is not supported: a search's predict cannot pass the test windows' groups to the alignment step. "
             "Search the hyper-parameters of a pipeline without alignment, or fix them."
         )
-    with config_context(enable_metadata_routing=True):
-        return bool(_consumed(estimator, "fit", groups=True) or _consumed(estimator, "predict", groups=True))
 
 
 def alignment_steps(estimator) -> list[str]:

@@ -53,8 +53,6 @@ def permuted_trial_labels(y, trial_key, subject, *, n_permutations, random_state
     labels : ndarray, shape (n_permutations, n_windows)
         Row ``p - 1`` holds permutation ``p``.
     """
-    from .jobs import _permute_trial_labels
-
     y = np.asarray(y)
     keys, subject = np.asarray(trial_key).astype(str), np.asarray(subject).astype(str)
     if not (y.ndim == 1 and keys.shape == subject.shape == y.shape):
@@ -66,8 +64,19 @@ def permuted_trial_labels(y, trial_key, subject, *, n_permutations, random_state
                          f"{random_state!r}.")
     out = np.empty((n_permutations, len(y)), dtype=y.dtype)
     for p in range(1, n_permutations + 1):
-        out[p - 1] = _permute_trial_labels(y, keys, subject, (random_state, p))
+        out[p - 1] = _permute_within_subjects(y, keys, subject, np.random.default_rng([random_state, p]))
     return out
+
+
+def _permute_within_subjects(y, keys, subject, rng) -> np.ndarray:
+    """``y`` with whole trials' labels shuffled by ``rng`` within each subject (subjects in sorted
+    order; a trial's label is that of its first window, and every window takes its trial's new label)."""
+    y_perm = np.array(y, copy=True)
+    for s in np.unique(subject):
+        idx = np.flatnonzero(subject == s)
+        _, first, codes = np.unique(keys[idx], return_index=True, return_inverse=True)
+        y_perm[idx] = rng.permutation(y[idx][first])[codes]
+    return y_perm
 
 
 @dataclass
@@ -177,8 +186,11 @@ def permutation_test(
 
     Parameters
     ----------
-    tokens : WindowTokens
-        Windows of all subjects.
+    tokens : WindowTokens, StimulusResponses or any SampleContainer
+        The samples of all subjects, as in :func:`~neuroaffect.evaluation.cross_validate_subjects`:
+        EEG windows (:class:`~neuroaffect.features.tokens.WindowTokens`), fMRI stimulus responses
+        (:class:`~neuroaffect.fmri.StimulusResponses`), or any object with the members of
+        :class:`~neuroaffect.evaluation.SampleContainer`.
     estimator : scikit-learn estimator
         Cloned per fold, as in :func:`~neuroaffect.evaluation.cross_validate_subjects`.
     target, task, cv, protocol, n_splits, metric, n_jobs, drop_unlabelled

@@ -33,9 +33,9 @@ from .._logging import verbose
 from .._validation import check_option
 from .aggregate import _assemble
 from .jobs import (
+    _check_routing,
     _held_out_units,
     _plan_jobs,
-    _routes_groups,
     _run_jobs,
     _trial_table,
     alignment_steps,
@@ -86,8 +86,12 @@ def cross_validate_subjects(
         with the members of :class:`~neuroaffect.evaluation.SampleContainer`. Below, "windows" are
         the samples and "trials" the groups of samples that share a trial key.
     estimator : scikit-learn estimator
-        Takes ``X`` as the container holds it (3-D tokens for WindowTokens). A clone is fitted per fold. If its ``fit`` accepts ``groups``
-        (e.g. a search from :func:`nested`), the training windows' trial keys are passed, so
+        Takes ``X`` as the container holds it (3-D tokens for WindowTokens). A clone is fitted per fold. Fit and predict run under scikit-learn's metadata routing:
+        where the estimator (or a step or search inside it) requests ``groups`` (the neural
+        estimators and subject-alignment steps do by default; your own with
+        ``set_fit_request(groups=True)`` or ``__metadata_request__fit``), the windows' trial keys are
+        passed, and ``held_out`` (what the protocol holds out) likewise. For a search from
+        :func:`nested` the training windows' trial keys reach its inner splitter, so
         hyper-parameters are chosen on inner splits of the training windows only; those inner
         splits hold out whole subjects under the cross-subject protocols (the training windows
         then span several subjects) and whole trials otherwise. Parameters named
@@ -243,7 +247,7 @@ def cross_validate_subjects(
     _, first = np.unique(subject_code, return_index=True)
     subjects = np.array(sorted(subject[first], key=natural_key))  # "2" before "10"
     estimator = _seeded(clone(estimator), random_state)
-    _routes_groups(estimator)  # refuses a search around subject alignment before any work
+    _check_routing(estimator)  # before any work
     timings = {"splits": 0.0, "fit": 0.0, "score": 0.0}
     t0 = time.perf_counter()
     held_out = _held_out_units(prot, table, keys, subject)
@@ -270,6 +274,8 @@ def cross_validate_subjects(
         "neuroaffect_version": __version__, "versions": _versions(),
     }
     cv_id = prot.name if prot.cv is None else (prot.name, joblib.hash(_canonical(prot.cv), hash_name="sha1"))
+    # The version keys what the parameters do not show (a changed default, e.g. the transformer's
+    # "default" configuration in 0.2): stored folds of another version are never reused.
     run_hash = _hash(_estimator_key(estimator), cv_id, n_splits, random_state, target_id, task, __version__)
     config["run_id"] = run_hash[:16]
     data_hash = {name: _data_hash(tokens, idx) for name, idx in scopes}

@@ -52,8 +52,6 @@ from ._trial_ids import (
     _accepts_trial_table,
     _check_n_splits,
     _check_no_shared_trials,
-    _codes_in_order,
-    _natural_key,
     _TrialIds,
 )
 from .audit import (
@@ -146,15 +144,16 @@ class TrialKFold(_TrialSplitter):
     def _split(self, ids, y):
         ids = _TrialIds(ids)
         _check_n_splits(self.n_splits)
-        trials, codes = _codes_in_order(ids.codes("trial"))
-        if len(trials) < self.n_splits:
+        codes = _factorize(ids.codes("trial"))  # trials numbered 0.. in order of first appearance
+        n_trials = _n_codes(codes)
+        if n_trials < self.n_splits:
             subjects = sorted(set(ids.labels("subject").tolist()))
             whose = f" of subject {subjects[0]!r}" if len(subjects) == 1 else ""
             raise ValueError(
-                f"Cannot make n_splits={self.n_splits} folds of whole trials from {len(trials)} trial(s)"
+                f"Cannot make n_splits={self.n_splits} folds of whole trials from {n_trials} trial(s)"
                 f"{whose}; lower n_splits or use LeaveOneTrialOut."
             )
-        trial_y = _trial_labels(y, codes, len(trials)) if self.stratify else None
+        trial_y = _trial_labels(y, codes, n_trials) if self.stratify else None
         seed = self.random_state if self.shuffle else None
         if trial_y is not None and np.unique(trial_y, return_counts=True)[1].max() >= self.n_splits:
             folds = StratifiedKFold(self.n_splits, shuffle=self.shuffle, random_state=seed)
@@ -164,9 +163,14 @@ class TrialKFold(_TrialSplitter):
         with warnings.catch_warnings():
             # "The least populated class has only k members": minority trials are spread over k folds.
             warnings.filterwarnings("ignore", message="The least populated class", category=UserWarning)
-            splits = list(folds.split(np.zeros(len(trials)), trial_y))
+            splits = list(folds.split(np.zeros(n_trials), trial_y))
         for train_trials, test_trials in splits:
             yield np.flatnonzero(np.isin(codes, train_trials)), np.flatnonzero(np.isin(codes, test_trials))
+
+
+def _n_codes(codes) -> int:
+    """How many values integer codes 0, 1, ... (:func:`~neuroaffect._keys._factorize`) number."""
+    return int(codes.max(initial=-1)) + 1
 
 
 def _trial_labels(y, codes, n_trials):
@@ -260,10 +264,11 @@ class InnerKFold(_TrialSplitter):
         if unit == "trial":
             yield from TrialKFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state)._split(ids, y)
             return
-        subjects, codes = _codes_in_order(subject)
-        folds = KFold(min(self.n_splits, len(subjects)), shuffle=self.shuffle,
+        codes = _factorize(subject)
+        n_subjects = _n_codes(codes)
+        folds = KFold(min(self.n_splits, n_subjects), shuffle=self.shuffle,
                       random_state=self.random_state if self.shuffle else None)
-        for train_subjects, test_subjects in folds.split(np.zeros(len(subjects))):
+        for train_subjects, test_subjects in folds.split(np.zeros(n_subjects)):
             yield np.flatnonzero(np.isin(codes, train_subjects)), np.flatnonzero(np.isin(codes, test_subjects))
 
 
@@ -293,10 +298,11 @@ class LeaveOneTrialOut(_TrialSplitter):
         return len(np.unique(_TrialIds(groups).codes("trial")))
 
     def _split(self, ids, y):
-        trials, codes = _codes_in_order(_TrialIds(ids).codes("trial"))
-        if len(trials) < 2:
+        codes = _factorize(_TrialIds(ids).codes("trial"))
+        n_trials = _n_codes(codes)
+        if n_trials < 2:
             raise ValueError("LeaveOneTrialOut needs at least 2 trials.")
-        for t in range(len(trials)):
+        for t in range(n_trials):
             yield np.flatnonzero(codes != t), np.flatnonzero(codes == t)
 
 
@@ -304,7 +310,8 @@ class FirstTrialsSplit(_TrialSplitter):
     """Per subject and session: the first ``n_train`` trials train, the remaining ones test.
 
     This is SEED's standard subject-dependent protocol (``n_train=9``: trials 1-9 train, 10-15
-    test) and SEED-IV's (``n_train=16``). Trial ids are ordered numerically when they are integers.
+    test) and SEED-IV's (``n_train=16``). Trial ids are put in natural order (digit runs compare as
+    numbers: ``"2"`` before ``"10"``, ``"t2"`` before ``"t10"``).
     One split is produced per (subject, session), and its training set holds only that session's
     first trials.
 
@@ -324,10 +331,10 @@ class FirstTrialsSplit(_TrialSplitter):
             raise ValueError(f"Invalid value for the 'n_train' parameter: expected an integer >= 1, got {self.n_train!r}.")
         ids = _TrialIds(ids)
         trial = ids.labels("trial")
-        runs, run_codes = _codes_in_order(ids.codes("session"))
-        for r in range(len(runs)):
+        run_codes = _factorize(ids.codes("session"))
+        for r in range(_n_codes(run_codes)):
             in_run = run_codes == r
-            trial_ids = sorted(set(trial[in_run].tolist()), key=_natural_key)
+            trial_ids = sorted(set(trial[in_run].tolist()), key=natural_key)
             if len(trial_ids) <= self.n_train:
                 run = ids.session_name(int(np.argmax(in_run)))
                 raise ValueError(
@@ -349,8 +356,8 @@ class LeaveOneSessionOut(_TrialSplitter):
     def _split(self, ids, y):
         ids = _TrialIds(ids)
         subject = ids.codes("subject")
-        runs, run_codes = _codes_in_order(ids.codes("session"))
-        for r in range(len(runs)):
+        run_codes = _factorize(ids.codes("session"))
+        for r in range(_n_codes(run_codes)):
             test = run_codes == r
             first = int(np.argmax(test))
             train = (subject == subject[first]) & ~test
@@ -415,20 +422,21 @@ class LeaveOneSubjectOutStimulusKFold(_TrialSplitter):
     def _split(self, ids, y):
         _check_n_splits(self.n_splits)
         ids = _TrialIds(ids)
-        subject = ids.codes("subject")
-        subjects = _codes_in_order(subject)[0]
-        if len(subjects) < 2:
+        subject = _factorize(ids.codes("subject"))  # subjects numbered 0.. in order of first appearance
+        n_subjects = _n_codes(subject)
+        if n_subjects < 2:
             raise ValueError("LeaveOneSubjectOutStimulusKFold needs windows from at least 2 subjects.")
-        stimuli, codes = _codes_in_order(_factorize(ids.labels("trial")))  # a stimulus: one trial id, any subject
-        if len(stimuli) < self.n_splits:
+        codes = _factorize(ids.labels("trial"))  # a stimulus: one trial id, any subject
+        n_stimuli = _n_codes(codes)
+        if n_stimuli < self.n_splits:
             raise ValueError(
-                f"Cannot make n_splits={self.n_splits} folds of stimuli from {len(stimuli)} distinct stimuli; "
+                f"Cannot make n_splits={self.n_splits} folds of stimuli from {n_stimuli} distinct stimuli; "
                 "lower n_splits."
             )
         folds = KFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state if self.shuffle else None)
-        for s in subjects:
+        for s in range(n_subjects):
             own = subject == s
-            for _, test_stimuli in folds.split(np.zeros(len(stimuli))):
+            for _, test_stimuli in folds.split(np.zeros(n_stimuli)):
                 held = np.isin(codes, test_stimuli)
                 train, test = np.flatnonzero(~own & ~held), np.flatnonzero(own & held)
                 if len(train) and len(test):
@@ -466,7 +474,7 @@ class DatasetSplit(_TrialSplitter):
                 f"got subject {bad!r}."
             )
         dataset = np.array([s.split(":", 1)[0] for s in subject.tolist()])
-        names = _codes_in_order(dataset)[0].tolist()
+        names = list(dict.fromkeys(dataset.tolist()))  # in order of first appearance
         if (self.train is None or self.test is None) and len(names) != 2:
             raise ValueError(
                 f"DatasetSplit without train/test names needs exactly 2 datasets in the keys, got {names}."

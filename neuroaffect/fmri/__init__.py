@@ -52,9 +52,20 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
+#: Removed names and what replaces them (named by the AttributeError that accessing one raises).
+_REMOVED = dict.fromkeys(
+    ("iter_splits", "cross_val_predict"),
+    "use neuroaffect.fmri.StimulusKFold, a scikit-learn splitter: "
+    "sklearn.model_selection.cross_val_predict(est, responses.X, Y, cv=StimulusKFold(...), "
+    "groups=responses.trial_key)",
+)
+
+
 def __getattr__(name):
     if name in _EXPORTS:
         return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    if name in _REMOVED:
+        raise AttributeError(f"neuroaffect.fmri.{name} was removed; {_REMOVED[name]}.")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -296,12 +296,6 @@ class ContrastiveEncoder(_RetrievalScore, TransformerMixin, BaseEstimator):
         self.embed_dim_ = Y.shape[1]
         return self
 
-    def _mixco(self, xb, rng):
-        """Mix a share of the batch with permuted partners; return mixed X and soft targets (B, B)."""
-        from ._contrastive_net import mixco
-
-        return mixco(xb, rng, self.mixco_prob, self.mixco_beta)
-
     def transform(self, X, batch_size=4096):
         """L2-normalised brain embeddings, shape (n_samples, embed_dim).
 

@@ -21,12 +21,14 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.utils.validation import check_is_fitted
+from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, _fit_context, clone
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_finite, check_option
+from .._validation import check_finite
 from .contrastive import ALPHAS
 
 HEADS = ("ridge", "nearest")
@@ -158,7 +160,7 @@ def _fit_encoder(encoder, X, E, reuse: bool):
     return fitted
 
 
-class ContrastiveVADRegressor(RegressorMixin, BaseEstimator):
+class ContrastiveVADRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
     """Brain responses -> learned stimulus embedding -> valence/arousal/dominance.
 
     See the module docstring. Everything is fitted on the training rows given to :meth:`fit`: the
@@ -221,6 +223,16 @@ class ContrastiveVADRegressor(RegressorMixin, BaseEstimator):
     # the trial keys (stimulus ids) reach fit by metadata routing, as the runner and Pipelines route them
     __metadata_request__fit = {"groups": True}
 
+    _parameter_constraints: dict = {
+        "embeddings": [StimulusEmbeddings, tuple, list, dict, None],  # None: refused in fit with a hint
+        "encoder": [HasMethods(["fit", "transform"]), None],
+        "head": [StrOptions(set(HEADS))],
+        "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+        "alphas": ["array-like"],
+        "reuse_encoder": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, embeddings=None, encoder=None, head="ridge", n_neighbors=10, alphas=ALPHAS,
                  reuse_encoder=True, random_state=None):
         self.embeddings = embeddings
@@ -231,6 +243,11 @@ class ContrastiveVADRegressor(RegressorMixin, BaseEstimator):
         self.reuse_encoder = reuse_encoder
         self.random_state = random_state
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True  # ratings (n_samples, n_targets): one readout per target
+        return tags
+
     def _make_encoder(self):
         from .contrastive import ContrastiveEncoder
 
@@ -239,6 +256,7 @@ class ContrastiveVADRegressor(RegressorMixin, BaseEstimator):
                  if k.split("__")[-1] == "random_state" and v is None}
         return encoder.set_params(**unset) if unset and self.random_state is not None else encoder
 
+    @_fit_context(prefer_skip_nested_validation=False)  # the encoder validates its own parameters
     def fit(self, X, y, groups=None, stimulus=None):
         """Fit the encoder and the head on training rows.
 
@@ -260,17 +278,13 @@ class ContrastiveVADRegressor(RegressorMixin, BaseEstimator):
 
         from .decoders import _rows
 
-        check_option("head", self.head, HEADS)
+        X, y = validate_data(self, X, y, reset=True, allow_nd=True, dtype=np.float64, y_numeric=True,
+                             multi_output=True)
+        X = _rows(X)
+        y = np.asarray(y, dtype=float)
         if self.embeddings is None:
             raise ValueError("ContrastiveVADRegressor needs embeddings (the stimulus embeddings the encoder is "
                              "trained to predict), e.g. StimulusEmbeddings.from_file('stimuli/embeddings.h5').")
-        if self.head == "nearest" and (not isinstance(self.n_neighbors, int | np.integer) or self.n_neighbors < 1):
-            raise ValueError(f"Invalid value for the 'n_neighbors' parameter: expected an integer >= 1, got "
-                             f"{self.n_neighbors!r}.")
-        X = check_finite(_rows(X), "X")
-        y = check_finite(np.asarray(y, dtype=float), "y")
-        if len(y) != len(X):
-            raise ValueError(f"ContrastiveVADRegressor.fit: X has {len(X)} rows but y has {len(y)}.")
         if stimulus is None and groups is None:
             raise ValueError("ContrastiveVADRegressor.fit needs each row's stimulus id: pass groups (trial keys "
                              "'subject/session/stimulus', which cross_validate_subjects passes) or stimulus=.")
@@ -296,7 +310,6 @@ class ContrastiveVADRegressor(RegressorMixin, BaseEstimator):
             self.train_ratings_ = ratings / counts.reshape((-1,) + (1,) * (y.ndim - 1))
             E_u = emb.lookup(uniq)
             self.train_embeddings_ = E_u / np.maximum(np.linalg.norm(E_u, axis=1, keepdims=True), 1e-12)
-        self.n_features_in_ = X.shape[1]
         return self
 
     def transform(self, X):
@@ -304,9 +317,11 @@ class ContrastiveVADRegressor(RegressorMixin, BaseEstimator):
         from .decoders import _rows
 
         check_is_fitted(self, "encoder_")
-        X = _rows(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features; the model was fitted on {self.n_features_in_}.")
+        shape = getattr(X, "shape", None)
+        if shape is not None and len(shape) >= 2 and shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input (the model was fitted on {self.n_features_in_}).")
+        X = _rows(validate_data(self, X, reset=False, allow_nd=True, dtype=np.float64))
         return np.asarray(self.encoder_.transform(X), dtype=float)
 
     def predict(self, X):

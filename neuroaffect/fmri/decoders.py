@@ -212,8 +212,8 @@ class NiftiDecoderRegressor(RegressorMixin, BaseEstimator):
         if self.mask_img is None:
             raise ValueError("NiftiDecoderRegressor needs mask_img (read the maps with parcellate='voxels' and pass "
                              "responses.info['mask_img']).")
-        X = _rows(X)
-        y = np.asarray(y, dtype=float).ravel()
+        X, y = _checked_rows(self, X, y, reset=True, min_samples=2)
+        self.mask_img_ = self.mask_img
         cv = KFold(min(int(self.cv), len(X)), shuffle=True, random_state=self.random_state)
         common = dict(estimator=self.estimator, mask=self.mask_img, cv=cv,
                       screening_percentile=self.screening_percentile, standardize="zscore_sample", verbose=0)
@@ -230,9 +230,10 @@ class NiftiDecoderRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         check_is_fitted(self, "decoder_")
+        X = _checked_rows(self, X, reset=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return np.asarray(self.decoder_.predict(_unmask(_rows(X), self.mask_img)), dtype=float).ravel()
+            return np.asarray(self.decoder_.predict(_unmask(X, self.mask_img_)), dtype=float).ravel()
 
 
 class VoxelParcellation(TransformerMixin, BaseEstimator):
@@ -274,9 +275,8 @@ class VoxelParcellation(TransformerMixin, BaseEstimator):
         if self.mask_img is None:
             raise ValueError("VoxelParcellation needs mask_img (responses.info['mask_img'] of read_fmri_maps with "
                              "parcellate='voxels').")
-        X = _rows(X)
-        if len(X) < 2:
-            raise ValueError(f"VoxelParcellation.fit needs at least 2 training maps, got {len(X)}.")
+        # at least 2 training maps, refused with scikit-learn's message
+        X = _rows(validate_data(self, X, reset=True, allow_nd=True, dtype=np.float64, ensure_min_samples=2))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             p = Parcellations(self.method, n_parcels=int(self.n_parcels), mask=self.mask_img,
@@ -291,7 +291,7 @@ class VoxelParcellation(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "labels_")
-        return _rows(X) @ self._average
+        return _checked_rows(self, X, reset=False) @ self._average
 
 
 def make_decoder(name: str, mask_img=None, random_state=None):

@@ -219,8 +219,8 @@ def evaluate_vad(responses: StimulusResponses, estimator=None, *, protocol="with
     estimator : estimator, optional
         Takes ``X`` of shape (n_stimuli, n_features) (:attr:`StimulusResponses.X`; before the
         responses were a sample container it took (n_stimuli, n_features, 1) tokens, which the
-        fMRI decoders still accept). Default :func:`make_vad_decoder`. One whose
-        ``fit`` takes ``groups`` gets the training rows' trial keys (e.g.
+        fMRI decoders still accept). Default :func:`make_vad_decoder`. One that
+        requests ``groups`` by metadata routing gets the training rows' trial keys (e.g.
         :class:`~neuroaffect.fmri.ContrastiveVADRegressor`, which reads the stimulus ids from them).
     protocol : str, default="within-subject"
         ``"within-subject"``, ``"cross-subject"`` (see :func:`runner_protocol`) or any

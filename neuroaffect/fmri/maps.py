@@ -42,6 +42,8 @@ MAP_COLUMNS = ("map", "file", "path", "filename")
 LEVELS = ("between-subject", "within-subject")
 #: The subject id of the one pooled group in ``level="between-subject"`` tokens.
 GROUP = "group"
+#: The dataset name of :func:`maps_to_tokens`'s samples when the responses name none.
+MAPS_DATASET = "fmri-maps"
 
 
 def read_maps_table(path):
@@ -355,7 +357,8 @@ def maps_to_tokens(responses: StimulusResponses, target: str, level: str = "betw
     StimulusResponses
         A sample container of :func:`~neuroaffect.evaluation.cross_validate_subjects`
         (:class:`~neuroaffect.evaluation.SampleContainer`): ``X`` (n_maps, n_features) as read,
-        ``feature_names``, ``dataset`` (``"fmri-maps"`` if the responses name none) and ``info``
+        ``feature_names``, ``dataset`` (``"fmri-maps"`` where the responses name none: an empty
+        name or the default ``"fmri"`` of a container built by hand) and ``info``
         of ``responses``; ``targets`` holds ``target`` only, which is also its one rating
         (``rating_names == (target,)``), on a scale spanning its observed range
         (``target_scales``). NaN where missing: pass ``drop_unlabelled=True`` to the runner to
@@ -388,10 +391,12 @@ def maps_to_tokens(responses: StimulusResponses, target: str, level: str = "betw
         stimulus, subject, run = responses.subject, GROUP, "maps"
     else:
         stimulus, subject, run = responses.stimulus, responses.subject, responses.run
+    named = responses.dataset not in ("", StimulusResponses.__dataclass_fields__["dataset"].default)
+    dataset = str(responses.dataset) if named else MAPS_DATASET
     lo, hi = float(finite.min()), float(finite.max())
     scale = RatingScale(f"{target} (observed {lo:g}..{hi:g})", lo, hi)
     return StimulusResponses(
         responses.X, stimulus, subject, run, feature_names=responses.feature_names,
-        dataset=responses.dataset or "fmri-maps", info=dict(responses.info), targets={target: y},
+        dataset=dataset, info=dict(responses.info), targets={target: y},
         target_scales={target: scale},
     )

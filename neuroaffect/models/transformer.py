@@ -85,13 +85,14 @@ CONFIGS = {
         embed_dim=128, depth=4, n_heads=6, head_dim=32, ffn_dim=128, dropout=0.1,
         head_dims=(256, 256, 128), electrodes="learned",
     ),
-    # Compact (about 3 k parameters): chosen on few-trial data, where it matches DE + logistic
-    # regression within subject and the wider "medium" trails by 4 points (benchmarks/RESULTS.md).
+    # Compact (3.2 k parameters for 32 electrodes x 4 bands): chosen on few-trial data, where it
+    # matches DE + logistic regression within subject and "medium" does not (benchmarks/RESULTS.md,
+    # benchmarks/transformer_sizes.py).
     "default": dict(
         embed_dim=16, depth=1, n_heads=2, head_dim=8, ffn_dim=32, dropout=0.1,
         head_dims=(), electrodes="positions",
     ),
-    # The default until 2026-12 (about 60 k parameters).
+    # The default before 0.2 (78 k parameters for 32 electrodes x 4 bands).
     "medium": dict(
         embed_dim=64, depth=2, n_heads=4, head_dim=16, ffn_dim=128, dropout=0.1,
         head_dims=(64,), electrodes="positions",
