@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 
@@ -14,21 +13,7 @@ from neuroaffect.evaluation import (
     permutation_test,
     permuted_trial_labels,
 )
-from neuroaffect.evaluation._synthetic import Flatten
-
-
-class Centroids(ClassifierMixin, BaseEstimator):
-    """Nearest class mean in plain numpy: a cheap, deterministic re-fit per permutation."""
-
-    def fit(self, X, y):
-        X = np.asarray(X).reshape(len(X), -1)
-        self.classes_ = np.unique(y)
-        self.means_ = np.stack([X[y == c].mean(0) for c in self.classes_])
-        return self
-
-    def predict(self, X):
-        X = np.asarray(X).reshape(len(X), -1)
-        return self.classes_[((X[:, None, :] - self.means_[None]) ** 2).sum(-1).argmin(1)]
+from neuroaffect.evaluation._synthetic import Centroids, Flatten
 
 
 def test_permuted_labels_move_whole_trials_within_subjects():

@@ -19,7 +19,7 @@ from neuroaffect.evaluation import (
     nested,
     write_report,
 )
-from neuroaffect.evaluation._synthetic import Flatten
+from neuroaffect.evaluation._synthetic import Centroids, Flatten
 
 
 def _logreg():
@@ -146,20 +146,6 @@ def test_dask_backend_matches_sequential():
     _same(sequential, on_dask)
 
 
-class Centroids(ClassifierMixin, BaseEstimator):
-    """Nearest class mean in plain numpy (fast, no thread pools): the cheap re-fit for null checks."""
-
-    def fit(self, X, y):
-        X = np.asarray(X).reshape(len(X), -1)
-        self.classes_ = np.unique(y)
-        self.means_ = np.stack([X[y == c].mean(0) for c in self.classes_])
-        return self
-
-    def predict(self, X):
-        X = np.asarray(X).reshape(len(X), -1)
-        return self.classes_[((X[:, None, :] - self.means_[None]) ** 2).sum(-1).argmin(1)]
-
-
 def test_permutation_p_values_roughly_uniform_under_null():
     # 30 subjects with no label effect, 19 re-fitted permutations each: p in {1/20, ..., 1}.
     tok = make_tokens(n_subjects=30, n_trials=10, n_windows=6, n_electrodes=2, n_bands=2,
@@ -269,7 +255,7 @@ def test_cache_key_is_the_same_in_another_process():
     import sys
 
     code = ("import numpy as np; from sklearn.linear_model import LogisticRegression; "
-            "from sklearn.pipeline import make_pipeline; from neuroaffect.evaluation._synthetic import Flatten; "
+            "from sklearn.pipeline import make_pipeline; from neuroaffect.evaluation._synthetic import Centroids, Flatten; "
             "from neuroaffect.evaluation.storage import _estimator_key; "
             "print(_estimator_key(make_pipeline(Flatten(), LogisticRegression(C=np.arange(3000.0)[5], "
             "class_weight={1: 2.0, 0: 1.0}))))")
