@@ -188,3 +188,53 @@ def table_keys(table) -> np.ndarray:
 def take_rows(table, index):
     """Rows ``index`` (integer array) of a table, re-indexed 0..k-1; codes are kept as they are."""
     return table.iloc[np.asarray(index, dtype=np.intp)].reset_index(drop=True)
+
+
+def check_metadata(metadata, n_samples: int | None = None, *, name: str = "metadata"):
+    """``metadata`` (one row per sample) as an id table with a fresh 0..n-1 index, for estimators.
+
+    Parameters
+    ----------
+    metadata : pandas.DataFrame, shape (n_samples, n_columns)
+        A trial table (:func:`trial_table`: ``WindowTokens.metadata``, ``EEGTrials.metadata``, or
+        the runner's rows of them), whose codes are kept, or any table with a ``subject`` column
+        (and optionally ``session`` and ``trial``), whose codes are made here from the labels
+        (a missing ``session`` is one session per subject).
+    n_samples : int, optional
+        The number of rows of X.
+    name : str
+        The parameter's name, for error messages.
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        ``subject_code`` always; ``session_code`` and ``trial_code`` when ``trial`` was given.
+    """
+    import pandas as pd
+
+    if not isinstance(metadata, pd.DataFrame):
+        raise ValueError(
+            f"{name} must be a pandas DataFrame with one row per sample and a 'subject' column "
+            f"(e.g. WindowTokens.metadata), got {type(metadata).__name__}.")
+    if n_samples is not None and len(metadata) != n_samples:
+        raise ValueError(f"{name} has {len(metadata)} rows but X has {n_samples} samples.")
+    if is_trial_table(metadata):
+        return metadata.reset_index(drop=True)
+    if "subject" not in metadata.columns:
+        raise ValueError(f"{name} must have a 'subject' column (one subject id per sample); it has "
+                         f"{list(map(str, metadata.columns))}.")
+    subject = _labels(metadata["subject"].to_numpy(), None, f"{name}['subject']")
+    if "trial" in metadata.columns:
+        session = metadata["session"].to_numpy() if "session" in metadata.columns else np.zeros(len(subject), int)
+        return trial_table(subject, session, metadata["trial"].to_numpy())
+    return pd.DataFrame({"subject": subject, "subject_code": _factorize(subject)})
+
+
+def unit_codes(table, unit: str, *, name: str = "metadata") -> np.ndarray:
+    """Integer code (int64) per row of the ``unit`` (``"subject"``, ``"session"`` or ``"trial"``)
+    of a table from :func:`check_metadata`; ``ValueError`` naming ``name`` when it lacks the ids."""
+    column = f"{unit}_code"
+    if column not in table.columns:
+        raise ValueError(f"{name} has no {unit!r} ids: give a table with 'subject', 'session' and 'trial' "
+                         "columns (e.g. WindowTokens.metadata).")
+    return table[column].to_numpy(dtype=np.int64)

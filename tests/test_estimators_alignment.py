@@ -11,6 +11,7 @@ from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
 from neuroaffect import EEGTrials
+from neuroaffect._keys import keys_table
 from neuroaffect.estimators import (
     ESTIMATORS,
     RECOMMENDED,
@@ -18,7 +19,6 @@ from neuroaffect.estimators import (
     SubjectStandardScaler,
     make_estimator,
 )
-from neuroaffect.estimators.alignment import subject_ids
 from neuroaffect.features import RawWindows, Tokenizer
 
 
@@ -35,34 +35,53 @@ def offset_subjects(seed=0, n_per_subject=60, n_subjects=4, shift=5.0, effect=3.
     return np.concatenate(X), np.concatenate(y), np.array(keys)
 
 
-def test_subject_ids_from_keys_or_ids():
-    assert subject_ids(np.array(["3/1/7", "3/1/8", "10/2/1"]), 3).tolist() == ["3", "3", "10"]
-    assert subject_ids(None, 2).tolist() == ["", ""]
-    with pytest.raises(ValueError, match="one subject id or trial key per window"):
-        subject_ids(np.array(["a"]), 2)
+def test_metadata_gives_the_subjects_and_bad_metadata_is_refused():
+    import pandas as pd
+
+    X, y, keys = offset_subjects(n_subjects=2, n_per_subject=5)
+    subject = keys_table(keys)["subject"].to_numpy()
+    table = SubjectStandardScaler().fit_transform(X, metadata=keys_table(keys))
+    np.testing.assert_array_equal(table, SubjectStandardScaler().fit_transform(X, metadata=pd.DataFrame({"subject": subject})))
+    assert SubjectStandardScaler().fit(X, metadata=keys_table(keys)).subjects_.tolist() == ["1", "2"]
+    with pytest.raises(ValueError, match="metadata must be a pandas DataFrame"):
+        SubjectStandardScaler().fit(X, metadata=subject)
+    with pytest.raises(ValueError, match="metadata has 5 rows but X has 10"):
+        SubjectStandardScaler().fit(X, metadata=keys_table(keys[:5]))
+    with pytest.raises(ValueError, match="must have a 'subject' column"):
+        SubjectStandardScaler().fit(X, metadata=pd.DataFrame({"who": subject}))
+
+
+def test_groups_are_deprecated_and_still_read_as_subjects():
+    X, y, keys = offset_subjects(n_subjects=2, n_per_subject=5)
+    expected = SubjectStandardScaler().fit_transform(X, metadata=keys_table(keys))
+    with pytest.warns(FutureWarning, match=r"fit\(groups=...\) is deprecated.*metadata="):
+        np.testing.assert_array_equal(SubjectStandardScaler().fit_transform(X, groups=keys), expected)
+    with pytest.warns(FutureWarning, match="deprecated"):  # plain subject ids, as 0.1 read them
+        np.testing.assert_array_equal(SubjectStandardScaler().fit_transform(X, groups=keys_table(keys)["subject"]),
+                                      expected)
 
 
 def test_subject_standard_scaler_standardises_each_subject():
     X, y, keys = offset_subjects()
-    Z = SubjectStandardScaler().fit_transform(X, groups=keys)
+    Z = SubjectStandardScaler().fit_transform(X, metadata=keys_table(keys))
     for s in "1234":
-        rows = subject_ids(keys, len(keys)) == s
+        rows = keys_table(keys)["subject"].to_numpy() == s
         np.testing.assert_allclose(Z[rows].mean(0), 0, atol=1e-12)
         np.testing.assert_allclose(Z[rows].std(0), 1, atol=1e-12)
     # labels are never used: shuffling y changes nothing
-    np.testing.assert_array_equal(Z, SubjectStandardScaler().fit_transform(X, y[::-1], groups=keys))
+    np.testing.assert_array_equal(Z, SubjectStandardScaler().fit_transform(X, y[::-1], metadata=keys_table(keys)))
 
 
 def test_unseen_subject_is_aligned_on_its_own_windows_seen_subject_on_fitted_statistics():
     X, y, keys = offset_subjects()
     train = ~np.char.startswith(keys, "4/")
-    scaler = SubjectStandardScaler().fit(X[train], groups=keys[train])
+    scaler = SubjectStandardScaler().fit(X[train], metadata=keys_table(keys[train]))
     test = X[~train]
-    np.testing.assert_allclose(scaler.transform(test, groups=keys[~train]),
+    np.testing.assert_allclose(scaler.transform(test, metadata=keys_table(keys[~train])),
                                (test - test.mean(0)) / test.std(0))  # transductive, no labels
     first = X[keys == "1/1/0"]
     mean, std = scaler.stats_["1"]
-    np.testing.assert_allclose(scaler.transform(first, groups=["1/1/0"]), (first - mean) / std)
+    np.testing.assert_allclose(scaler.transform(first, metadata=keys_table(["1/1/0"])), (first - mean) / std)
 
 
 def test_alignment_recovers_an_effect_hidden_by_subject_offsets():
@@ -71,8 +90,8 @@ def test_alignment_recovers_an_effect_hidden_by_subject_offsets():
     plain = make_estimator("de-logreg").fit(X[train], y[train])
     aligned = make_estimator("aligned-de-logreg")
     with sklearn.config_context(enable_metadata_routing=True):
-        aligned.fit(X[train], y[train], groups=keys[train])
-        score = aligned.score(X[test], y[test], groups=keys[test])
+        aligned.fit(X[train], y[train], metadata=keys_table(keys[train]))
+        score = aligned.score(X[test], y[test], metadata=keys_table(keys[test]))
     assert score > 0.7 > plain.score(X[test], y[test])
 
 
@@ -83,13 +102,15 @@ def spd(rng, n, n_channels=4, scale=1.0):
 
 @pytest.mark.parametrize("metric", ["riemann", "euclid"])
 def test_recentering_moves_each_subject_mean_to_identity(metric):
+    import pandas as pd
+
     from neuroaffect.estimators.alignment import _riemann_tools
 
     mean_riemann = _riemann_tools()[0]
     rng = np.random.default_rng(0)
     C = np.concatenate([spd(rng, 30), spd(rng, 30, scale=3.0)])
     groups = np.repeat(["a", "b"], 30)
-    Z = SubjectRecentering(metric=metric).fit_transform(C, groups=groups)
+    Z = SubjectRecentering(metric=metric).fit_transform(C, metadata=pd.DataFrame({"subject": groups}))
     for g in "ab":
         mean = mean_riemann(Z[groups == g]) if metric == "riemann" else Z[groups == g].mean(0)
         np.testing.assert_allclose(mean, np.eye(4), atol=1e-5)
@@ -147,8 +168,8 @@ def test_riemann_pipeline_separates_covariance_classes():
     keys = np.array([f"{1 + i // 40}/1/{i}" for i in range(n)])
     est = make_estimator("aligned-riemann")
     with sklearn.config_context(enable_metadata_routing=True):
-        est.fit(X[:60], y[:60], groups=keys[:60])
-        assert est.score(X[60:], y[60:], groups=keys[60:]) > 0.9
+        est.fit(X[:60], y[:60], metadata=keys_table(keys[:60]))
+        assert est.score(X[60:], y[60:], metadata=keys_table(keys[60:])) > 0.9
     assert make_estimator("riemann").fit(X[:60], y[:60]).score(X[60:], y[60:]) > 0.9
 
 
@@ -202,9 +223,9 @@ def test_braindecode_classifier_balances_classes():
 
 
 
-def test_runner_routes_subject_groups_to_fit_and_predict(tmp_path):
+def test_runner_routes_the_id_table_to_fit_and_predict(tmp_path):
     """Under leave-one-subject-out each test subject is standardised on its own windows: the runner's
-    predictions equal a manual fit/predict with groups, and results.json says it was transductive."""
+    predictions equal a manual fit/predict with the id table, and results.json says it was transductive."""
     from neuroaffect.affect.scales import get_scale
     from neuroaffect.evaluation import cross_validate_subjects
     from neuroaffect.features import WindowTokens
@@ -214,7 +235,7 @@ def test_runner_routes_subject_groups_to_fit_and_predict(tmp_path):
     tokens = WindowTokens(
         X=X.reshape(n, 3, 2).astype(np.float32), ratings=np.where(y == 1, 8.0, 2.0)[:, None], rating_names=("valence",),
         scales={"valence": get_scale("deap")},
-        subject=subject_ids(keys, n), session=np.ones(n, int), trial_key=keys, start=np.zeros(n, int),
+        subject=keys_table(keys)["subject"].to_numpy().astype(str), session=np.ones(n, int), trial_key=keys, start=np.zeros(n, int),
         stop=np.full(n, 128), ch_names=["Fz", "Cz", "Pz"], positions=np.zeros((3, 3)), band_names=("a", "b"),
         sfreq=128.0, dataset="toy")
     result = cross_validate_subjects(tokens, make_estimator(), target="valence", protocol="leave-one-subject-out",
@@ -224,8 +245,8 @@ def test_runner_routes_subject_groups_to_fit_and_predict(tmp_path):
     test = tokens.subject == "3"
     manual = make_estimator()
     with sklearn.config_context(enable_metadata_routing=True):
-        manual.fit(tokens.X[~test], y[~test], groups=keys[~test])
-        expected = manual.predict(tokens.X[test], groups=keys[test])
+        manual.fit(tokens.X[~test], y[~test], metadata=tokens.metadata[~test])
+        expected = manual.predict(tokens.X[test], metadata=tokens.metadata[test])
     np.testing.assert_array_equal(result.predictions["y_pred"][test], expected)
     from neuroaffect.evaluation import write_report
 
@@ -244,10 +265,10 @@ def test_a_search_around_alignment_is_refused_before_any_fit():
         cross_validate_subjects(tokens, search, protocol="leave-one-subject-out", progress=False)
 
 
-def test_transform_without_groups_after_fit_with_groups_warns():
+def test_transform_without_metadata_after_fit_with_subjects_warns():
     X, y, keys = offset_subjects()
-    scaler = SubjectStandardScaler().fit(X, groups=keys)
-    with pytest.warns(UserWarning, match="transform got none"):
+    scaler = SubjectStandardScaler().fit(X, metadata=keys_table(keys))
+    with pytest.warns(UserWarning, match="transform got no metadata"):
         scaler.transform(X[:5])
 
 

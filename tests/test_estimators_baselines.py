@@ -10,6 +10,7 @@ import torch
 from sklearn.base import clone
 from sklearn.pipeline import Pipeline
 
+from neuroaffect._keys import keys_table
 from neuroaffect.estimators import (
     ESTIMATORS,
     BraindecodeClassifier,
@@ -208,9 +209,9 @@ def test_braindecode_validation_groups_subject(tokens):
     X, y, _ = tokens
     keys = np.array([f"s{i // 20}/1/{i // 5}" for i in range(80)])
     clf = BraindecodeClassifier("dgcnn", ch_names=NAMES, max_epochs=1, validation_groups="subject", random_state=0)
-    assert "valid_loss" in clf.fit(X, y, groups=keys).net_.history[-1]
+    assert "valid_loss" in clf.fit(X, y, metadata=keys_table(keys)).net_.history[-1]
     with pytest.raises(ValueError, match="at least 2 subjects"):
-        clone(clf).fit(X[:20], y[:20], groups=keys[:20])
+        clone(clf).fit(X[:20], y[:20], metadata=keys_table(keys[:20]))
 
 
 # ---- braindecode's vocabulary: chs_info -------------------------------------------------------------

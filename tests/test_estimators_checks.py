@@ -138,32 +138,35 @@ def test_subject_recentering_contract_on_spd_input(metric):
     from neuroaffect.estimators import SubjectRecentering
 
     C = _spd()
-    groups = np.repeat(["a/1/1", "b/1/1"], 12)
+    import pandas as pd
+
+    subject = np.repeat(["a", "b"], 12)
+    groups = pd.DataFrame({"subject": subject})
     est = SubjectRecentering(metric=metric)
     with pytest.raises(NotFittedError):
         est.transform(C)
     before = C.copy()
-    assert est.fit(C, groups=groups) is est  # fit returns self, keeps its parameters, leaves X alone
+    assert est.fit(C, metadata=groups) is est  # fit returns self, keeps its parameters, leaves X alone
     assert est.get_params() == {"metric": metric} and est.n_features_in_ == 3
     np.testing.assert_array_equal(C, before)
-    Z = est.transform(C, groups=groups)
+    Z = est.transform(C, metadata=groups)
     assert Z.shape == C.shape and Z.dtype == np.float64
-    np.testing.assert_allclose(clone(est).fit(C, groups=groups).transform(C, groups=groups), Z)  # idempotent
-    np.testing.assert_allclose(pickle.loads(pickle.dumps(est)).transform(C, groups=groups), Z)
+    np.testing.assert_allclose(clone(est).fit(C, metadata=groups).transform(C, metadata=groups), Z)  # idempotent
+    np.testing.assert_allclose(pickle.loads(pickle.dumps(est)).transform(C, metadata=groups), Z)
     # row-wise for subjects seen in fit: a subset or another order gives the same rows
     order = np.random.default_rng(1).permutation(len(C))
-    np.testing.assert_allclose(est.transform(C[order], groups=groups[order]), Z[order], rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(est.transform(C[:5], groups=groups[:5]), Z[:5], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(est.transform(C[order], metadata=groups.iloc[order]), Z[order], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(est.transform(C[:5], metadata=groups[:5]), Z[:5], rtol=1e-10, atol=1e-12)
     readonly = C.copy()
     readonly.flags.writeable = False
-    np.testing.assert_allclose(est.transform(readonly, groups=groups), Z)
-    np.testing.assert_allclose(est.transform(C.astype(np.float32), groups=groups), Z, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(est.transform(readonly, metadata=groups), Z)
+    np.testing.assert_allclose(est.transform(C.astype(np.float32), metadata=groups), Z, rtol=1e-5, atol=1e-6)
     bad = C.copy()
     bad[0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         SubjectRecentering(metric=metric).fit(bad)
     with pytest.raises(ValueError, match="X has 4 features, but SubjectRecentering is expecting 3"):
-        est.transform(_spd(c=4), groups=groups)
+        est.transform(_spd(c=4), metadata=groups)
 
 
 # ---- the braindecode networks ----------------------------------------------------------------------
@@ -292,9 +295,9 @@ def _n_rows(X):
 class ContrastiveVADRegressorChecks(ContrastiveVADRegressor):
     """Adapter: without embeddings or stimulus ids, each row is its own stimulus, embedded from its target."""
 
-    def fit(self, X, y, groups=None, stimulus=None):
-        if self.embeddings is not None or groups is not None or stimulus is not None:
-            return super().fit(X, y, groups=groups, stimulus=stimulus)
+    def fit(self, X, y, metadata=None, stimulus=None):
+        if self.embeddings is not None or metadata is not None or stimulus is not None:
+            return super().fit(X, y, metadata=metadata, stimulus=stimulus)
         n = _n_rows(X)
         ids, E = _embedded_rows(y, n) if n and _n_rows(y) == n else ([], np.zeros((0, 2)))
         self.embeddings = (ids, E)  # for this fit only: the parameter is left as it was

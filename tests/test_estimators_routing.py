@@ -16,6 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 import neuroaffect
+from neuroaffect._keys import keys_table
 from neuroaffect.datasets import make_tokens
 from neuroaffect.estimators import (
     ElectrodeAttentionClassifier,
@@ -57,10 +58,11 @@ def split_log(monkeypatch):
 
     log, inner_split = [], ea.inner_split
 
-    def spy(estimator, n, groups, seed, classes=None, held_out=None):
-        unit = None if groups is None else resolve_validation_groups(estimator.validation_groups, groups, held_out)
+    def spy(estimator, n, groups, seed, classes=None, held_out=None, metadata=None):
+        unit = (None if groups is None and metadata is None
+                else resolve_validation_groups(estimator.validation_groups, groups, held_out, metadata))
         log.append((None if groups is None else np.asarray(groups), held_out, unit))
-        return inner_split(estimator, n, groups, seed, classes, held_out=held_out)
+        return inner_split(estimator, n, groups, seed, classes, held_out=held_out, metadata=metadata)
 
     monkeypatch.setattr(ea, "inner_split", spy)
     return log
@@ -68,29 +70,34 @@ def split_log(monkeypatch):
 
 # ---- item 3: groups and held_out by metadata routing -----------------------------------------------
 
-def test_neural_estimators_request_groups_and_held_out_by_default():
+def test_neural_estimators_request_groups_metadata_and_held_out_by_default():
     from neuroaffect.estimators import BraindecodeClassifier, BraindecodeRegressor
 
     for est in (ElectrodeAttentionClassifier(), ElectrodeAttentionRegressor(), BraindecodeClassifier(),
                 BraindecodeRegressor()):  # MontageTransfer routes its estimator's requests: see the test below
         requests = est.get_metadata_routing().fit.requests
-        assert requests["groups"] is True and requests["held_out"] is True, type(est).__name__
+        assert requests["groups"] is requests["metadata"] is requests["held_out"] is True, type(est).__name__
 
 
 @pytest.mark.usefixtures("small_validation")
-def test_pipeline_with_subject_alignment_routes_groups_to_the_transformer():
+def test_pipeline_with_subject_alignment_routes_the_id_table_to_both_steps():
     X, y, keys = _subject_data()
+    table = keys_table(keys)
     pipe = make_pipeline(SubjectStandardScaler(), _clf())
     with sklearn.config_context(enable_metadata_routing=True):
-        pipe.fit(X, y, groups=keys)  # the transformer's request is its class default: nothing to set
-        proba = pipe.predict_proba(X, groups=keys)
+        pipe.fit(X, y, metadata=table)  # both requests are class defaults: nothing to set
+        proba = pipe.predict_proba(X, metadata=table)
+    assert pipe[0].subjects_.tolist() == ["s01", "s02", "s03", "s04"]
     final = pipe[-1]
     assert final.early_stopping_ and final.validation_groups_ == "trial"
     assert "valid_loss" in final.net_.history[-1]
     assert proba.shape == (len(X), 2)
     with sklearn.config_context(enable_metadata_routing=True):  # held_out travels the same way
-        pipe.fit(X, y, groups=keys, held_out="subject")
+        pipe.fit(X, y, metadata=table, held_out="subject")
     assert pipe[-1].validation_groups_ == "subject"
+    with sklearn.config_context(enable_metadata_routing=True):  # trial keys reach the transformer only
+        pipe.fit(X, y, groups=keys)
+    assert pipe[0].subjects_.tolist() == [""] and pipe[-1].early_stopping_
 
 
 @pytest.mark.usefixtures("small_validation")
@@ -140,7 +147,7 @@ def test_runner_passes_metadata_only_where_consumed():
         assert _consumed(LogisticRegression(), "fit", groups=np.arange(3), held_out="subject") == {}
         assert set(_consumed(_Spy(), "fit", groups=np.arange(3), held_out="subject")) == {"groups", "held_out"}
         assert set(_consumed(make_pipeline(SubjectStandardScaler(), LogisticRegression()), "predict",
-                             groups=np.arange(3))) == {"groups"}
+                             groups=np.arange(3), metadata=keys_table(["a/1/1"] * 3))) == {"metadata"}
         assert set(_consumed(GridSearchCV(LogisticRegression(), {"C": [1.0]}, cv=GroupKFold(2)), "fit",
                              groups=np.arange(3), held_out="subject")) == {"groups"}  # the splitter's
         assert _consumed(GridSearchCV(LogisticRegression(), {"C": [1.0]}, cv=3), "fit", groups=np.arange(3)) == {}
@@ -148,15 +155,35 @@ def test_runner_passes_metadata_only_where_consumed():
 
 def test_resolve_validation_groups_keeps_the_rule():
     keys3 = np.array([f"s{s}/1/{t}" for s in range(3) for t in range(4)])
-    assert resolve_validation_groups("auto", keys3, "subject") == "subject"
-    assert resolve_validation_groups("auto", keys3[:8], "subject") == "trial"  # 2 subjects: too few
-    assert resolve_validation_groups("auto", keys3, "trial") == "trial"
-    assert resolve_validation_groups("auto", keys3, None) == "trial"
+    table3 = keys_table(keys3)
+    assert resolve_validation_groups("auto", keys3, "subject", table3) == "subject"
+    assert resolve_validation_groups("auto", None, "subject", table3) == "subject"
+    assert resolve_validation_groups("auto", keys3[:8], "subject", table3[:8]) == "trial"  # 2 subjects: too few
+    assert resolve_validation_groups("auto", keys3, "trial", table3) == "trial"
+    assert resolve_validation_groups("auto", keys3, None, table3) == "trial"
     assert resolve_validation_groups("auto", None, "subject") == "trial"
-    assert resolve_validation_groups("trial", keys3, "subject") == "trial"  # an explicit choice stays
+    assert resolve_validation_groups("trial", keys3, "subject", table3) == "trial"  # an explicit choice stays
     assert resolve_validation_groups("subject", keys3[:8], None) == "subject"
     with pytest.raises(ValueError, match="'held_out'"):
         resolve_validation_groups("auto", keys3, "session")
+    # subjects read from trial keys alone: deprecated, same answer
+    with pytest.warns(FutureWarning, match="deprecated since 0.2.*metadata=tokens.metadata"):
+        assert resolve_validation_groups("auto", keys3, "subject") == "subject"
+
+
+def test_early_stopping_units_come_from_the_table_not_the_keys():
+    """Subjects are the table's codes: keys whose text would parse to other subjects do not matter."""
+    from neuroaffect.estimators.neural import validation_units
+
+    table = keys_table([f"s{s}/1/{t}" for s in range(3) for t in range(4)])
+    opaque = np.array([f"trial-{i:02d}" for i in range(12)])  # trial ids that are no keys
+    np.testing.assert_array_equal(validation_units(opaque, table, 12, "subject"), np.repeat([0, 1, 2], 4))
+    np.testing.assert_array_equal(validation_units(opaque, table, 12, "trial"), np.arange(12))
+    np.testing.assert_array_equal(validation_units(opaque, None, 12, "trial"), np.arange(12))
+    assert validation_units(None, None, 12, "trial") is None
+    assert validation_units(None, table[["subject"]], 12, "trial") is None  # a table without trials
+    with pytest.raises(ValueError, match="metadata has 12 rows but X has 5"):
+        validation_units(None, table, 5, "subject")
 
 
 @pytest.mark.parametrize("protocol, n_subjects, expected", [
@@ -187,8 +214,12 @@ def test_held_out_reaches_early_stopping_inside_a_pipeline_and_nested_search(spl
 @pytest.mark.usefixtures("small_validation")
 def test_fit_held_out_subject_holds_out_whole_subjects():
     X, y, keys = _subject_data(n_subjects=4, n_trials=6)
-    clf = _clf(validation_fraction=0.5).fit(X, y, groups=keys, held_out="subject")
+    clf = _clf(validation_fraction=0.5).fit(X, y, metadata=keys_table(keys), held_out="subject")
     assert clf.early_stopping_ and clf.validation_groups_ == "subject"
+    with pytest.warns(FutureWarning, match="deprecated"):  # subjects from the keys alone, as 0.1 did
+        assert _clf(validation_fraction=0.5).fit(X, y, groups=keys, held_out="subject").validation_groups_ == "subject"
+    with pytest.raises(ValueError, match="holds out whole subjects.*span at least 2 subjects"):
+        _clf(validation_groups="subject").fit(X, y, metadata=keys_table([f"s01/1/{i}" for i in range(len(X))]))
     assert _clf(validation_fraction=0.5).fit(X, y, groups=keys).validation_groups_ == "trial"
     assert _clf(validation_fraction=0.5).fit(X, y, groups=keys, held_out="trial").validation_groups_ == "trial"
     with pytest.raises(ValueError, match="'held_out'"):
@@ -366,14 +397,15 @@ def test_montage_transfer_is_a_metadata_router_for_its_estimator(split_log):
 
     routing = MontageTransfer(_clf()).get_metadata_routing()
     assert isinstance(routing, MetadataRouter)
-    assert routing.consumes("fit", ["groups", "held_out", "sample_weight"]) == {"groups", "held_out"}
+    assert routing.consumes("fit", ["groups", "metadata", "held_out", "sample_weight"]) == {
+        "groups", "metadata", "held_out"}
     with sklearn.config_context(enable_metadata_routing=True):
         declined = _clf().set_fit_request(groups=False, held_out=False)
         assert _consumed(MontageTransfer(declined), "fit", groups=np.arange(3), held_out="subject") == {}
     X, y, keys = _subject_data(n_subjects=4, n_trials=6)
     model = MontageTransfer(_clf(patience=None), ch_names=["Fz", "Cz", "Pz", "Oz"])
     with sklearn.config_context(enable_metadata_routing=True):
-        model.fit(X, y, groups=keys, held_out="subject")
+        model.fit(X, y, groups=keys, metadata=keys_table(keys), held_out="subject")
     model.fit(X, y)  # routing disabled, no metadata
     model.fit(X, y, groups=keys, held_out="trial")  # routing disabled: passed on as given
     assert [(g is not None, h) for g, h, _ in split_log] == [(True, "subject"), (False, None), (True, "trial")]

@@ -9,6 +9,7 @@ from sklearn.base import clone
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GroupShuffleSplit
 
+from neuroaffect._keys import keys_table
 from neuroaffect.estimators import (
     ElectrodeAttentionClassifier,
     ElectrodeAttentionRegressor,
@@ -290,19 +291,23 @@ def subject_keys(n_subjects=4, n_trials=5, windows_per_trial=3):
 @pytest.mark.usefixtures("small_validation")
 def test_validation_groups_subject_holds_out_whole_subjects():
     keys = subject_keys()
-    subject = np.array([k.split("/")[0] for k in keys])
+    table = keys_table(keys)
+    subject = table["subject"].to_numpy()
     by_trial = ElectrodeAttentionClassifier(validation_fraction=0.25)
     mixed = [bool(set(subject[t]) & set(subject[v])) for t, v in
              (inner_split(by_trial, len(keys), keys, seed) for seed in range(5))]
     assert any(mixed)  # the default holds out trials: subjects on both sides
     by_subject = ElectrodeAttentionClassifier(validation_fraction=0.5, validation_groups="subject")
     for seed in range(5):
-        train, valid = inner_split(by_subject, len(keys), keys, seed)
+        train, valid = inner_split(by_subject, len(keys), None, seed, metadata=table)
         assert len(valid) and not set(subject[train]) & set(subject[valid])
         assert len(train) + len(valid) == len(keys)
+        with pytest.warns(FutureWarning, match="deprecated"):  # subjects read from the keys: the same split
+            legacy = inner_split(by_subject, len(keys), keys, seed)
+        np.testing.assert_array_equal(np.sort(legacy[1]), np.sort(valid))
     with pytest.raises(ValueError, match="validation_groups='subject'.*at least 2 subjects.*'s01'"):
-        inner_split(by_subject, 15, keys[:15], 0)
-    with pytest.raises(ValueError, match="'subject/session/trial'"):
+        inner_split(by_subject, 15, keys[:15], 0, metadata=table[:15])
+    with pytest.raises(ValueError, match="'subject/session/trial'"), pytest.warns(FutureWarning):
         inner_split(by_subject, len(keys), np.arange(len(keys)), 0)
     with pytest.raises(ValueError, match="'validation_groups' parameter"):
         inner_split(clone(by_subject).set_params(validation_groups="session"), len(keys), keys, 0)
@@ -313,8 +318,8 @@ def test_fit_with_validation_groups_subject():
     X, y, _ = make_tokens(n_trials=20, windows_per_trial=3, seed=12)
     keys = subject_keys(n_subjects=4, n_trials=5, windows_per_trial=3)
     clf = fitted(ElectrodeAttentionClassifier(config=TINY, max_epochs=2, validation_groups="subject",
-                                              random_state=0), X, y, groups=keys)
+                                              random_state=0), X, y, metadata=keys_table(keys))
     assert "valid_loss" in clf.net_.history[-1]
     reg = fitted(ElectrodeAttentionRegressor(config=TINY, max_epochs=2, validation_groups="subject",
-                                             random_state=0), X, y.astype(float), groups=keys)
+                                             random_state=0), X, y.astype(float), metadata=keys_table(keys))
     assert reg.predict(X).shape == (len(X),)

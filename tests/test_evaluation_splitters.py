@@ -254,6 +254,40 @@ def test_losostim_skipped_splits_leave_windows_untested():
     assert tested.max() == 1 and tested[:2].sum() == 0 and tested[2:].min() == 1
 
 
+@pytest.mark.parametrize("kw", [dict(random_state=0), dict(random_state=5), dict(shuffle=False)])
+def test_losostim_folds_are_kfold_over_stimuli_in_order_of_first_appearance(kw):
+    """The folds of the former inline code (one KFold of the stimuli, for every subject), written out."""
+    from sklearn.model_selection import KFold
+
+    from neuroaffect.evaluation import LeaveOneSubjectOutStimulusKFold
+    from neuroaffect.evaluation._trial_ids import _stimulus_folds
+
+    rng = np.random.RandomState(0)
+    # stimuli in no sorted order, seen by different subjects, subject "c" with one stimulus
+    keys = np.array([f"{s}/1/{t}" for s in "ab" for t in rng.permutation([f"x{i}" for i in range(11)])[:9]]
+                    + ["c/1/x3"])[rng.permutation(19)]
+    subject, _, stimulus = parse_trial_keys(keys)
+    stimuli = list(dict.fromkeys(stimulus.tolist()))
+    ref = []
+    for s in dict.fromkeys(subject.tolist()):
+        own = subject == s
+        for _, held in KFold(3, shuffle=kw.get("shuffle", True), random_state=kw.get("random_state")).split(stimuli):
+            held = np.isin(stimulus, np.array(stimuli)[held])
+            train, test = np.flatnonzero(~own & ~held), np.flatnonzero(own & held)
+            if len(train) and len(test):
+                ref.append((train.tolist(), test.tolist()))
+    cv = LeaveOneSubjectOutStimulusKFold(3, **kw)
+    assert [(tr.tolist(), te.tolist()) for tr, te in cv.split(np.zeros(len(keys)), None, keys)] == ref
+    assert len(ref) == cv.get_n_splits(groups=keys) < 9  # subject "c" has no rows in two folds
+    fold = _stimulus_folds(stimulus, 3, kw.get("shuffle", True), kw.get("random_state"))
+    assert len(set(zip(stimulus.tolist(), fold.tolist(), strict=True))) == len(stimuli)  # one fold per stimulus, any subject
+    assert sorted(np.bincount(fold[np.unique(stimulus, return_index=True)[1]]).tolist()) == sorted(
+        len(held) for _, held in KFold(3).split(stimuli))
+    n = len(stimuli)
+    with pytest.raises(ValueError, match=f"Cannot make n_splits={n + 1} folds of stimuli from {n} distinct stimuli"):
+        _stimulus_folds(stimulus, n + 1, True, 0)
+
+
 def test_inner_kfold_holds_out_subjects_when_several_are_present():
     from neuroaffect.evaluation import InnerKFold
 

@@ -48,40 +48,102 @@ def test_stimulus_kfold_never_shares_a_stimulus(data, protocol):
     np.testing.assert_array_equal(np.sort(np.concatenate(seen)), np.arange(r.n_stimuli))
 
 
-def _old_iter_splits(responses, protocol, n_splits, stimulus_disjoint, random_state):
-    """The removed ``neuroaffect.fmri.iter_splits``, verbatim: the reference StimulusKFold must match."""
-    uniq = np.unique(responses.stimulus)
-    rng = np.random.RandomState(random_state)
-    fold_of = dict(zip(rng.permutation(uniq), np.arange(len(uniq)) % n_splits, strict=True))
-    fold = np.array([fold_of[s] for s in responses.stimulus])
-    for subject in responses.subjects:
-        own = responses.subject == subject
-        for f in range(n_splits):
-            test = np.flatnonzero(own & (fold == f))
-            if protocol == "within-subject":
-                train = np.flatnonzero(own & (fold != f))
-            else:
-                train = np.flatnonzero(~own & ((fold != f) if stimulus_disjoint else True))
-            if len(test) and len(train):
-                yield subject, train, test
+def _uneven(r, sparse=False):
+    """Subjects that saw different stimuli, ids with "/" and in no sorted order, a stimulus only subject
+    "03" saw, rows not grouped by subject; ``sparse``: also a subject "04" with two stimuli (of subject
+    "01"), so that some of its (subject, fold) splits are empty and skipped."""
+    uneven = r[(r.subject != "02") | (np.char.find(r.stimulus.astype(str), "1") < 0)]
+    stimulus = np.array([f"z/{s}" if i % 3 else s for i, s in enumerate(uneven.stimulus)], dtype=object)
+    stimulus[(uneven.subject == "03") & np.char.endswith(stimulus.astype(str), "stim0005")] = "only-03"
+    uneven.stimulus = stimulus
+    if sparse:
+        subject = uneven.subject.copy()
+        subject[(subject == "01") & np.isin(stimulus, ["stim0000", "stim0003"])] = "04"
+        uneven.subject = subject
+    return uneven[np.random.RandomState(1).permutation(len(uneven))]
+
+
+def _tests(splits):
+    return [test.tolist() for _, test in splits]
+
+
+@pytest.mark.parametrize("seed", [0, 3])  # 3: subject "04"'s two stimuli share a fold
+def test_stimulus_kfold_cross_subject_gives_the_runners_folds(data, seed):
+    """One way of folding stimuli: StimulusKFold's stimulus-disjoint cross-subject splits are
+    LeaveOneSubjectOutStimulusKFold's (the runner's "leave-one-subject-out-stimulus-kfold"), in order."""
+    r, _ = data
+    for responses in (r, _uneven(r), _uneven(r, sparse=True)):
+        keys = responses.trial_key
+        cv = StimulusKFold(4, protocol="cross-subject", random_state=seed)
+        new = list(cv.split(responses.X, groups=keys))
+        ref = list(LeaveOneSubjectOutStimulusKFold(4, random_state=seed).split(responses.X, groups=keys))
+        assert len(new) == len(ref) == cv.get_n_splits(groups=keys)
+        for (train, test), (ref_train, ref_test) in zip(new, ref, strict=True):
+            np.testing.assert_array_equal(train, ref_train)
+            np.testing.assert_array_equal(test, ref_test)
+        # not stimulus-disjoint: the same test sets (none skipped for want of training rows), each
+        # trained on every row of the other subjects
+        plain = list(StimulusKFold(4, protocol="cross-subject", stimulus_disjoint=False, random_state=seed)
+                     .split(responses.X, groups=keys))
+        assert _tests(plain) == _tests(ref)
+        for train, test in plain:
+            np.testing.assert_array_equal(train, np.flatnonzero(responses.subject != responses.subject[test[0]]))
+    # the folds depend on the seed
+    assert (_tests(StimulusKFold(4, protocol="cross-subject", random_state=seed).split(r.X, groups=r.trial_key))
+            != _tests(StimulusKFold(4, protocol="cross-subject", random_state=seed + 1)
+                      .split(r.X, groups=r.trial_key)))
+
+
+@pytest.mark.parametrize("seed", [0, 3])  # 3: subject "04"'s two stimuli share a fold
+def test_stimulus_kfold_within_subject_partitions_each_subjects_stimuli(data, seed):
+    r, _ = data
+    for responses in (r, _uneven(r), _uneven(r, sparse=True)):
+        keys = responses.trial_key
+        cv = StimulusKFold(4, random_state=seed)
+        splits = list(cv.split(responses.X, groups=keys))
+        assert len(splits) == cv.get_n_splits(groups=keys)
+        tested = np.zeros(len(responses), int)
+        for train, test in splits:
+            subject = responses.subject[test[0]]
+            own = np.flatnonzero(responses.subject == subject)
+            assert set(responses.subject[test]) == {subject}
+            assert set(responses.stimulus[train]).isdisjoint(responses.stimulus[test])
+            np.testing.assert_array_equal(train, np.setdiff1d(own, test))  # the subject's rows of the other stimuli
+            tested[test] += 1
+        subjects = [responses.subject[test[0]] for _, test in splits]
+        assert list(dict.fromkeys(subjects)) == [s for s in responses.subjects if s in subjects]
+        # the stimuli's folds are the runner's: each test set is one of LeaveOneSubjectOutStimulusKFold's
+        ref = _tests(LeaveOneSubjectOutStimulusKFold(4, random_state=seed).split(responses.X, groups=keys))
+        assert [t for t in ref if t in _tests(splits)] == _tests(splits)
+        if responses.subjects == ["01", "02", "03"]:
+            np.testing.assert_array_equal(tested, 1)  # every row tested exactly once
+            assert _tests(splits) == ref
+        else:  # subject "04"'s two stimuli fall in one fold (its split has no training row) or in two
+            assert tested.max() == 1 and set(responses.subject[tested == 0].tolist()) <= {"04"}
 
 
 @pytest.mark.parametrize("protocol, stimulus_disjoint", [("within-subject", True), ("cross-subject", True),
                                                          ("cross-subject", False)])
-@pytest.mark.parametrize("seed", [0, 7])
-def test_stimulus_kfold_gives_the_folds_of_the_old_iter_splits(data, protocol, stimulus_disjoint, seed):
+def test_stimulus_kfold_gives_the_same_folds_from_keys_and_table(data, protocol, stimulus_disjoint):
     r, _ = data
-    # subjects that saw different stimuli, ids with "/" and in no sorted order, one subject's stimulus alone in its fold
-    uneven = r[(r.subject != "02") | (np.char.find(r.stimulus.astype(str), "1") < 0)]
-    uneven.stimulus = np.array([f"z/{s}" if i % 3 else s for i, s in enumerate(uneven.stimulus)], dtype=object)
-    for responses in (r, uneven):
-        cv = StimulusKFold(4, protocol=protocol, stimulus_disjoint=stimulus_disjoint, random_state=seed)
-        new = list(cv.split(responses.X, groups=responses.trial_key))
-        old = list(_old_iter_splits(responses, protocol, 4, stimulus_disjoint, seed))
-        assert len(new) == len(old) == cv.get_n_splits(groups=responses.trial_key)
-        for (train, test), (_, old_train, old_test) in zip(new, old, strict=True):
-            np.testing.assert_array_equal(train, old_train)
-            np.testing.assert_array_equal(test, old_test)
+
+    def folds(cv, X, groups):
+        return [(tr.tolist(), te.tolist()) for tr, te in cv.split(X, groups=groups)]
+
+    for responses in (r, _uneven(r, sparse=True)):
+        cv = StimulusKFold(4, protocol=protocol, stimulus_disjoint=stimulus_disjoint, random_state=3)
+        by_keys = folds(cv, responses.X, responses.trial_key)
+        assert by_keys
+        assert folds(cv, responses.X, responses.metadata) == by_keys
+        assert cv.get_n_splits(groups=responses.metadata) == cv.get_n_splits(groups=responses.trial_key)
+        # a table of selected, reordered rows keeps its codes (non-contiguous, not in order of first
+        # appearance): still the keys' folds
+        rows = np.flatnonzero(responses.subject != responses.subject[0])[::-1]
+        assert (folds(cv, responses.X[rows], responses.metadata.iloc[rows])
+                == folds(cv, responses.X[rows], responses.trial_key[rows]))
+    assert StimulusKFold.split._accepts_trial_table  # the runner hands it the table
+    with pytest.raises(ValueError, match="groups has 10 entries but X has"):
+        next(StimulusKFold(3).split(r.X, groups=r.metadata.iloc[:10]))
 
 
 def test_stimulus_kfold_is_a_scikit_learn_splitter_and_a_runner_cv(data):
@@ -94,7 +156,7 @@ def test_stimulus_kfold_is_a_scikit_learn_splitter_and_a_runner_cv(data):
     P = cross_val_predict(RidgeEncoder(), sub.X, Y, cv=cv, groups=sub.trial_key)
     # the out-of-fold predictions of the removed fmri.cross_val_predict: each fold's model on its test rows
     expected = np.full(P.shape, np.nan)
-    for _, train, test in _old_iter_splits(sub, "within-subject", 3, True, 0):
+    for train, test in cv.split(sub.X, groups=sub.trial_key):
         expected[test] = RidgeEncoder().fit(sub.X[train], Y[train]).transform(sub.X[test])
     np.testing.assert_allclose(P, expected)
     scores = cross_validate(RidgeEncoder(), sub.X, Y, cv=cv, groups=sub.trial_key)["test_score"]
@@ -359,11 +421,10 @@ def test_nearest_head_averages_the_nearest_rated_training_stimuli():
     np.testing.assert_allclose(model.predict(E[train]), y[train])
 
 
-def test_the_ridge_head_reads_the_learned_embedding_and_groups_give_the_stimulus_ids(embedded):
+def test_the_ridge_head_reads_the_learned_embedding_and_the_metadata_gives_the_stimulus_ids(embedded):
     r, emb = embedded
     sub = r[r.subject == "01"]
-    keys = sub.trial_keys()
-    a = ContrastiveVADRegressor(emb, RidgeEncoder()).fit(sub.X, sub.vad[:, 0], groups=keys)
+    a = ContrastiveVADRegressor(emb, RidgeEncoder()).fit(sub.X, sub.vad[:, 0], metadata=sub.metadata)
     b = ContrastiveVADRegressor(emb, RidgeEncoder()).fit(sub.X[:, :, None], sub.vad[:, 0], stimulus=sub.stimulus)
     np.testing.assert_allclose(a.predict(sub.X), b.predict(sub.X[:, :, None]))
     np.testing.assert_allclose(a.predict(sub.X), a.head_.predict(a.transform(sub.X)))
@@ -371,9 +432,14 @@ def test_the_ridge_head_reads_the_learned_embedding_and_groups_give_the_stimulus
     # the encoder learns the embedding looked up for each row's stimulus: pair them wrongly and its
     # embeddings of the same responses no longer match the true ones
     shuffled = StimulusEmbeddings(emb.ids, emb.embeddings[np.random.RandomState(0).permutation(len(emb))])
-    c = ContrastiveVADRegressor(shuffled, RidgeEncoder()).fit(sub.X, sub.vad[:, 0], groups=keys)
+    c = ContrastiveVADRegressor(shuffled, RidgeEncoder()).fit(sub.X, sub.vad[:, 0], metadata=sub.metadata)
     assert np.corrcoef(c.encoder_.transform(sub.X).ravel(), emb.lookup(sub.stimulus).ravel())[0, 1] < \
         np.corrcoef(a.encoder_.transform(sub.X).ravel(), emb.lookup(sub.stimulus).ravel())[0, 1] - 0.2
+    with pytest.warns(FutureWarning, match=r"fit\(groups=...\) is deprecated"):  # 0.1's trial keys
+        d = ContrastiveVADRegressor(emb, RidgeEncoder()).fit(sub.X, sub.vad[:, 0], groups=sub.trial_keys())
+    np.testing.assert_allclose(d.predict(sub.X), a.predict(sub.X))
+    with pytest.raises(ValueError, match="needs each row's stimulus id: pass metadata"):
+        ContrastiveVADRegressor(emb, RidgeEncoder()).fit(sub.X, sub.vad[:, 0])
 
 
 def test_the_encoder_is_trained_once_per_split(embedded, monkeypatch):

@@ -273,8 +273,8 @@ def cross_dataset_evaluate(
     estimator : sklearn estimator
         Cloned before fitting. Takes tokens ``X`` of shape (n_windows, n_electrodes, n_bands)
         (a pipeline may flatten them). A classifier for ``task="binary"``, a regressor otherwise.
-        If it requests ``groups`` by metadata routing (``set_fit_request(groups=True)``; the
-        neural estimators do by default), it gets the training windows' trial keys. Parameters named
+        If it requests ``groups`` or ``metadata`` by metadata routing (the neural estimators
+        request both by default), it gets the training windows' trial keys or id table. Parameters named
         ``*random_state`` left None are set to 0.
     target : {"valence", "arousal", "dominance"}
         The dimension to predict, read in the common space with

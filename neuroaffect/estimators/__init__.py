@@ -4,10 +4,11 @@ Estimators take tokens ``X`` of shape (n_windows, n_electrodes, n_bands) or raw 
 (n_windows, n_channels, n_times) (EEGNet, TSception, the Riemannian pipelines: see
 :attr:`EstimatorSpec.features`). Metadata travel by scikit-learn's metadata routing, requested by
 default where an estimator uses them: the neural estimators' ``fit`` requests ``groups`` (trial
-ids, for early stopping on held-out trials) and ``held_out`` (what the evaluation holds out;
+ids, for early stopping on held-out trials), ``metadata`` (the windows' id table: subject,
+session, trial and their integer codes) and ``held_out`` (what the evaluation holds out;
 ``validation_groups="auto"`` then holds out whole subjects when it is "subject"), and the
-subject-alignment steps request ``groups`` (subject ids or trial keys "subject/session/trial") in
-``fit`` and ``transform``; a ``Pipeline`` or a search routes them when routing is enabled, as the
+subject-alignment steps request ``metadata`` (its ``subject`` column) in ``fit`` and
+``transform``; a ``Pipeline`` or a search routes them when routing is enabled, as the
 evaluation runner does. Estimators that can explain electrodes offer ``electrode_importance(X)``.
 :class:`MontageTransfer` predicts on another montage than the one a transformer was fitted on.
 :func:`make_estimator` without a name gives :data:`RECOMMENDED`.

@@ -5,7 +5,7 @@ in skorch (AdamW, cosine learning-rate schedule, early stopping on :func:`~neuro
 with :class:`_TaskLoss`; :class:`~neuroaffect.estimators.transformer.ElectrodeAttentionClassifier` and
 :class:`~neuroaffect.estimators.transformer.ElectrodeAttentionRegressor` add their targets and predictions.
 
-``fit`` requests its ``groups`` and ``held_out`` metadata by default (scikit-learn metadata routing),
+``fit`` requests its ``groups``, ``metadata`` and ``held_out`` metadata by default (scikit-learn metadata routing),
 so a ``Pipeline`` or a search hands them on when routing is enabled. Prediction, ``embed`` and
 ``electrode_importance`` read tokens of the training montage, or, with ``ch_names``, of another
 montage (models that embed electrode positions only).
@@ -57,7 +57,7 @@ class _TaskLoss(nn.Module):
 class _ElectrodeAttentionBase(BaseEstimator):
     _regression = False
     # Routed by default to fit when metadata routing is enabled (in a Pipeline, a search, the runner).
-    __metadata_request__fit = {"groups": True, "held_out": True}
+    __metadata_request__fit = {"groups": True, "metadata": True, "held_out": True}
     #: The ``ch_names`` parameter is the training montage; another montage is the ``ch_names``
     #: argument of ``predict`` / ``predict_proba`` (see
     #: :data:`neuroaffect.estimators.transfer.CH_NAMES_AT_PREDICT`; ``MontageTransfer`` wraps it).
@@ -109,7 +109,7 @@ class _ElectrodeAttentionBase(BaseEstimator):
 
     # ---- fitting ------------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, groups=None, va=None, held_out=None):
+    def fit(self, X, y, groups=None, metadata=None, va=None, held_out=None):
         """Train on tokens.
 
         The parameters are checked first, against ``_parameter_constraints`` (scikit-learn's
@@ -125,10 +125,14 @@ class _ElectrodeAttentionBase(BaseEstimator):
         y : ndarray, shape (n_windows,) or (n_windows, n_targets)
             One target per window, or several (e.g. valence, arousal, dominance).
         groups : ndarray, shape (n_windows,), optional
-            Trial id of each window; the early-stopping validation split holds out whole trials
-            (or whole subjects with ``validation_groups="subject"``: then trial keys
-            ``"subject/session/trial"``, e.g. ``WindowTokens.trial_key``). Requested by default
-            through metadata routing (a Pipeline or a search with routing enabled routes it here).
+            Trial id of each window; the early-stopping validation split holds out whole trials.
+            Requested by default through metadata routing (a Pipeline or a search with routing
+            enabled routes it here).
+        metadata : pandas.DataFrame, shape (n_windows, n_columns), optional
+            The windows' id table (``WindowTokens.metadata``; or any table with ``subject``,
+            ``session`` and ``trial`` columns): its trial codes are the trials early stopping holds
+            out (in place of ``groups``), its subjects those ``validation_groups="subject"`` holds
+            out. Requested by default through metadata routing.
         va : ndarray, shape (n_windows, 2), optional
             Valence and arousal of each window in the common space [-1, 1]
             (:func:`neuroaffect.affect.to_common_space`); required when ``prototype_weight > 0``,
@@ -141,7 +145,7 @@ class _ElectrodeAttentionBase(BaseEstimator):
             be tested on subjects absent from ``X`` (leave-one-subject-out, cross-dataset),
             "trial" when on unseen trials of the training subjects. ``validation_groups="auto"``
             follows it: early stopping holds out whole subjects when ``held_out="subject"`` and
-            ``groups`` (trial keys) span at least 3 subjects, else trials
+            ``metadata`` spans at least 3 subjects, else trials
             (:func:`~neuroaffect.estimators.neural.resolve_validation_groups`). Requested by
             default through metadata routing; :func:`~neuroaffect.evaluation.cross_validate_subjects`
             passes it from the protocol.
@@ -163,9 +167,9 @@ class _ElectrodeAttentionBase(BaseEstimator):
         # early-stopping split only, so the validation trials stay unseen.
         seed = fit_seed(self.random_state)
         train, valid = inner_split(self, len(X), groups, seed, None if self._regression else targets,
-                                   held_out=held_out)
+                                   held_out=held_out, metadata=metadata)
         self.early_stopping_ = valid is not None
-        self.validation_groups_ = (resolve_validation_groups(self.validation_groups, groups, held_out)
+        self.validation_groups_ = (resolve_validation_groups(self.validation_groups, groups, held_out, metadata)
                                    if self.early_stopping_ else None)
         targets = self._scale_targets(targets, train)
         self.ch_names_, positions = self._electrodes(X.shape[1])

@@ -5,14 +5,14 @@ thickness, head size). Aligning every subject to a common origin, without labels
 largest gain on real cross-subject data (PhysioNet EEGMAT, leave-one-subject-out: recording-level
 balanced accuracy 0.68 -> 0.89 with DE + logistic regression; benchmarks/RESULTS.md).
 
-Both transformers take ``groups`` in ``fit`` and ``transform``: one id per window, either the
-subject id or the trial key ``"subject/session/trial"`` (:attr:`WindowTokens.trial_key`, whose
-subject part is used). They request ``groups`` through scikit-learn's metadata routing, so inside a
+Both transformers take ``metadata`` in ``fit`` and ``transform``: a table with one row per
+window and a ``subject`` column (:attr:`WindowTokens.metadata`, or ``pandas.DataFrame({"subject":
+ids})``). They request ``metadata`` through scikit-learn's metadata routing, so inside a
 ``Pipeline`` they receive it when routing is enabled; :func:`~neuroaffect.evaluation.cross_validate_subjects`
 does this for every fold. Subjects seen in ``fit`` are transformed with their fitted statistics;
 a subject not seen in ``fit`` (the test subject under leave-one-subject-out) is aligned on its own
 windows in the ``transform`` call, without labels: a *transductive* step, which the evaluation
-reports record. Without ``groups`` all windows are one subject.
+reports record. Without ``metadata`` all windows are one subject.
 """
 
 from __future__ import annotations
@@ -24,38 +24,38 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._keys import check_metadata, keys_table
 from .._validation import check_finite
 
-__all__ = ["SubjectRecentering", "SubjectStandardScaler", "subject_ids"]
+__all__ = ["SubjectRecentering", "SubjectStandardScaler"]
 
 
-def subject_ids(groups, n: int) -> np.ndarray:
-    """Subject id per window from ``groups`` (subject ids or trial keys ``"subject/session/trial"``).
-
-    Parameters
-    ----------
-    groups : array-like of shape (n_windows,) or None
-        None: every window belongs to one subject.
-    n : int
-        The number of windows (rows of X).
-
-    Returns
-    -------
-    subject : ndarray of str, shape (n_windows,)
-    """
+def _subjects(metadata, groups, n: int, method: str) -> np.ndarray:
+    """Subject label per window, shape (n,), from ``metadata`` (its ``subject`` column); from the
+    deprecated ``groups`` (subject ids, or trial keys whose first part is read) with a
+    ``FutureWarning``; all one subject ``""`` when neither is given."""
+    if metadata is not None:
+        return check_metadata(metadata, n)["subject"].to_numpy(dtype=object).astype(str)
+    if isinstance(groups, str) and groups == "deprecated":
+        return np.full(n, "", dtype=str)
+    warnings.warn(
+        f"{method}(groups=...) is deprecated since 0.2 and will be removed in 0.3: pass metadata=, a table with "
+        "a 'subject' column (WindowTokens.metadata, or pandas.DataFrame({'subject': ids})). Subject alignment "
+        "requests 'metadata', not 'groups', through metadata routing.", FutureWarning, stacklevel=3)
     if groups is None:
-        return np.full(n, "", dtype=object).astype(str)
+        return np.full(n, "", dtype=str)
     groups = np.asarray(groups).astype(str)
     if groups.ndim != 1 or len(groups) != n:
         raise ValueError(f"groups must hold one subject id or trial key per window ({n}), got shape {groups.shape}.")
-    return np.array([g.split("/", 1)[0] for g in groups.tolist()], dtype=str)
+    return keys_table(groups)["subject"].to_numpy(dtype=object).astype(str) if all(
+        g.count("/") == 2 for g in groups.tolist()) else groups
 
 
 class _SubjectAlignment(TransformerMixin, BaseEstimator):
     """Per-subject statistics fitted without labels; unseen subjects aligned on their own windows."""
 
-    __metadata_request__fit = {"groups": True}
-    __metadata_request__transform = {"groups": True}
+    __metadata_request__fit = {"metadata": True, "groups": False}
+    __metadata_request__transform = {"metadata": True, "groups": False}
     #: What the reports say when a pipeline holds this step.
     description = ""
     _parameter_constraints: dict = {}
@@ -72,7 +72,7 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
         return X
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, groups=None):
+    def fit(self, X, y=None, metadata=None, groups="deprecated"):
         """Fit each subject's statistics (``y`` is ignored: alignment never sees labels).
 
         The parameters are checked first, against ``_parameter_constraints`` (scikit-learn's
@@ -82,27 +82,32 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
         ----------
         X : ndarray, shape (n_windows, ...)
         y : ignored
-        groups : array-like of str, shape (n_windows,), optional
-            Subject id or trial key per window.
+        metadata : pandas.DataFrame, shape (n_windows, n_columns), optional
+            One row per window with a ``subject`` column (``WindowTokens.metadata``); None: all
+            windows are one subject.
+        groups : deprecated
+            Subject ids or trial keys per window; deprecated since 0.2, use ``metadata``.
 
         Returns
         -------
         self
         """
         X = self._check(X, reset=True)
-        subject = subject_ids(groups, len(X))
+        subject = _subjects(metadata, groups, len(X), f"{type(self).__name__}.fit")
         self.subjects_ = np.unique(subject)
         self.stats_ = {s: self._statistics(X[subject == s]) for s in self.subjects_}
         return self
 
-    def transform(self, X, groups=None):
+    def transform(self, X, metadata=None, groups="deprecated"):
         """Align each window with its subject's statistics (an unseen subject's: from these windows).
 
         Parameters
         ----------
         X : ndarray, shape (n_windows, ...)
-        groups : array-like of str, shape (n_windows,), optional
-            Subject id or trial key per window; None: all windows are one subject.
+        metadata : pandas.DataFrame, shape (n_windows, n_columns), optional
+            One row per window with a ``subject`` column; None: all windows are one subject.
+        groups : deprecated
+            Subject ids or trial keys per window; deprecated since 0.2, use ``metadata``.
 
         Returns
         -------
@@ -110,13 +115,13 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self, "stats_")
         X = self._check(X, reset=False)
-        if groups is None and "" not in self.stats_:
+        subject = _subjects(metadata, groups, len(X), f"{type(self).__name__}.transform")
+        if metadata is None and isinstance(groups, str) and "" not in self.stats_:
             warnings.warn(
-                f"{type(self).__name__} was fitted with groups (subjects {self.subjects_[:3].tolist()}...) but "
-                "transform got none: all these windows are aligned as one unseen subject, on their own "
-                "statistics. Pass groups (under sklearn.config_context(enable_metadata_routing=True) in a Pipeline).",
-                UserWarning, stacklevel=2)
-        subject = subject_ids(groups, len(X))
+                f"{type(self).__name__} was fitted with subjects ({self.subjects_[:3].tolist()}...) but "
+                "transform got no metadata: all these windows are aligned as one unseen subject, on their own "
+                "statistics. Pass metadata (under sklearn.config_context(enable_metadata_routing=True) in a "
+                "Pipeline).", UserWarning, stacklevel=2)
         out = np.empty_like(X)
         for s in np.unique(subject):
             rows = subject == s
@@ -124,8 +129,8 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
             out[rows] = self._apply(X[rows], stats)
         return out
 
-    def fit_transform(self, X, y=None, groups=None):
-        return self.fit(X, y, groups=groups).transform(X, groups=groups)
+    def fit_transform(self, X, y=None, metadata=None, groups="deprecated"):
+        return self.fit(X, y, metadata=metadata, groups=groups).transform(X, metadata=metadata, groups=groups)
 
 
 class SubjectStandardScaler(_SubjectAlignment):

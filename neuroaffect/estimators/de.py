@@ -72,9 +72,10 @@ def aligned_de_logistic_regression(**params):
     Each subject's DE features are standardised over that subject's windows (a test subject's over
     its own test windows, without labels: transductive), then one balanced logistic regression
     (``C=0.1, class_weight="balanced", max_iter=1000`` by default) is fitted on all training
-    subjects. Fit and predict with ``groups`` (subject ids or trial keys) under scikit-learn's
-    metadata routing, as :func:`~neuroaffect.evaluation.cross_validate_subjects` does; without
-    ``groups`` all windows count as one subject.
+    subjects. Fit and predict with ``metadata`` (a table with a ``subject`` column, e.g.
+    ``tokens.metadata``) under scikit-learn's metadata routing, as
+    :func:`~neuroaffect.evaluation.cross_validate_subjects` does; without it all windows count as
+    one subject.
     """
     params = {"C": 0.1, "class_weight": "balanced", "max_iter": 1000, **params}
     return make_pipeline(FlattenTokens(), SubjectStandardScaler(), LogisticRegression(**params))

@@ -12,8 +12,9 @@ The networks are built with braindecode's vocabulary: ``n_chans`` and ``n_times`
 (``chs_info``: MNE-style channel dicts, e.g. ``raw.info["chs"]``, whose names and positions the
 networks read; or built from ``ch_names`` and the standard montage's positions).
 
-``fit`` requests ``groups`` (trial ids, for early stopping on held-out trials) and ``held_out``
-(what the evaluation holds out, which ``validation_groups="auto"`` follows) through scikit-learn's
+``fit`` requests ``groups`` (trial ids, for early stopping on held-out trials), ``metadata`` (the
+windows' id table: trials and subjects) and ``held_out`` (what the evaluation holds out, which
+``validation_groups="auto"`` follows) through scikit-learn's
 metadata routing by default, as the electrode-attention estimators do.
 """
 
@@ -104,7 +105,7 @@ def _check_chs_info(chs_info, n_chans):
 class _BraindecodeBase(BaseEstimator):
     _regression = False
     # Routed by default to fit when metadata routing is enabled (in a Pipeline, a search, the runner).
-    __metadata_request__fit = {"groups": True, "held_out": True}
+    __metadata_request__fit = {"groups": True, "metadata": True, "held_out": True}
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -145,7 +146,7 @@ class _BraindecodeBase(BaseEstimator):
         return _chs_info(self.ch_names)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, groups=None, held_out=None):
+    def fit(self, X, y, groups=None, metadata=None, held_out=None):
         """Train the network.
 
         Parameters
@@ -156,12 +157,15 @@ class _BraindecodeBase(BaseEstimator):
             Class labels (classifier) or ratings (regressor). A column vector (n_windows, 1) is
             ravelled, with scikit-learn's ``DataConversionWarning``.
         groups : ndarray, shape (n_windows,), optional
-            Trial id per window; enables early stopping on held-out trials (held-out subjects with
-            ``validation_groups="subject"``: then trial keys ``"subject/session/trial"``).
-            Requested by default through metadata routing.
+            Trial id per window; enables early stopping on held-out trials. Requested by default
+            through metadata routing.
+        metadata : pandas.DataFrame, shape (n_windows, n_columns), optional
+            The windows' id table (``WindowTokens.metadata``): trial codes (in place of
+            ``groups``) and the subjects ``validation_groups="subject"`` holds out. Requested by
+            default through metadata routing.
         held_out : {"subject", "trial"} or None, optional
             What the evaluation around this fit holds out from the model; ``validation_groups="auto"``
-            holds out subjects when it is "subject" and ``groups`` span at least 3 subjects, else
+            holds out subjects when it is "subject" and ``metadata`` spans at least 3 subjects, else
             trials (:func:`~neuroaffect.estimators.neural.resolve_validation_groups`). Requested
             by default through metadata routing.
 
@@ -182,9 +186,9 @@ class _BraindecodeBase(BaseEstimator):
         # only, so the validation trials stay unseen.
         seed = fit_seed(self.random_state)
         train, valid = inner_split(self, len(X), groups, seed, None if self._regression else targets,
-                                   held_out=held_out)
+                                   held_out=held_out, metadata=metadata)
         self.early_stopping_ = valid is not None
-        self.validation_groups_ = (resolve_validation_groups(self.validation_groups, groups, held_out)
+        self.validation_groups_ = (resolve_validation_groups(self.validation_groups, groups, held_out, metadata)
                                    if self.early_stopping_ else None)
         targets = self._scale_targets(targets, train)
         self.n_times_ = X.shape[2]

@@ -20,13 +20,16 @@ Where the networks name the same things as braindecode, they use its constructor
 ``n_chans`` (channels, or electrode tokens), ``n_outputs``, ``chs_info`` (MNE-style channel dicts,
 e.g. ``raw.info["chs"]``) and ``sfreq``.
 
-Metadata the neural estimators take in ``fit`` (both requested by default through scikit-learn's
+Metadata the neural estimators take in ``fit`` (all three requested by default through scikit-learn's
 metadata routing, ``__metadata_request__fit``, so a ``Pipeline`` or a search routes them when
 routing is enabled; :func:`~neuroaffect.evaluation.cross_validate_subjects` passes them where
 consumed):
 
-- ``groups``: the windows' trial ids (trial keys ``"subject/session/trial"`` to hold out subjects);
-  without them there is no early stopping.
+- ``groups``: the windows' trial ids (any id per window; windows that share one form one trial);
+  without them (or ``metadata``) there is no early stopping.
+- ``metadata``: the windows' id table (``WindowTokens.metadata``: subject, session and trial with
+  integer codes); its trial codes are the trials, its subject codes the subjects that
+  ``validation_groups="subject"`` holds out.
 - ``held_out`` (:data:`HELD_OUT`): what the evaluation around this fit holds out from the model,
   ``"subject"`` when it will be tested on subjects absent from its training data
   (leave-one-subject-out, cross-dataset), ``"trial"`` when on unseen trials (or sessions,
@@ -87,24 +90,51 @@ TRAINING_CONSTRAINTS = {
 MIN_VALIDATION_UNITS = 5
 
 
-def resolve_validation_groups(validation_groups, groups, held_out=None) -> str:
+def validation_units(groups, metadata, n, unit):
+    """Integer code per window of the trial or subject it belongs to, shape (n,), or None.
+
+    ``unit="trial"``: ``metadata``'s trial codes when it has them, else ``groups`` (any trial id per
+    window), else None. ``unit="subject"``: ``metadata``'s subject codes, else None; from trial keys
+    ``"subject/session/trial"`` in ``groups`` alone with a ``FutureWarning`` (deprecated since 0.2:
+    pass ``metadata``).
+    """
+    from .._keys import check_metadata, keys_table
+
+    if metadata is not None:
+        table = check_metadata(metadata, n)
+        if f"{unit}_code" in table.columns:
+            return table[f"{unit}_code"].to_numpy(dtype=np.int64)
+    if groups is None:
+        return None
+    groups = check_groups(groups, n)
+    if unit == "trial":  # codes in sorted-id order: the splits of 0.1, which split the ids themselves
+        return np.unique(groups.astype(str), return_inverse=True)[1].astype(np.int64).ravel()
+    warnings.warn(
+        "Holding out subjects for early stopping by reading them from the trial keys in groups is deprecated "
+        "since 0.2 and will be removed in 0.3: pass metadata=tokens.metadata (a table with a 'subject' column), "
+        "as cross_validate_subjects does.", FutureWarning, stacklevel=4)
+    return keys_table(groups.astype(str))["subject_code"].to_numpy(dtype=np.int64)
+
+
+def resolve_validation_groups(validation_groups, groups, held_out=None, metadata=None) -> str:
     """What the early-stopping split holds out: ``"trial"`` or ``"subject"``.
 
     ``"trial"`` and ``"subject"`` are returned as given. ``"auto"`` (the estimators' default)
-    follows the ``held_out`` fit metadata: ``"subject"`` when ``held_out == "subject"`` and
-    ``groups`` (trial keys ``"subject/session/trial"``) span at least :data:`MIN_SUBJECTS_AUTO`
-    (3) subjects, so the stopping epoch is chosen for subjects the model has not seen, as the
-    evaluation measures; otherwise ``"trial"``. The estimator cannot tell the protocol from the
-    data, hence the metadata.
+    follows the ``held_out`` fit metadata: ``"subject"`` when ``held_out == "subject"`` and the
+    windows span at least :data:`MIN_SUBJECTS_AUTO` (3) subjects (``metadata``'s), so the stopping
+    epoch is chosen for subjects the model has not seen, as the evaluation measures; otherwise
+    ``"trial"``. The estimator cannot tell the protocol from the data, hence the metadata.
 
     Parameters
     ----------
     validation_groups : {"auto", "trial", "subject"}
         The estimator's parameter.
     groups : array-like of shape (n_windows,) or None
-        The fit's trial ids (only read for ``"auto"`` under ``held_out="subject"``).
+        The fit's trial ids.
     held_out : {"subject", "trial"} or None
         What the evaluation holds out (see the module docstring).
+    metadata : pandas.DataFrame, shape (n_windows, n_columns), optional
+        The fit's id table (only read for ``"auto"`` under ``held_out="subject"``).
 
     Returns
     -------
@@ -115,26 +145,24 @@ def resolve_validation_groups(validation_groups, groups, held_out=None) -> str:
     check_option("held_out", held_out, HELD_OUT)
     if validation_groups != "auto":
         return validation_groups
-    if held_out != "subject" or groups is None:
+    if held_out != "subject" or (groups is None and metadata is None):
         return "trial"
-    from .._keys import parse_trial_keys
+    n = len(metadata) if metadata is not None else len(np.asarray(groups))
+    subjects = validation_units(groups, metadata, n, "subject")
+    return "subject" if subjects is not None and len(np.unique(subjects)) >= MIN_SUBJECTS_AUTO else "trial"
 
-    n_subjects = len(np.unique(parse_trial_keys(np.asarray(groups))[0]))
-    return "subject" if n_subjects >= MIN_SUBJECTS_AUTO else "trial"
 
-
-def inner_split(estimator, n, groups, seed, classes=None, held_out=None):
+def inner_split(estimator, n, groups, seed, classes=None, held_out=None, metadata=None):
     """Indices ``(train, valid)`` of the early-stopping split of ``n`` windows.
 
     ``valid`` is None (no early stopping) when ``estimator.patience`` is None,
-    ``estimator.validation_fraction`` is 0, ``groups`` is None (then a warning says why: a split
-    of windows would leak trials into the validation set), or the split would hold fewer than
-    :data:`MIN_VALIDATION_UNITS` trials (subjects) of some class (then a log line says so).
-    Otherwise ``valid`` holds out whole trials, stratified by class, or whole subjects
-    (``groups`` must then be trial keys ``"subject/session/trial"``, see
-    :func:`neuroaffect.evaluation.splitters.parse_trial_keys`), as
-    :func:`resolve_validation_groups` reads ``estimator.validation_groups`` and ``held_out``
-    (the fit metadata: what the evaluation holds out).
+    ``estimator.validation_fraction`` is 0, neither ``groups`` nor ``metadata`` is given (then a
+    warning says why: a split of windows would leak trials into the validation set), or the split
+    would hold fewer than :data:`MIN_VALIDATION_UNITS` trials (subjects) of some class (then a log
+    line says so). Otherwise ``valid`` holds out whole trials, stratified by class, or whole
+    subjects (:func:`validation_units`), as :func:`resolve_validation_groups` reads
+    ``estimator.validation_groups``, ``held_out`` (the fit metadata: what the evaluation holds out)
+    and ``metadata``.
 
     ``classes``: class code per window (classification), or None (regression).
     """
@@ -144,27 +172,28 @@ def inner_split(estimator, n, groups, seed, classes=None, held_out=None):
     everything = np.arange(n)
     if estimator.patience is None or estimator.validation_fraction == 0:
         return everything, None
-    if groups is None:
+    if groups is None and metadata is None:
         warnings.warn(
-            f"{type(estimator).__name__}.fit got no groups (trial ids), so its validation split could "
-            "not hold out whole trials; early stopping is off and training runs for max_epochs. "
-            "Pass groups=<trial id per window> to enable it.",
+            f"{type(estimator).__name__}.fit got no groups (trial ids) and no metadata, so its validation split "
+            "could not hold out whole trials; early stopping is off and training runs for max_epochs. "
+            "Pass groups=<trial id per window> (or metadata=tokens.metadata) to enable it.",
             UserWarning,
             stacklevel=3,
         )
         return everything, None
-    groups = check_groups(groups, n)
-    how = resolve_validation_groups(how, groups, held_out)
-    units = groups
+    how = resolve_validation_groups(how, groups, held_out, metadata)
+    units = validation_units(groups, metadata, n, how)
+    if units is None:
+        raise ValueError(f"{type(estimator).__name__}.fit: early stopping holds out whole {how}s, but neither "
+                         f"metadata nor groups name each window's {how}; pass metadata=tokens.metadata.")
     if how == "subject":
-        from .._keys import parse_trial_keys
+        if len(np.unique(units)) < 2:
+            from .._keys import check_metadata, keys_table
 
-        units = parse_trial_keys(groups)[0]
-        subjects = np.unique(units)
-        if len(subjects) < 2:
+            table = check_metadata(metadata, n) if metadata is not None else keys_table(np.asarray(groups).astype(str))
             raise ValueError(
-                "validation_groups='subject' holds out whole subjects for early stopping, so groups must "
-                f"span at least 2 subjects; got only {subjects.tolist()}. Use validation_groups='trial' "
+                "validation_groups='subject' holds out whole subjects for early stopping, so the windows must "
+                f"span at least 2 subjects; got only {table['subject'].iloc[0]!r}. Use validation_groups='trial' "
                 "(or patience=None) when training on one subject."
             )
     if len(np.unique(units)) < 2:

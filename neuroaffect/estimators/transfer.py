@@ -131,8 +131,8 @@ class MontageTransfer(MetaEstimatorMixin, BaseEstimator):
     Notes
     -----
     ``fit`` is a metadata router (scikit-learn's metadata routing): with routing enabled (as the
-    evaluation runner enables it) the fit metadata that ``estimator`` requests, ``groups`` and
-    ``held_out`` by default for the transformers (early stopping on held-out trials or subjects),
+    evaluation runner enables it) the fit metadata that ``estimator`` requests, ``groups``,
+    ``metadata`` and ``held_out`` by default for the transformers (early stopping on held-out trials or subjects),
     go to its ``fit``. With routing disabled, ``fit(X, y)`` works as ever and any keyword
     arguments (``groups=``, ``held_out=``) go to ``estimator.fit`` as they are, for backward
     compatibility (the transformers take both). It checks the parameters first
@@ -173,7 +173,7 @@ class MontageTransfer(MetaEstimatorMixin, BaseEstimator):
         return tags
 
     def get_metadata_routing(self):
-        """Fit metadata that ``estimator`` requests (``groups``, ``held_out``) go to its ``fit``."""
+        """Fit metadata that ``estimator`` requests (``groups``, ``metadata``, ``held_out``) go to its ``fit``."""
         return MetadataRouter(owner=type(self).__name__).add_self_request(self).add(
             estimator=self.estimator, method_mapping=MethodMapping().add(caller="fit", callee="fit"),
         )

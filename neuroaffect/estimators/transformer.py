@@ -4,7 +4,8 @@ Training runs in skorch (AdamW, cosine learning-rate schedule, label smoothing, 
 inner validation split). The inner split is grouped by trial: pass ``groups`` (one trial id per
 window) to ``fit``; without them there is no early stopping, because a split of windows would put
 windows of one trial on both sides and stop on a leaky, optimistic validation score. ``fit``
-requests ``groups`` and ``held_out`` (what the evaluation holds out, which
+requests ``groups``, ``metadata`` (the id table, whose codes name trials and subjects) and
+``held_out`` (what the evaluation holds out, which
 ``validation_groups="auto"`` follows) through scikit-learn's metadata routing by default, so a
 ``Pipeline`` or a search routes them when routing is enabled.
 

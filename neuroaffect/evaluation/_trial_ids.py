@@ -1,8 +1,10 @@
-"""The windows' ids as the splitters read them (:class:`_TrialIds`), and the checks they share."""
+"""The windows' ids as the splitters read them (:class:`_TrialIds`), the checks they share, and the one
+way stimuli are assigned to folds (:func:`_stimulus_folds`)."""
 
 from __future__ import annotations
 
 import numpy as np
+from sklearn.model_selection import KFold
 
 from .._keys import _factorize, is_trial_table, keys_table, make_trial_keys
 from .._keys import check_trial_keys as _check_keys
@@ -94,3 +96,39 @@ def _accepts_trial_table(split):
     """Mark a ``split`` method that takes a trial table as ``groups`` (the runner passes it one)."""
     split._accepts_trial_table = True
     return split
+
+
+def _stimulus_folds(stimulus, n_splits, shuffle=True, random_state=None) -> np.ndarray:
+    """The fold (0 .. ``n_splits`` - 1) of each row's stimulus: the one way stimuli are assigned to folds.
+
+    The distinct stimuli (the trial ids: one stimulus, any subject) are numbered in order of first
+    appearance and cut into ``n_splits`` folds by ``KFold(n_splits, shuffle=shuffle,
+    random_state=random_state)`` (``random_state`` used only when shuffling); all rows of a stimulus
+    share its fold, whoever saw it. :class:`LeaveOneSubjectOutStimulusKFold` and
+    :class:`neuroaffect.fmri.StimulusKFold` both fold stimuli here, so one seed gives them the same
+    folds.
+
+    Parameters
+    ----------
+    stimulus : array-like, shape (n_rows,)
+        Each row's stimulus id (e.g. ``_TrialIds.labels("trial")``).
+    n_splits : int
+        At least 2 (checked by the caller) and at most the number of distinct stimuli.
+    shuffle : bool, default=True
+    random_state : int, RandomState instance or None, default=None
+
+    Returns
+    -------
+    fold : ndarray of int, shape (n_rows,)
+    """
+    codes = _factorize(np.asarray(stimulus))  # stimuli numbered 0.. in order of first appearance
+    n_stimuli = int(codes.max(initial=-1)) + 1
+    if n_stimuli < n_splits:
+        raise ValueError(
+            f"Cannot make n_splits={n_splits} folds of stimuli from {n_stimuli} distinct stimuli; lower n_splits."
+        )
+    fold_of = np.empty(n_stimuli, dtype=np.intp)
+    folds = KFold(n_splits, shuffle=shuffle, random_state=random_state if shuffle else None)
+    for f, (_, test_stimuli) in enumerate(folds.split(np.zeros(n_stimuli))):
+        fold_of[test_stimuli] = f
+    return fold_of[codes]

@@ -5,9 +5,10 @@ names each job's storage file; :func:`_run_jobs` loads the stored jobs and fits 
 joblib (so ``joblib.parallel_config(backend="dask")`` runs them on a cluster).
 
 Metadata reach the estimator by scikit-learn's metadata routing (:func:`_fit_predict` runs every
-fit and predict with routing enabled): the windows' trial keys as ``groups`` and the protocol's
-held-out unit as ``held_out``, each passed exactly where the estimator (or a step or search inside
-it) consumes it.
+fit and predict with routing enabled): the windows' trial keys as ``groups``, their id table
+(subject, session and trial labels and integer codes) as ``metadata`` and the protocol's held-out
+unit as ``held_out``, each passed exactly where the estimator (or a step or search inside it)
+consumes it.
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def _plan_jobs(prot, tokens, table, labels, scopes, held_out, n_splits, random_s
     return jobs, audits
 
 
-def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress):
+def _run_jobs(estimator, X, labels, keys, table, jobs, n_classes, n_jobs, progress):
     from .._logging import progress_bar
 
     outputs = [None] * len(jobs)
@@ -135,6 +136,7 @@ def _run_jobs(estimator, X, labels, keys, jobs, n_classes, n_jobs, progress):
         delayed(_fit_predict)(
             estimator, X[jobs[i]["train"]], labels[jobs[i]["perm"]][jobs[i]["train"]], keys[jobs[i]["train"]],
             X[jobs[i]["test"]], keys[jobs[i]["test"]], n_classes, jobs[i]["path"], held_out=jobs[i]["held_out"],
+            metadata_train=take_rows(table, jobs[i]["train"]), metadata_test=take_rows(table, jobs[i]["test"]),
             importance=jobs[i]["perm"] == 0,  # the results keep the unpermuted jobs' importance only
         )
         for i in pending
@@ -155,13 +157,14 @@ def _held_out_metadata(prot) -> str:
 
 
 def _fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test, n_classes, path, held_out=None,
-                 importance=True):
+                 importance=True, metadata_train=None, metadata_test=None):
     """Fit a clone on one training set, predict its test set, store the result atomically.
 
     Fit and predict run with scikit-learn's metadata routing enabled. ``groups`` (the windows'
-    trial keys) go to ``fit`` and to ``predict`` / ``predict_proba`` exactly when the estimator
-    consumes them there (:func:`get_routing_for_object`): subject-alignment steps, estimators that
-    hold out trials for early stopping, a search's splitter. ``held_out`` (what the protocol holds
+    trial keys) and ``metadata`` (their id table) go to ``fit`` and to ``predict`` /
+    ``predict_proba`` exactly when the estimator consumes them there
+    (:func:`get_routing_for_object`): subject-alignment steps (``metadata``), estimators that hold
+    out trials or subjects for early stopping, a search's splitter (``groups``). ``held_out`` (what the protocol holds
     out, :func:`_held_out_metadata`) goes to ``fit`` where consumed, and ``validation_groups="auto"``
     of the neural estimators follows it. With ``importance`` (the unpermuted jobs), the electrode
     importance (:func:`_electrode_importance`) is computed on the test windows too; the stored
@@ -174,21 +177,21 @@ def _fit_predict(estimator, X_train, y_train, groups_train, X_test, groups_test,
     # numpy/scipy BLAS single-threaded inside a job: parallelism comes from n_jobs, and threaded BLAS
     # on the small matrices of one fold mostly spins (6x slower on a busy 2-core machine).
     with _blas_controller().limit(limits=1, user_api="blas"), config_context(enable_metadata_routing=True):
-        fit_params = _consumed(est, "fit", groups=groups_train, held_out=held_out)
-        predict_params = _consumed(est, "predict", groups=groups_test)
+        fit_params = _consumed(est, "fit", groups=groups_train, metadata=metadata_train, held_out=held_out)
+        predict_params = _consumed(est, "predict", groups=groups_test, metadata=metadata_test)
         t0 = time.perf_counter()
         est.fit(X_train, y_train, **fit_params)
         fit_time = time.perf_counter() - t0
         out = {"pred": np.asarray(est.predict(X_test, **predict_params)), "proba": np.zeros((0,)),
                "importance": np.zeros((0,)), "fit_time": np.float64(fit_time), "single_class": np.bool_(single_class)}
         if n_classes and hasattr(est, "predict_proba"):
-            proba_params = _consumed(est, "predict_proba", groups=groups_test)
+            proba_params = _consumed(est, "predict_proba", groups=groups_test, metadata=metadata_test)
             proba = np.asarray(est.predict_proba(X_test, **proba_params), dtype=float)
             classes = getattr(est, "classes_", np.arange(proba.shape[1]))
             aligned = np.zeros((len(X_test), n_classes))
             aligned[:, np.asarray(classes, dtype=int)] = proba
             out["proba"] = aligned
-        value = _electrode_importance(est, X_test, groups_test) if importance else None
+        value = _electrode_importance(est, X_test, groups_test, metadata_test) if importance else None
     if value is not None:
         out["importance"] = value
     if path is not None:
@@ -223,7 +226,7 @@ def _check_routing(estimator) -> None:
     ------
     ValueError
         For a search (e.g. :func:`~neuroaffect.evaluation.nested`) around a pipeline with subject
-        alignment: a search's ``predict`` cannot pass ``groups`` on, so its alignment step would
+        alignment: a search's ``predict`` cannot pass ``metadata`` on, so its alignment step would
         silently standardise all test windows as one subject.
     """
     from sklearn.model_selection._search import BaseSearchCV
@@ -232,7 +235,7 @@ def _check_routing(estimator) -> None:
     if steps and isinstance(estimator, BaseSearchCV):
         raise ValueError(
             f"{type(estimator).__name__} around a pipeline with subject alignment ({', '.join(steps)}) "
-            "is not supported: a search's predict cannot pass the test windows' groups to the alignment step. "
+            "is not supported: a search's predict cannot pass the test windows' metadata to the alignment step. "
             "Search the hyper-parameters of a pipeline without alignment, or fix them."
         )
 
@@ -251,7 +254,7 @@ def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()
 
 
-def _electrode_importance(estimator, X_test, groups_test=None):
+def _electrode_importance(estimator, X_test, groups_test=None, metadata_test=None):
     """Electrode importance of the fitted model on the test windows, or None.
 
     The final estimator (the best estimator of a search, the last step of a pipeline) explains
@@ -270,7 +273,7 @@ def _electrode_importance(estimator, X_test, groups_test=None):
         try:
             X = X_test
             if head is not None:
-                X = head.transform(X, **_consumed(head, "transform", groups=groups_test))
+                X = head.transform(X, **_consumed(head, "transform", groups=groups_test, metadata=metadata_test))
             value = np.asarray(method(X), dtype=float).ravel()
         except Exception:  # importance is a report extra: never fail a fold for it
             return None

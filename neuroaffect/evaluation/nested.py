@@ -19,10 +19,11 @@ class NestedGridSearchCV(GridSearchCV):
     every step that requests them: each inner fit receives the ``groups`` of its own training rows
     and the refit all of them. The neural estimators (electrode-attention, Braindecode) request
     ``groups`` (and ``held_out``) in ``fit`` by default, so the searched model early-stops as the
-    plain estimator would; the subject-alignment steps request ``groups`` in ``fit`` and
-    ``transform`` (so they also reach the scoring of each inner test fold). Any other estimator
-    receives them once it requests them
-    (``set_fit_request(groups=True)``, or a class-level ``__metadata_request__fit``). Under routing,
+    plain estimator would. ``metadata`` (the windows' id table), when given, is routed the same
+    way, row by row: the neural estimators request it in ``fit``, the subject-alignment steps in
+    ``fit`` and ``transform`` (so it also reaches the scoring of each inner test fold). Any other
+    estimator receives them once it requests them (``set_fit_request(groups=True)``, or a
+    class-level ``__metadata_request__fit``). Under routing,
     every fit parameter must be requested by some step, splitter or scorer; an unrequested one
     raises scikit-learn's error naming it.
 
@@ -57,9 +58,9 @@ def nested(estimator, param_grid, *, n_inner_splits=3, scoring=None, n_jobs=None
     :func:`~neuroaffect.evaluation.cross_validate_subjects` does this on every outer fold, so the
     grid is only ever scored on held-out *training* windows and the outer test windows never
     influence the choice. Fitting it without ``groups`` raises. The search routes metadata
-    (:class:`NestedGridSearchCV`): if the estimator, or a step of it, requests ``groups`` (the
-    neural estimators and the subject-alignment steps do by default), each inner fit (and the
-    refit) receives the trial keys of its training windows.
+    (:class:`NestedGridSearchCV`): if the estimator, or a step of it, requests ``groups`` or
+    ``metadata`` (the neural estimators do by default), each inner fit (and the refit) receives
+    those of its training windows.
 
     The inner validation unit follows the outer protocol (``inner_unit="auto"``): when the
     training windows span several subjects (the cross-subject protocols, e.g.

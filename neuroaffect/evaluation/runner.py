@@ -87,10 +87,12 @@ def cross_validate_subjects(
         the samples and "trials" the groups of samples that share a trial key.
     estimator : scikit-learn estimator
         Takes ``X`` as the container holds it (3-D tokens for WindowTokens). A clone is fitted per fold. Fit and predict run under scikit-learn's metadata routing:
-        where the estimator (or a step or search inside it) requests ``groups`` (the neural
-        estimators and subject-alignment steps do by default; your own with
-        ``set_fit_request(groups=True)`` or ``__metadata_request__fit``), the windows' trial keys are
-        passed, and ``held_out`` (what the protocol holds out) likewise. For a search from
+        where the estimator (or a step or search inside it) requests them, ``groups`` (the windows'
+        trial keys: the neural estimators and group splitters request them), ``metadata`` (the
+        windows' id table, subject, session and trial with integer codes: the neural estimators and
+        the subject-alignment steps request it) and ``held_out`` (what the protocol holds out) are
+        passed; your own estimator requests them with ``set_fit_request(metadata=True)`` or
+        ``__metadata_request__fit``. For a search from
         :func:`nested` the training windows' trial keys reach its inner splitter, so
         hyper-parameters are chosen on inner splits of the training windows only; those inner
         splits hold out whole subjects under the cross-subject protocols (the training windows
@@ -296,7 +298,7 @@ def cross_validate_subjects(
                                for a in config["alignment"]]
     timings["splits"] = time.perf_counter() - t0
 
-    outputs = _run_jobs(estimator, tokens.X, labels, keys, jobs, tgt.n_classes, n_jobs, progress)
+    outputs = _run_jobs(estimator, tokens.X, labels, keys, table, jobs, tgt.n_classes, n_jobs, progress)
     timings["fit"] = float(sum(o["fit_time"] for o in outputs))
     t1 = time.perf_counter()
 

@@ -84,8 +84,9 @@ class SampleContainer(Protocol):
     - ``metadata`` (pandas.DataFrame, one row per sample): the id table with the integer codes
       ``subject_code``, ``session_code`` and ``trial_code`` besides the labels ``subject``,
       ``session`` and ``trial`` (:attr:`~neuroaffect.features.tokens.WindowTokens.metadata`), which the
-      runner's per-subject, per-session and per-trial bookkeeping reads. Absent: it is built once
-      from ``trial_key``.
+      runner's per-subject, per-session and per-trial bookkeeping reads, and which estimators
+      that request ``metadata`` receive (their rows of it) by metadata routing. Absent: it is
+      built once from ``trial_key``.
     """
 
     X: Any

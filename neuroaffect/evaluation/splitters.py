@@ -52,6 +52,7 @@ from ._trial_ids import (
     _accepts_trial_table,
     _check_n_splits,
     _check_no_shared_trials,
+    _stimulus_folds,
     _TrialIds,
 )
 from .audit import (
@@ -389,9 +390,12 @@ class LeaveOneSubjectOutStimulusKFold(_TrialSplitter):
     """Cross-subject and cross-stimulus: each subject is tested on stimuli no training subject saw.
 
     The trial id (last part of each key ``"subject/session/trial"``) names the stimulus, shared
-    across subjects (e.g. an fMRI stimulus id, a film clip). The distinct stimuli are cut into
-    ``n_splits`` folds; for each subject and fold, the test set is that subject's windows of the
-    fold's stimuli and the training set is every *other* subject's windows of the *other* stimuli.
+    across subjects (e.g. an fMRI stimulus id, a film clip). The distinct stimuli, in order of first
+    appearance, are cut into ``n_splits`` folds by ``KFold(n_splits, shuffle=shuffle,
+    random_state=random_state)`` (one fold assignment shared by every subject; the same folds as
+    :class:`neuroaffect.fmri.StimulusKFold` with the same seed); for each subject (in order of first
+    appearance) and fold, the test set is that subject's windows of the fold's stimuli and the
+    training set is every *other* subject's windows of the *other* stimuli.
     So the model has seen neither the test subject nor the test stimuli (plain
     :class:`LeaveOneSubjectOut` lets it learn the test stimuli from the other subjects).
 
@@ -426,18 +430,11 @@ class LeaveOneSubjectOutStimulusKFold(_TrialSplitter):
         n_subjects = _n_codes(subject)
         if n_subjects < 2:
             raise ValueError("LeaveOneSubjectOutStimulusKFold needs windows from at least 2 subjects.")
-        codes = _factorize(ids.labels("trial"))  # a stimulus: one trial id, any subject
-        n_stimuli = _n_codes(codes)
-        if n_stimuli < self.n_splits:
-            raise ValueError(
-                f"Cannot make n_splits={self.n_splits} folds of stimuli from {n_stimuli} distinct stimuli; "
-                "lower n_splits."
-            )
-        folds = KFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state if self.shuffle else None)
+        fold = _stimulus_folds(ids.labels("trial"), self.n_splits, self.shuffle, self.random_state)
         for s in range(n_subjects):
             own = subject == s
-            for _, test_stimuli in folds.split(np.zeros(n_stimuli)):
-                held = np.isin(codes, test_stimuli)
+            for f in range(self.n_splits):
+                held = fold == f
                 train, test = np.flatnonzero(~own & ~held), np.flatnonzero(own & held)
                 if len(train) and len(test):
                     yield train, test

@@ -10,8 +10,8 @@ VAD from the learned embedding with one of two heads, both fitted on the same tr
   nearest (cosine) to the predicted embedding: the rated stimuli the brain response is decoded as.
 
 The encoder needs each training row's stimulus embedding, looked up by stimulus id in a
-:class:`StimulusEmbeddings`; the ids come from the trial keys (``groups``) that
-:func:`neuroaffect.evaluation.cross_validate_subjects` passes to ``fit``, so the estimator runs in the
+:class:`StimulusEmbeddings`; the ids come from the id table (``metadata``, its ``trial`` column) that
+:func:`neuroaffect.evaluation.cross_validate_subjects` routes to ``fit``, so the estimator runs in the
 fMRI-VAD runner (:func:`~neuroaffect.fmri.evaluate_vad`, ``neuroaffect run fmri-vad --estimators``)
 like ridge on parcels. Test rows need no embedding: ``predict`` takes brain responses only.
 """
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import warnings
 from collections import OrderedDict
 from numbers import Integral
 
@@ -28,6 +29,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, _fit_c
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._keys import check_metadata, keys_table
 from .._validation import check_finite
 from .contrastive import ALPHAS
 
@@ -220,8 +222,8 @@ class ContrastiveVADRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
     (2, 3)
     """
 
-    # the trial keys (stimulus ids) reach fit by metadata routing, as the runner and Pipelines route them
-    __metadata_request__fit = {"groups": True}
+    # the id table (its trials are the stimuli) reaches fit by metadata routing, as the runner routes it
+    __metadata_request__fit = {"metadata": True, "groups": False}
 
     _parameter_constraints: dict = {
         "embeddings": [StimulusEmbeddings, tuple, list, dict, None],  # None: refused in fit with a hint
@@ -257,7 +259,7 @@ class ContrastiveVADRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         return encoder.set_params(**unset) if unset and self.random_state is not None else encoder
 
     @_fit_context(prefer_skip_nested_validation=False)  # the encoder validates its own parameters
-    def fit(self, X, y, groups=None, stimulus=None):
+    def fit(self, X, y, metadata=None, stimulus=None, groups="deprecated"):
         """Fit the encoder and the head on training rows.
 
         Parameters
@@ -266,11 +268,13 @@ class ContrastiveVADRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             Brain responses (the runner's tokens are flattened).
         y : ndarray, shape (n_samples,) or (n_samples, n_targets)
             Ratings.
-        groups : array-like of str, shape (n_samples,), optional
-            Trial keys ``"subject/session/stimulus"`` (``StimulusResponses.trial_keys()``; the
-            runner passes them): the stimulus id of each row is their last part.
+        metadata : pandas.DataFrame, shape (n_samples, n_columns), optional
+            The rows' id table (``StimulusResponses.metadata``; the runner passes it): the stimulus
+            of each row is its ``trial`` column.
         stimulus : array-like of str, shape (n_samples,), optional
-            The stimulus ids directly (instead of ``groups``).
+            The stimulus ids directly (instead of ``metadata``).
+        groups : deprecated
+            Trial keys ``"subject/session/stimulus"``; deprecated since 0.2, use ``metadata``.
         """
         from sklearn.linear_model import RidgeCV
         from sklearn.pipeline import make_pipeline
@@ -285,13 +289,20 @@ class ContrastiveVADRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         if self.embeddings is None:
             raise ValueError("ContrastiveVADRegressor needs embeddings (the stimulus embeddings the encoder is "
                              "trained to predict), e.g. StimulusEmbeddings.from_file('stimuli/embeddings.h5').")
-        if stimulus is None and groups is None:
-            raise ValueError("ContrastiveVADRegressor.fit needs each row's stimulus id: pass groups (trial keys "
-                             "'subject/session/stimulus', which cross_validate_subjects passes) or stimulus=.")
-        if stimulus is None:
-            from ..evaluation import parse_trial_keys
-
-            stimulus = parse_trial_keys(groups)[2]
+        legacy = not (isinstance(groups, str) and groups == "deprecated")
+        if stimulus is None and metadata is None and not legacy:
+            raise ValueError("ContrastiveVADRegressor.fit needs each row's stimulus id: pass metadata (the responses' "
+                             "id table, StimulusResponses.metadata, which cross_validate_subjects passes) or stimulus=.")
+        if stimulus is None and metadata is not None:
+            table = check_metadata(metadata, len(X))
+            if "trial" not in table.columns:
+                raise ValueError("ContrastiveVADRegressor.fit: metadata has no 'trial' column (the stimulus of each "
+                                 "row); pass StimulusResponses.metadata, or stimulus=.")
+            stimulus = table["trial"].to_numpy(dtype=object)
+        elif stimulus is None:
+            warnings.warn("ContrastiveVADRegressor.fit(groups=...) is deprecated since 0.2 and will be removed in 0.3: "
+                          "pass metadata=responses.metadata (or stimulus=).", FutureWarning, stacklevel=3)
+            stimulus = keys_table(groups, len(X))["trial"].to_numpy(dtype=object)
         stimulus = np.asarray([str(s) for s in np.asarray(stimulus, dtype=object).ravel()], dtype=object)
         if len(stimulus) != len(X):
             raise ValueError(f"ContrastiveVADRegressor.fit: X has {len(X)} rows but {len(stimulus)} stimulus ids.")

@@ -32,10 +32,11 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.model_selection import BaseCrossValidator
-from sklearn.utils import check_random_state
+from sklearn.utils.validation import _num_samples
 
-from .._keys import check_trial_keys, parse_trial_keys
+from .._keys import _factorize
 from .._validation import check_option
+from ..evaluation._trial_ids import _accepts_trial_table, _stimulus_folds, _TrialIds
 from .contrastive import ALPHAS
 from .responses import VAD_NAMES, StimulusResponses
 
@@ -45,8 +46,13 @@ PROTOCOLS = ("within-subject", "cross-subject")
 class StimulusKFold(BaseCrossValidator):
     """K folds of stimuli, within or across subjects: no stimulus is ever on both sides of a split.
 
-    The distinct stimulus ids of all subjects are shuffled and dealt round-robin into ``n_splits``
-    folds (one fold assignment shared by every subject). For each subject (in order of first
+    The distinct stimulus ids of all subjects, in order of first appearance, are cut into
+    ``n_splits`` folds by ``KFold(n_splits, shuffle=True, random_state=random_state)`` (one fold
+    assignment shared by every subject, made as
+    :class:`~neuroaffect.evaluation.LeaveOneSubjectOutStimulusKFold` makes it: with
+    ``protocol="cross-subject"`` and ``stimulus_disjoint=True`` the two give the same splits, in the
+    same order, for the same seed, as the runner's ``"leave-one-subject-out-stimulus-kfold"``
+    protocol does). For each subject (in order of first
     appearance) and each fold, the test set is that subject's rows of the fold's stimuli, and the
     training set is
 
@@ -62,9 +68,11 @@ class StimulusKFold(BaseCrossValidator):
     refuses the splits ("only works for partitions").
 
     ``groups`` are the rows' trial keys ``"subject/session/stimulus"``
-    (:attr:`StimulusResponses.trial_key <neuroaffect.fmri.StimulusResponses.trial_key>`): the
-    subject and stimulus ids are read from them, so one array drives every protocol. Rows are
-    otherwise ignored (``X`` and ``y`` only give the number of rows).
+    (:attr:`StimulusResponses.trial_key <neuroaffect.fmri.StimulusResponses.trial_key>`), or their
+    trial table (:attr:`StimulusResponses.metadata <neuroaffect.fmri.StimulusResponses.metadata>`,
+    which spares the parsing; both give the same folds): the subject and stimulus ids are read from
+    them, so one array drives every protocol. Rows are otherwise ignored (``X`` and ``y`` only give
+    the number of rows).
 
     Parameters
     ----------
@@ -96,6 +104,15 @@ class StimulusKFold(BaseCrossValidator):
     >>> cv = StimulusKFold(3, protocol="cross-subject", random_state=0)
     >>> [(r.subject[tr].tolist(), r.stimulus[te].tolist()) for tr, te in cv.split(r.X, groups=r.trial_key)][:1]
     [(['2', '2'], ['c'])]
+
+    The trial table gives the same folds as the keys, and the runner's splitter the same folds:
+
+    >>> from neuroaffect.evaluation import LeaveOneSubjectOutStimulusKFold
+    >>> folds = [te.tolist() for _, te in cv.split(r.X, groups=r.metadata)]
+    >>> folds
+    [[2], [1], [0], [5], [4], [3]]
+    >>> folds == [te.tolist() for _, te in LeaveOneSubjectOutStimulusKFold(3, random_state=0).split(r.X, groups=r.trial_key)]
+    True
     """
 
     leakage_free = True
@@ -115,10 +132,12 @@ class StimulusKFold(BaseCrossValidator):
 
     def get_n_splits(self, X=None, y=None, groups=None):
         """The number of splits :meth:`split` yields for these ``groups`` (empty ones are skipped)."""
-        return sum(1 for _ in self._iter(check_trial_keys(groups)))
+        return sum(1 for _ in self._iter(_TrialIds(groups)))
 
+    @_accepts_trial_table
     def split(self, X, y=None, groups=None):
-        """Yield ``(train, test)`` row indices (sorted); ``groups`` are the rows' trial keys.
+        """Yield ``(train, test)`` row indices (sorted); ``groups`` are the rows' trial keys or
+        their trial table (``responses.metadata``).
 
         Raises
         ------
@@ -127,25 +146,23 @@ class StimulusKFold(BaseCrossValidator):
             exceeds the number of distinct stimuli, ``protocol`` is unknown, or the cross-subject
             protocol is given one subject.
         """
-        keys = check_trial_keys(groups, None if X is None else len(X))
-        yield from self._iter(keys)
+        yield from self._iter(_TrialIds(groups, None if X is None else _num_samples(X)))
 
-    def _iter(self, keys):
+    def _iter(self, ids):
         check_option("protocol", self.protocol, PROTOCOLS)
         if not isinstance(self.n_splits, int | np.integer) or isinstance(self.n_splits, bool) or self.n_splits < 2:
             raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2 (each fold's "
                              f"stimuli are tested on a model trained on the others), got n_splits={self.n_splits!r}.")
-        subject, _, stimulus = parse_trial_keys(keys)
-        subjects = list(dict.fromkeys(subject.tolist()))
-        if self.protocol == "cross-subject" and len(subjects) < 2:
+        subject = _factorize(ids.codes("subject"))  # subjects numbered 0.. in order of first appearance
+        n_subjects = int(subject.max(initial=-1)) + 1
+        if self.protocol == "cross-subject" and n_subjects < 2:
             raise ValueError("The cross-subject protocol needs at least 2 subjects.")
-        uniq = np.unique(stimulus)
-        if len(uniq) < self.n_splits:
-            raise ValueError(f"{len(uniq)} distinct stimuli cannot be split into n_splits={self.n_splits} folds.")
-        rng = check_random_state(self.random_state)
-        fold_of = dict(zip(rng.permutation(uniq).tolist(), np.arange(len(uniq)) % self.n_splits, strict=True))
-        fold = np.array([fold_of[s] for s in stimulus.tolist()], dtype=int)
-        for s in subjects:
+        stimulus = ids.labels("trial")
+        n_stimuli = len(np.unique(stimulus))
+        if n_stimuli < self.n_splits:
+            raise ValueError(f"{n_stimuli} distinct stimuli cannot be split into n_splits={self.n_splits} folds.")
+        fold = _stimulus_folds(stimulus, self.n_splits, shuffle=True, random_state=self.random_state)
+        for s in range(n_subjects):
             own = subject == s
             for f in range(self.n_splits):
                 test = np.flatnonzero(own & (fold == f))
@@ -220,8 +237,9 @@ def evaluate_vad(responses: StimulusResponses, estimator=None, *, protocol="with
         Takes ``X`` of shape (n_stimuli, n_features) (:attr:`StimulusResponses.X`; before the
         responses were a sample container it took (n_stimuli, n_features, 1) tokens, which the
         fMRI decoders still accept). Default :func:`make_vad_decoder`. One that
-        requests ``groups`` by metadata routing gets the training rows' trial keys (e.g.
-        :class:`~neuroaffect.fmri.ContrastiveVADRegressor`, which reads the stimulus ids from them).
+        requests ``metadata`` by metadata routing gets the training rows' id table (e.g.
+        :class:`~neuroaffect.fmri.ContrastiveVADRegressor`, which reads the stimulus ids from its
+        ``trial`` column).
     protocol : str, default="within-subject"
         ``"within-subject"``, ``"cross-subject"`` (see :func:`runner_protocol`) or any
         :data:`~neuroaffect.evaluation.PROTOCOLS` name.

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._keys import make_trial_keys
+from .._keys import make_trial_keys, trial_table
 from .._validation import check_finite, check_ndim
 from ..affect.scales import RatingScale
 
@@ -318,6 +318,22 @@ class StimulusResponses:
             first.target_scales,
         )
 
+    @property
+    def metadata(self):
+        """The id table, one row per response (as ``WindowTokens.metadata``): ``subject``,
+        ``session`` (the run of :meth:`trial_keys`, ``"all-runs"`` where a subject's repeats span
+        runs), ``trial`` (the stimulus) and their integer codes; a ``pandas.DataFrame``."""
+        return trial_table(self.subject, self._key_runs(), self.stimulus)
+
+    def _key_runs(self) -> np.ndarray:
+        run = np.array([str(v) for v in self.run], dtype=object)
+        for s in self.subjects:
+            own = self.subject == s
+            pairs = set(zip(self.stimulus[own].tolist(), run[own].tolist(), strict=True))
+            if len(pairs) > len(set(self.stimulus[own].tolist())):
+                run[own] = "all-runs"
+        return run
+
     def trial_keys(self) -> np.ndarray:
         """``"subject/run/stimulus"`` per row; the groups that keep a stimulus on one side of a split.
 
@@ -328,13 +344,7 @@ class StimulusResponses:
         repeats then share a key). ``"/"`` and ``"%"`` inside ids are escaped as ``%2F`` and ``%25``
         so keys always split into three parts.
         """
-        run = np.array([str(v) for v in self.run], dtype=object)
-        for s in self.subjects:
-            own = self.subject == s
-            pairs = set(zip(self.stimulus[own].tolist(), run[own].tolist(), strict=True))
-            if len(pairs) > len(set(self.stimulus[own].tolist())):
-                run[own] = "all-runs"
-        return make_trial_keys(self.subject, run, self.stimulus)
+        return make_trial_keys(self.subject, self._key_runs(), self.stimulus)
 
     @classmethod
     def from_arrays(cls, X, stimulus, *, subject="01", run=None, vad=None, vad_scale=None,
