@@ -228,13 +228,3 @@ def check_metadata(metadata, n_samples: int | None = None, *, name: str = "metad
         session = metadata["session"].to_numpy() if "session" in metadata.columns else np.zeros(len(subject), int)
         return trial_table(subject, session, metadata["trial"].to_numpy())
     return pd.DataFrame({"subject": subject, "subject_code": _factorize(subject)})
-
-
-def unit_codes(table, unit: str, *, name: str = "metadata") -> np.ndarray:
-    """Integer code (int64) per row of the ``unit`` (``"subject"``, ``"session"`` or ``"trial"``)
-    of a table from :func:`check_metadata`; ``ValueError`` naming ``name`` when it lacks the ids."""
-    column = f"{unit}_code"
-    if column not in table.columns:
-        raise ValueError(f"{name} has no {unit!r} ids: give a table with 'subject', 'session' and 'trial' "
-                         "columns (e.g. WindowTokens.metadata).")
-    return table[column].to_numpy(dtype=np.int64)

@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer
 
 import neuroaffect
-from neuroaffect._keys import keys_table
+from neuroaffect._keys import keys_table, table_keys
 from neuroaffect.datasets import make_tokens
 from neuroaffect.estimators import (
     ElectrodeAttentionClassifier,
@@ -53,15 +53,21 @@ def _subject_data(n_subjects=4, n_trials=6, n_windows=2, seed=0):
 
 @pytest.fixture
 def split_log(monkeypatch):
-    """Every early-stopping split of the electrode-attention estimators: (groups, held_out, resolved unit)."""
+    """Every early-stopping split of the electrode-attention estimators: (groups, held_out, resolved unit),
+    and in ``.tables`` the metadata each received."""
     import neuroaffect.estimators._electrode_attention as ea
 
-    log, inner_split = [], ea.inner_split
+    class Log(list):
+        tables = []  # per split: the metadata (id table) the fit received, or None
+
+    log, inner_split = Log(), ea.inner_split
+    log.tables = []
 
     def spy(estimator, n, groups, seed, classes=None, held_out=None, metadata=None):
         unit = (None if groups is None and metadata is None
                 else resolve_validation_groups(estimator.validation_groups, groups, held_out, metadata))
         log.append((None if groups is None else np.asarray(groups), held_out, unit))
+        log.tables.append(metadata)
         return inner_split(estimator, n, groups, seed, classes, held_out=held_out, metadata=metadata)
 
     monkeypatch.setattr(ea, "inner_split", spy)
@@ -95,9 +101,9 @@ def test_pipeline_with_subject_alignment_routes_the_id_table_to_both_steps():
     with sklearn.config_context(enable_metadata_routing=True):  # held_out travels the same way
         pipe.fit(X, y, metadata=table, held_out="subject")
     assert pipe[-1].validation_groups_ == "subject"
-    with sklearn.config_context(enable_metadata_routing=True):  # trial keys reach the transformer only
-        pipe.fit(X, y, groups=keys)
-    assert pipe[0].subjects_.tolist() == [""] and pipe[-1].early_stopping_
+    with sklearn.config_context(enable_metadata_routing=True), pytest.warns(FutureWarning, match="deprecated"):
+        pipe.fit(X, y, groups=keys)  # 0.1's way: the alignment still reads subjects from the keys, and warns
+    assert pipe[0].subjects_.tolist() == ["s01", "s02", "s03", "s04"] and pipe[-1].early_stopping_
 
 
 @pytest.mark.usefixtures("small_validation")
@@ -147,7 +153,9 @@ def test_runner_passes_metadata_only_where_consumed():
         assert _consumed(LogisticRegression(), "fit", groups=np.arange(3), held_out="subject") == {}
         assert set(_consumed(_Spy(), "fit", groups=np.arange(3), held_out="subject")) == {"groups", "held_out"}
         assert set(_consumed(make_pipeline(SubjectStandardScaler(), LogisticRegression()), "predict",
-                             groups=np.arange(3), metadata=keys_table(["a/1/1"] * 3))) == {"metadata"}
+                             groups=np.arange(3), metadata=keys_table(["a/1/1"] * 3))) == {"groups", "metadata"}
+        assert set(_consumed(make_pipeline(SubjectStandardScaler().set_transform_request(groups=False), LogisticRegression()),
+                             "predict", groups=np.arange(3), metadata=keys_table(["a/1/1"] * 3))) == {"metadata"}
         assert set(_consumed(GridSearchCV(LogisticRegression(), {"C": [1.0]}, cv=GroupKFold(2)), "fit",
                              groups=np.arange(3), held_out="subject")) == {"groups"}  # the splitter's
         assert _consumed(GridSearchCV(LogisticRegression(), {"C": [1.0]}, cv=3), "fit", groups=np.arange(3)) == {}
@@ -176,14 +184,31 @@ def test_early_stopping_units_come_from_the_table_not_the_keys():
     from neuroaffect.estimators.neural import validation_units
 
     table = keys_table([f"s{s}/1/{t}" for s in range(3) for t in range(4)])
-    opaque = np.array([f"trial-{i:02d}" for i in range(12)])  # trial ids that are no keys
+    opaque = np.array([f"trial-{i:02d}" for i in range(12)])[::-1]  # trial ids that are no keys, sorting backwards
     np.testing.assert_array_equal(validation_units(opaque, table, 12, "subject"), np.repeat([0, 1, 2], 4))
-    np.testing.assert_array_equal(validation_units(opaque, table, 12, "trial"), np.arange(12))
-    np.testing.assert_array_equal(validation_units(opaque, None, 12, "trial"), np.arange(12))
+    np.testing.assert_array_equal(validation_units(opaque, table, 12, "trial"), np.arange(12))  # the table's
+    np.testing.assert_array_equal(validation_units(opaque, None, 12, "trial"), np.arange(12)[::-1])  # groups' own
     assert validation_units(None, None, 12, "trial") is None
     assert validation_units(None, table[["subject"]], 12, "trial") is None  # a table without trials
     with pytest.raises(ValueError, match="metadata has 12 rows but X has 5"):
         validation_units(None, table, 5, "subject")
+
+
+@pytest.mark.parametrize("validation_groups", ["trial", "subject"])
+def test_the_table_draws_the_early_stopping_split_the_keys_drew(validation_groups):
+    """Codes rank trials and subjects as their keys sort ("s10" before "s2"), so a seed draws the
+    split the trial keys drew before the table was routed."""
+    from neuroaffect.estimators.neural import inner_split
+
+    keys = np.array([f"s{s}/1/{t}" for s in range(1, 13) for t in range(8) for _ in range(2)])
+    classes = np.array([t % 2 for s in range(12) for t in range(8) for _ in range(2)])
+    est = _clf(validation_fraction=0.25, validation_groups=validation_groups)
+    for seed in range(3):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # subjects from keys alone: deprecated
+            from_keys = inner_split(est, len(keys), keys, seed, classes)
+        from_table = inner_split(est, len(keys), None, seed, classes, metadata=keys_table(keys))
+        np.testing.assert_array_equal(from_table[1], from_keys[1])
 
 
 @pytest.mark.parametrize("protocol, n_subjects, expected", [
@@ -196,6 +221,10 @@ def test_the_protocols_held_out_unit_reaches_early_stopping(split_log, protocol,
     cross_validate_subjects(tok, _clf(), protocol=protocol, n_splits=2, progress=False)
     held_out = "subject" if protocol.startswith("leave-one-subject") else "trial"
     assert split_log and {(h, unit) for _, h, unit in split_log} == {(held_out, expected)}
+    # the runner routes the id table: its rows are the fit's windows, with their codes
+    for (groups, _, _), table in zip(split_log, split_log.tables, strict=True):
+        assert table is not None and len(table) == len(groups)
+        np.testing.assert_array_equal(table_keys(table), groups)
 
 
 def test_held_out_reaches_early_stopping_inside_a_pipeline_and_nested_search(split_log):
@@ -203,10 +232,14 @@ def test_held_out_reaches_early_stopping_inside_a_pipeline_and_nested_search(spl
     cross_validate_subjects(tok, make_pipeline(FunctionTransformer(), _clf()), protocol="leave-one-subject-out",
                             progress=False)
     assert len(split_log) == 4 and {unit for _, _, unit in split_log} == {"subject"}
+    assert all(table is not None for table in split_log.tables)
     split_log.clear()
+    split_log.tables.clear()
     cross_validate_subjects(tok, nested(_clf(), {"lr": [1e-3]}, n_inner_splits=2), protocol="leave-one-subject-out",
                             progress=False)
     assert len(split_log) == 4 * (2 + 1) and all(g is not None and h == "subject" for g, h, _ in split_log)
+    for (groups, _, _), table in zip(split_log, split_log.tables, strict=True):  # sliced per inner fit
+        np.testing.assert_array_equal(table_keys(table), groups)
     # the refit (3 training subjects) holds out subjects; an inner fit (1 or 2 subjects) holds out trials
     assert {unit for g, _, unit in split_log if len(set(k.split("/")[0] for k in g)) >= 3} == {"subject"}
 
@@ -386,6 +419,8 @@ def test_cross_dataset_across_montages_routes_groups_and_held_out_to_the_transfo
     cross_dataset_evaluate(train, test, MontageTransfer(_clf()), channels="all")
     [(groups, held_out, unit)] = split_log  # the one cross-dataset fit: 3 training subjects
     assert groups is not None and all(k.startswith("deap:") for k in groups)
+    [table] = split_log.tables
+    assert table is not None and set(table["subject"]) == {"deap:deap0", "deap:deap1", "deap:deap2"}
     assert held_out == "subject" and unit == "subject"
 
 
@@ -409,5 +444,21 @@ def test_montage_transfer_is_a_metadata_router_for_its_estimator(split_log):
     model.fit(X, y)  # routing disabled, no metadata
     model.fit(X, y, groups=keys, held_out="trial")  # routing disabled: passed on as given
     assert [(g is not None, h) for g, h, _ in split_log] == [(True, "subject"), (False, None), (True, "trial")]
+    assert [t is not None for t in split_log.tables] == [True, False, False]
     with pytest.raises(ValueError, match="'estimator' parameter must read another montage.*Pipeline"):
         MontageTransfer(make_pipeline(SubjectStandardScaler(), _clf()), ch_names=["Fz", "Cz", "Pz", "Oz"]).fit(X, y)
+
+
+def test_a_table_of_subjects_only_aligns_and_trains_without_early_stopping():
+    """pandas.DataFrame({"subject": ids}) is enough for the alignment step; the transformer, given no
+    trial ids, warns and trains max_epochs (as without groups) instead of failing."""
+    import pandas as pd
+
+    X, y, keys = _subject_data()
+    subjects = pd.DataFrame({"subject": keys_table(keys)["subject"]})
+    pipe = make_pipeline(SubjectStandardScaler(), _clf())
+    with sklearn.config_context(enable_metadata_routing=True), pytest.warns(UserWarning, match="without trial ids"):
+        pipe.fit(X, y, metadata=subjects)
+    assert pipe[0].subjects_.tolist() == ["s01", "s02", "s03", "s04"] and not pipe[-1].early_stopping_
+    with pytest.raises(ValueError, match="holds out whole subjects.*only 's01'"):  # an explicit request is kept
+        _clf(validation_groups="subject").fit(X[:12], y[:12], metadata=subjects[:12])

@@ -109,7 +109,7 @@ class _ElectrodeAttentionBase(BaseEstimator):
 
     # ---- fitting ------------------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, groups=None, metadata=None, va=None, held_out=None):
+    def fit(self, X, y, groups=None, va=None, held_out=None, *, metadata=None):
         """Train on tokens.
 
         The parameters are checked first, against ``_parameter_constraints`` (scikit-learn's
@@ -128,11 +128,6 @@ class _ElectrodeAttentionBase(BaseEstimator):
             Trial id of each window; the early-stopping validation split holds out whole trials.
             Requested by default through metadata routing (a Pipeline or a search with routing
             enabled routes it here).
-        metadata : pandas.DataFrame, shape (n_windows, n_columns), optional
-            The windows' id table (``WindowTokens.metadata``; or any table with ``subject``,
-            ``session`` and ``trial`` columns): its trial codes are the trials early stopping holds
-            out (in place of ``groups``), its subjects those ``validation_groups="subject"`` holds
-            out. Requested by default through metadata routing.
         va : ndarray, shape (n_windows, 2), optional
             Valence and arousal of each window in the common space [-1, 1]
             (:func:`neuroaffect.affect.to_common_space`); required when ``prototype_weight > 0``,
@@ -149,6 +144,11 @@ class _ElectrodeAttentionBase(BaseEstimator):
             (:func:`~neuroaffect.estimators.neural.resolve_validation_groups`). Requested by
             default through metadata routing; :func:`~neuroaffect.evaluation.cross_validate_subjects`
             passes it from the protocol.
+        metadata : pandas.DataFrame, shape (n_windows, n_columns), optional
+            The windows' id table (``WindowTokens.metadata``; or any table with ``subject``,
+            ``session`` and ``trial`` columns): its trial codes are the trials early stopping holds
+            out (in place of ``groups``), its subjects those ``validation_groups="subject"`` holds
+            out. Requested by default through metadata routing.
 
         Returns
         -------

@@ -36,14 +36,12 @@ def _subjects(metadata, groups, n: int, method: str) -> np.ndarray:
     ``FutureWarning``; all one subject ``""`` when neither is given."""
     if metadata is not None:
         return check_metadata(metadata, n)["subject"].to_numpy(dtype=object).astype(str)
-    if isinstance(groups, str) and groups == "deprecated":
+    if not _given(groups):
         return np.full(n, "", dtype=str)
     warnings.warn(
         f"{method}(groups=...) is deprecated since 0.2 and will be removed in 0.3: pass metadata=, a table with "
-        "a 'subject' column (WindowTokens.metadata, or pandas.DataFrame({'subject': ids})). Subject alignment "
-        "requests 'metadata', not 'groups', through metadata routing.", FutureWarning, stacklevel=3)
-    if groups is None:
-        return np.full(n, "", dtype=str)
+        "a 'subject' column (WindowTokens.metadata, or pandas.DataFrame({'subject': ids})), which metadata "
+        "routing also delivers.", FutureWarning, stacklevel=4)
     groups = np.asarray(groups).astype(str)
     if groups.ndim != 1 or len(groups) != n:
         raise ValueError(f"groups must hold one subject id or trial key per window ({n}), got shape {groups.shape}.")
@@ -51,11 +49,17 @@ def _subjects(metadata, groups, n: int, method: str) -> np.ndarray:
         g.count("/") == 2 for g in groups.tolist()) else groups
 
 
+def _given(groups) -> bool:
+    return groups is not None and not (isinstance(groups, str) and groups == "deprecated")
+
+
 class _SubjectAlignment(TransformerMixin, BaseEstimator):
     """Per-subject statistics fitted without labels; unseen subjects aligned on their own windows."""
 
-    __metadata_request__fit = {"metadata": True, "groups": False}
-    __metadata_request__transform = {"metadata": True, "groups": False}
+    # "groups" (0.1's subject ids or trial keys) stays requested until 0.3, so a caller who routes only
+    # groups gets the FutureWarning, not a silently unaligned pipeline; "metadata" wins when both come.
+    __metadata_request__fit = {"metadata": True, "groups": True}
+    __metadata_request__transform = {"metadata": True, "groups": True}
     #: What the reports say when a pipeline holds this step.
     description = ""
     _parameter_constraints: dict = {}
@@ -72,7 +76,7 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
         return X
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, metadata=None, groups="deprecated"):
+    def fit(self, X, y=None, groups="deprecated", *, metadata=None):
         """Fit each subject's statistics (``y`` is ignored: alignment never sees labels).
 
         The parameters are checked first, against ``_parameter_constraints`` (scikit-learn's
@@ -85,8 +89,9 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
         metadata : pandas.DataFrame, shape (n_windows, n_columns), optional
             One row per window with a ``subject`` column (``WindowTokens.metadata``); None: all
             windows are one subject.
-        groups : deprecated
-            Subject ids or trial keys per window; deprecated since 0.2, use ``metadata``.
+        groups : array-like of str, shape (n_windows,), deprecated
+            Subject ids or trial keys per window (0.1's way; ``metadata`` wins when both are given);
+            deprecated since 0.2, removed in 0.3: use ``metadata``.
 
         Returns
         -------
@@ -98,7 +103,7 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
         self.stats_ = {s: self._statistics(X[subject == s]) for s in self.subjects_}
         return self
 
-    def transform(self, X, metadata=None, groups="deprecated"):
+    def transform(self, X, groups="deprecated", *, metadata=None):
         """Align each window with its subject's statistics (an unseen subject's: from these windows).
 
         Parameters
@@ -106,8 +111,9 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
         X : ndarray, shape (n_windows, ...)
         metadata : pandas.DataFrame, shape (n_windows, n_columns), optional
             One row per window with a ``subject`` column; None: all windows are one subject.
-        groups : deprecated
-            Subject ids or trial keys per window; deprecated since 0.2, use ``metadata``.
+        groups : array-like of str, shape (n_windows,), deprecated
+            Subject ids or trial keys per window; deprecated since 0.2, removed in 0.3: use
+            ``metadata``.
 
         Returns
         -------
@@ -116,7 +122,7 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "stats_")
         X = self._check(X, reset=False)
         subject = _subjects(metadata, groups, len(X), f"{type(self).__name__}.transform")
-        if metadata is None and isinstance(groups, str) and "" not in self.stats_:
+        if metadata is None and not _given(groups) and "" not in self.stats_:
             warnings.warn(
                 f"{type(self).__name__} was fitted with subjects ({self.subjects_[:3].tolist()}...) but "
                 "transform got no metadata: all these windows are aligned as one unseen subject, on their own "
@@ -129,8 +135,11 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
             out[rows] = self._apply(X[rows], stats)
         return out
 
-    def fit_transform(self, X, y=None, metadata=None, groups="deprecated"):
-        return self.fit(X, y, metadata=metadata, groups=groups).transform(X, metadata=metadata, groups=groups)
+    def fit_transform(self, X, y=None, groups="deprecated", *, metadata=None):
+        self.fit(X, y, groups, metadata=metadata)
+        with warnings.catch_warnings():  # fit has said it once
+            warnings.simplefilter("ignore", FutureWarning)
+            return self.transform(X, groups, metadata=metadata)
 
 
 class SubjectStandardScaler(_SubjectAlignment):
@@ -138,7 +147,7 @@ class SubjectStandardScaler(_SubjectAlignment):
 
     Works on any feature array (n_windows, ...), e.g. flat features or DE tokens
     (n_windows, n_electrodes, n_bands): each feature is centred and scaled by the mean and standard
-    deviation of the subject's windows. See the module docstring for ``groups`` and unseen
+    deviation of the subject's windows. See the module docstring for ``metadata`` and unseen
     subjects.
 
     Attributes

@@ -146,7 +146,7 @@ class _BraindecodeBase(BaseEstimator):
         return _chs_info(self.ch_names)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, groups=None, metadata=None, held_out=None):
+    def fit(self, X, y, groups=None, held_out=None, *, metadata=None):
         """Train the network.
 
         Parameters
@@ -159,15 +159,15 @@ class _BraindecodeBase(BaseEstimator):
         groups : ndarray, shape (n_windows,), optional
             Trial id per window; enables early stopping on held-out trials. Requested by default
             through metadata routing.
-        metadata : pandas.DataFrame, shape (n_windows, n_columns), optional
-            The windows' id table (``WindowTokens.metadata``): trial codes (in place of
-            ``groups``) and the subjects ``validation_groups="subject"`` holds out. Requested by
-            default through metadata routing.
         held_out : {"subject", "trial"} or None, optional
             What the evaluation around this fit holds out from the model; ``validation_groups="auto"``
             holds out subjects when it is "subject" and ``metadata`` spans at least 3 subjects, else
             trials (:func:`~neuroaffect.estimators.neural.resolve_validation_groups`). Requested
             by default through metadata routing.
+        metadata : pandas.DataFrame, shape (n_windows, n_columns), optional
+            The windows' id table (``WindowTokens.metadata``): trial codes (in place of
+            ``groups``) and the subjects ``validation_groups="subject"`` holds out. Requested by
+            default through metadata routing.
 
         Returns
         -------

@@ -93,27 +93,36 @@ MIN_VALIDATION_UNITS = 5
 def validation_units(groups, metadata, n, unit):
     """Integer code per window of the trial or subject it belongs to, shape (n,), or None.
 
-    ``unit="trial"``: ``metadata``'s trial codes when it has them, else ``groups`` (any trial id per
-    window), else None. ``unit="subject"``: ``metadata``'s subject codes, else None; from trial keys
-    ``"subject/session/trial"`` in ``groups`` alone with a ``FutureWarning`` (deprecated since 0.2:
-    pass ``metadata``).
+    ``unit="trial"``: the trials of ``metadata`` when it names them (``subject``, ``session`` and
+    ``trial`` columns), else ``groups`` (any trial id per window), else None. ``unit="subject"``:
+    ``metadata``'s subjects, else None; from trial keys ``"subject/session/trial"`` in ``groups``
+    alone with a ``FutureWarning`` (deprecated since 0.2: pass ``metadata``).
+
+    Codes number the units in the sorted order of their labels (trials: of their keys), as the
+    ids themselves sort: a seed draws the same early-stopping split from the table as from the
+    trial keys.
     """
-    from .._keys import check_metadata, keys_table
+    from .._keys import check_metadata, keys_table, table_keys
+
+    def ranks(labels):
+        return np.unique(np.asarray(labels).astype(str), return_inverse=True)[1].astype(np.int64).ravel()
 
     if metadata is not None:
         table = check_metadata(metadata, n)
-        if f"{unit}_code" in table.columns:
-            return table[f"{unit}_code"].to_numpy(dtype=np.int64)
+        if unit == "subject":
+            return ranks(table["subject"].to_numpy(dtype=object))
+        if "trial" in table.columns:
+            return ranks(table_keys(table))
     if groups is None:
         return None
     groups = check_groups(groups, n)
-    if unit == "trial":  # codes in sorted-id order: the splits of 0.1, which split the ids themselves
-        return np.unique(groups.astype(str), return_inverse=True)[1].astype(np.int64).ravel()
+    if unit == "trial":
+        return ranks(groups)
     warnings.warn(
         "Holding out subjects for early stopping by reading them from the trial keys in groups is deprecated "
         "since 0.2 and will be removed in 0.3: pass metadata=tokens.metadata (a table with a 'subject' column), "
         "as cross_validate_subjects does.", FutureWarning, stacklevel=4)
-    return keys_table(groups.astype(str))["subject_code"].to_numpy(dtype=np.int64)
+    return ranks(keys_table(groups.astype(str))["subject"].to_numpy(dtype=object))
 
 
 def resolve_validation_groups(validation_groups, groups, held_out=None, metadata=None) -> str:
@@ -183,19 +192,22 @@ def inner_split(estimator, n, groups, seed, classes=None, held_out=None, metadat
         return everything, None
     how = resolve_validation_groups(how, groups, held_out, metadata)
     units = validation_units(groups, metadata, n, how)
-    if units is None:
-        raise ValueError(f"{type(estimator).__name__}.fit: early stopping holds out whole {how}s, but neither "
-                         f"metadata nor groups name each window's {how}; pass metadata=tokens.metadata.")
-    if how == "subject":
-        if len(np.unique(units)) < 2:
-            from .._keys import check_metadata, keys_table
+    if units is None:  # a table of subjects only, no trial ids: as without groups
+        warnings.warn(
+            f"{type(estimator).__name__}.fit got metadata without trial ids ('session' and 'trial' columns) and no "
+            "groups, so its validation split could not hold out whole trials; early stopping is off and training "
+            "runs for max_epochs. Pass metadata=tokens.metadata (or groups=<trial id per window>) to enable it.",
+            UserWarning, stacklevel=3)
+        return everything, None
+    if how == "subject" and len(np.unique(units)) < 2:
+        from .._keys import check_metadata, keys_table
 
-            table = check_metadata(metadata, n) if metadata is not None else keys_table(np.asarray(groups).astype(str))
-            raise ValueError(
-                "validation_groups='subject' holds out whole subjects for early stopping, so the windows must "
-                f"span at least 2 subjects; got only {table['subject'].iloc[0]!r}. Use validation_groups='trial' "
-                "(or patience=None) when training on one subject."
-            )
+        table = check_metadata(metadata, n) if metadata is not None else keys_table(np.asarray(groups).astype(str))
+        raise ValueError(
+            "validation_groups='subject' holds out whole subjects for early stopping, so the windows must "
+            f"span at least 2 subjects; got only {table['subject'].iloc[0]!r}. Use validation_groups='trial' "
+            "(or patience=None) when training on one subject."
+        )
     if len(np.unique(units)) < 2:
         raise ValueError("Early stopping needs windows from at least 2 trials in groups.")
     fraction = estimator.validation_fraction

@@ -196,7 +196,8 @@ class MontageTransfer(MetaEstimatorMixin, BaseEstimator):
         """Fit a clone of ``estimator`` with ``ch_names``.
 
         ``fit_params``: with metadata routing enabled, routed to ``estimator.fit`` as it requests
-        them (``groups``: trial ids, ``held_out``: what the evaluation holds out); with routing
+        them (``groups``: trial ids, ``metadata``: the windows' id table, ``held_out``: what the
+        evaluation holds out); with routing
         disabled, passed to it as they are.
         """
         if self.ch_names is None:

@@ -1,8 +1,9 @@
 """scikit-learn estimators around :class:`~neuroaffect.models.transformer.ElectrodeAttentionTransformer`.
 
 Training runs in skorch (AdamW, cosine learning-rate schedule, label smoothing, early stopping on an
-inner validation split). The inner split is grouped by trial: pass ``groups`` (one trial id per
-window) to ``fit``; without them there is no early stopping, because a split of windows would put
+inner validation split). The inner split is grouped by trial: pass ``metadata`` (the windows' id
+table, ``tokens.metadata``) or ``groups`` (one trial id per window) to ``fit``; without them there
+is no early stopping, because a split of windows would put
 windows of one trial on both sides and stop on a leaky, optimistic validation score. ``fit``
 requests ``groups``, ``metadata`` (the id table, whose codes name trials and subjects) and
 ``held_out`` (what the evaluation holds out, which
@@ -98,15 +99,14 @@ class ElectrodeAttentionClassifier(ClassifierMixin, _ElectrodeAttentionBase):
         trials per subject within subject) training runs the fixed ``max_epochs`` schedule.
     validation_fraction : float
         Fraction of training *trials* (or subjects, see ``validation_groups``) held out for early
-        stopping (needs ``groups`` in ``fit``). Input standardisation, target scaling and balanced
-        class weights are fitted on the remaining (inner training) windows only.
+        stopping (needs ``metadata`` or ``groups`` in ``fit``). Input standardisation, target
+        scaling and balanced class weights are fitted on the remaining (inner training) windows only.
     validation_groups : {"auto", "trial", "subject"}
         What the early-stopping split holds out. "trial" holds out whole trials: right when the
         test data come from the training subjects (within-subject or pooled protocols).
         "subject" holds out whole subjects, so the stopping epoch is chosen for unseen subjects:
         right when the model is tested on subjects it was not trained on (leave-one-subject-out,
-        cross-dataset); ``groups`` must then be trial keys ``"subject/session/trial"`` spanning at
-        least 2 subjects. "auto" (default) follows ``fit``'s ``held_out`` metadata (what the
+        cross-dataset); ``metadata`` must then give the subjects, at least 2 of them. "auto" (default) follows ``fit``'s ``held_out`` metadata (what the
         evaluation holds out): "subject" when ``held_out="subject"`` and at least 3 subjects
         train, else "trial" (so "trial" when fitted directly without it);
         :func:`neuroaffect.evaluation.cross_validate_subjects` passes ``held_out="subject"``
@@ -395,8 +395,8 @@ def aligned_transformer_classifier(**params):
     Each subject's tokens are standardised over that subject's windows (a test subject's over its
     own test windows, without labels: transductive) before the transformer; on EEGMAT
     leave-one-subject-out this is the transformer's best pipeline (benchmarks/RESULTS.md). Fit and
-    predict with ``groups`` (trial keys) under scikit-learn's metadata routing, as
-    :func:`~neuroaffect.evaluation.cross_validate_subjects` does; the transformer takes them too
+    predict with ``metadata`` (``tokens.metadata``) under scikit-learn's metadata routing, as
+    :func:`~neuroaffect.evaluation.cross_validate_subjects` does; the transformer takes it too
     (early stopping on held-out trials or subjects).
     """
     from sklearn.pipeline import make_pipeline

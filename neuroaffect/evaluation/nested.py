@@ -21,7 +21,8 @@ class NestedGridSearchCV(GridSearchCV):
     ``groups`` (and ``held_out``) in ``fit`` by default, so the searched model early-stops as the
     plain estimator would. ``metadata`` (the windows' id table), when given, is routed the same
     way, row by row: the neural estimators request it in ``fit``, the subject-alignment steps in
-    ``fit`` and ``transform`` (so it also reaches the scoring of each inner test fold). Any other
+    ``fit`` and ``transform`` (so, with the default ``scoring=None``, it also reaches the scoring of
+    each inner test fold; a named scorer such as ``"accuracy"`` does not pass it on). Any other
     estimator receives them once it requests them (``set_fit_request(groups=True)``, or a
     class-level ``__metadata_request__fit``). Under routing,
     every fit parameter must be requested by some step, splitter or scorer; an unrequested one

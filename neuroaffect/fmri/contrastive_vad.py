@@ -222,8 +222,9 @@ class ContrastiveVADRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
     (2, 3)
     """
 
-    # the id table (its trials are the stimuli) reaches fit by metadata routing, as the runner routes it
-    __metadata_request__fit = {"metadata": True, "groups": False}
+    # the id table (its trials are the stimuli) reaches fit by metadata routing, as the runner routes it;
+    # "groups" (0.1's trial keys) stays requested until 0.3, so a caller routing only keys gets the warning
+    __metadata_request__fit = {"metadata": True, "groups": True}
 
     _parameter_constraints: dict = {
         "embeddings": [StimulusEmbeddings, tuple, list, dict, None],  # None: refused in fit with a hint
@@ -259,7 +260,7 @@ class ContrastiveVADRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         return encoder.set_params(**unset) if unset and self.random_state is not None else encoder
 
     @_fit_context(prefer_skip_nested_validation=False)  # the encoder validates its own parameters
-    def fit(self, X, y, metadata=None, stimulus=None, groups="deprecated"):
+    def fit(self, X, y, groups="deprecated", stimulus=None, *, metadata=None):
         """Fit the encoder and the head on training rows.
 
         Parameters
@@ -268,13 +269,14 @@ class ContrastiveVADRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
             Brain responses (the runner's tokens are flattened).
         y : ndarray, shape (n_samples,) or (n_samples, n_targets)
             Ratings.
-        metadata : pandas.DataFrame, shape (n_samples, n_columns), optional
-            The rows' id table (``StimulusResponses.metadata``; the runner passes it): the stimulus
-            of each row is its ``trial`` column.
+        groups : array-like of str, shape (n_samples,), deprecated
+            Trial keys ``"subject/session/stimulus"`` (0.1's way); deprecated since 0.2, removed in
+            0.3: use ``metadata``.
         stimulus : array-like of str, shape (n_samples,), optional
             The stimulus ids directly (instead of ``metadata``).
-        groups : deprecated
-            Trial keys ``"subject/session/stimulus"``; deprecated since 0.2, use ``metadata``.
+        metadata : pandas.DataFrame, shape (n_samples, n_columns), optional
+            The rows' id table (``StimulusResponses.metadata``; the runner routes it): the stimulus
+            of each row is its ``trial`` column.
         """
         from sklearn.linear_model import RidgeCV
         from sklearn.pipeline import make_pipeline
@@ -289,11 +291,11 @@ class ContrastiveVADRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         if self.embeddings is None:
             raise ValueError("ContrastiveVADRegressor needs embeddings (the stimulus embeddings the encoder is "
                              "trained to predict), e.g. StimulusEmbeddings.from_file('stimuli/embeddings.h5').")
-        legacy = not (isinstance(groups, str) and groups == "deprecated")
+        legacy = groups is not None and not (isinstance(groups, str) and groups == "deprecated")
         if stimulus is None and metadata is None and not legacy:
             raise ValueError("ContrastiveVADRegressor.fit needs each row's stimulus id: pass metadata (the responses' "
                              "id table, StimulusResponses.metadata, which cross_validate_subjects passes) or stimulus=.")
-        if stimulus is None and metadata is not None:
+        if stimulus is None and metadata is not None:  # metadata wins over the deprecated groups
             table = check_metadata(metadata, len(X))
             if "trial" not in table.columns:
                 raise ValueError("ContrastiveVADRegressor.fit: metadata has no 'trial' column (the stimulus of each "
