@@ -14,6 +14,12 @@ strong trial fingerprints), within-subject 5-fold over whole trials, trial-level
     python benchmarks/real_eeg.py --data-dir .data/eegmat --models aligned-de-logreg de-logreg
     python benchmarks/real_eeg.py --simulated                     # realistic effects: chance, as real DEAP
     python benchmarks/real_eeg.py --simulated --valence-db 5      # the same study with a clear effect
+    python benchmarks/real_eeg.py --simulated --n-permutations 19 --models de-logreg transformer
+
+With ``--n-permutations N`` every row is a permutation test (``neuroaffect.evaluation.permutation_test``:
+whole-trial labels shuffled within each subject, the full CV re-run N times), and the table adds
+the empirical chance level (the mean of the null over subjects) and the group p-value at both
+levels: a score below 0.5 is below chance only if it is below the null.
 
 Baseline named by the issue: DE + logistic regression with the classical settings (zero-phase
 Butterworth, DE on 2 s windows with 1 s hop, scaled LR with C=0.1 and balanced class weights),
@@ -26,6 +32,8 @@ import argparse
 import dataclasses
 import time
 from pathlib import Path
+
+import numpy as np
 
 DEFAULT_MODELS = ["aligned-de-logreg", "de-logreg", "aligned-riemann", "riemann", "transformer",
                   "aligned-transformer", "dgcnn", "eegnet", "majority", "stratified"]
@@ -52,18 +60,27 @@ def features(name):
     return ESTIMATORS[name].features
 
 
-def run_table(windows, models, protocol, target, seed, max_epochs, n_jobs, level):
-    from neuroaffect.evaluation import cross_validate_subjects
+def run_table(windows, models, protocol, target, seed, max_epochs, n_jobs, level, n_permutations=0):
+    """One row per model: window and ``level`` balanced accuracy (summaries), seconds, and with
+    ``n_permutations`` the permutation test (its empirical chance and group p-value per level)."""
+    from neuroaffect.evaluation import cross_validate_subjects, permutation_test
 
     rows = []
     for name in models:
         tokens = windows[features(name)]
         t0 = time.perf_counter()
-        result = cross_validate_subjects(tokens, make_model(name, tokens, seed, max_epochs), target=target,
-                                         task="classes" if target == "condition" else "binary", protocol=protocol,
-                                         n_jobs=n_jobs, random_state=seed, progress=False)
+        kwargs = dict(target=target, task="classes" if target == "condition" else "binary", protocol=protocol,
+                      n_jobs=n_jobs, random_state=seed, progress=False)
+        model = make_model(name, tokens, seed, max_epochs)
+        test = None
+        if n_permutations:
+            test = permutation_test(tokens, model, n_permutations=n_permutations, **kwargs)
+            result = test.cv_result
+        else:
+            result = cross_validate_subjects(tokens, model, **kwargs)
         s = result.summary
-        rows.append((name, s["window"]["balanced_accuracy"], s["trial"]["balanced_accuracy"], time.perf_counter() - t0))
+        rows.append((name, s["window"]["balanced_accuracy"], s["trial"]["balanced_accuracy"], time.perf_counter() - t0,
+                     test))
         w, r = rows[-1][1], rows[-1][2]
         print(f"  {name:22} window {w['mean']:.3f} ± {w['std']:.3f}   {level} {r['mean']:.3f} ± {r['std']:.3f}   "
               f"({rows[-1][3]:.0f} s)", flush=True)
@@ -74,10 +91,16 @@ def print_table(title, rows, level, notes=()):
     print(f"\n{title}")
     for note in notes:
         print(note)
-    print(f"| pipeline | window BA | {level} BA | time (s) |")
-    print("| --- | --- | --- | --- |")
-    for name, w, r, seconds in rows:
-        print(f"| {name} | {w['mean']:.3f} ± {w['std']:.3f} | {r['mean']:.3f} ± {r['std']:.3f} | {seconds:.0f} |")
+    tested = any(test is not None for *_, test in rows)
+    extra = f" window chance | window p | {level} chance | {level} p |" if tested else ""
+    print(f"| pipeline | window BA | {level} BA | time (s) |{extra}")
+    print("| --- | --- | --- | --- |" + (" --- | --- | --- | --- |" if tested else ""))
+    for name, w, r, seconds, test in rows:
+        line = f"| {name} | {w['mean']:.3f} ± {w['std']:.3f} | {r['mean']:.3f} ± {r['std']:.3f} | {seconds:.0f} |"
+        if test is not None:
+            for lvl in ("window", "trial"):
+                line += f" {np.nanmean(test.chance[lvl]):.3f} | {test.group_p_value[lvl]:.3f} |"
+        print(line)
 
 
 def main(argv=None) -> int:
@@ -94,6 +117,8 @@ def main(argv=None) -> int:
     p.add_argument("--valence-db", type=float, default=None,
                    help="--simulated: frontal alpha asymmetry per unit valence in dB (default: EffectSizes.realistic(), "
                         "0.5 dB; e.g. 5 for a clear positive control)")
+    p.add_argument("--n-permutations", type=int, default=0,
+                   help="a permutation test per row (N label permutations; the table adds chance level and p-value)")
     p.add_argument("--n-jobs", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -115,7 +140,7 @@ def main(argv=None) -> int:
                    "raw": tokens_for_dataset(sources, raw, progress=False)}
         print(f"EEGMAT {args.data_dir}: {len(sources)} subjects, features {time.perf_counter() - t0:.0f} s")
         rows = run_table(windows, args.models, "leave-one-subject-out", "condition", args.seed, args.max_epochs,
-                         args.n_jobs, "recording")
+                         args.n_jobs, "recording", args.n_permutations)
         print_table(f"EEGMAT, {len(sources)} subjects, rest vs arithmetic, leave-one-subject-out", rows, "recording",
                     [setting])
     if args.simulated:
@@ -128,7 +153,7 @@ def main(argv=None) -> int:
                                  effects=effects, design=REALISTIC, seed=args.seed)
         windows = {"bde": tokenizer.transform(trials), "raw": raw.transform(trials)}
         rows = run_table(windows, args.models, "within-subject-kfold", "valence", args.seed, args.max_epochs,
-                         args.n_jobs, "trial")
+                         args.n_jobs, "trial", args.n_permutations)
         print_table(f"Simulated DEAP-format, REALISTIC design ({args.n_subjects} subjects x {args.n_trials} trials of "
                     f"20 s, 1:3 valence, valence effect {effects.valence_asymmetry_db:g} dB), within-subject 5-fold",
                     rows, "trial", [setting])

@@ -328,16 +328,17 @@ class ValidationGroupsSpy(GroupSpy):
     the routed ``held_out`` metadata, as the neural estimators resolve it)."""
 
     seen = []
-    __metadata_request__fit = {"groups": True, "held_out": True}
+    __metadata_request__fit = {"groups": True, "metadata": True, "held_out": True}
 
     def __init__(self, c=1.0, validation_groups="auto"):
         self.c = c
         self.validation_groups = validation_groups
 
-    def fit(self, X, y, groups=None, held_out=None):
+    def fit(self, X, y, groups=None, held_out=None, metadata=None):
         from neuroaffect.estimators.neural import resolve_validation_groups
 
-        ValidationGroupsSpy.seen.append(resolve_validation_groups(self.validation_groups, groups, held_out))
+        assert metadata is not None  # the runner routes the id table: subjects are never read from the keys
+        ValidationGroupsSpy.seen.append(resolve_validation_groups(self.validation_groups, groups, held_out, metadata))
         return super().fit(X, y, groups)
 
 
