@@ -86,12 +86,12 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
         ----------
         X : ndarray, shape (n_windows, ...)
         y : ignored
-        metadata : pandas.DataFrame, shape (n_windows, n_columns), optional
-            One row per window with a ``subject`` column (``WindowTokens.metadata``); None: all
-            windows are one subject.
         groups : array-like of str, shape (n_windows,), deprecated
             Subject ids or trial keys per window (0.1's way; ``metadata`` wins when both are given);
             deprecated since 0.2, removed in 0.3: use ``metadata``.
+        metadata : pandas.DataFrame, shape (n_windows, n_columns), optional
+            One row per window with a ``subject`` column (``WindowTokens.metadata``); None: all
+            windows are one subject.
 
         Returns
         -------
@@ -109,11 +109,11 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : ndarray, shape (n_windows, ...)
-        metadata : pandas.DataFrame, shape (n_windows, n_columns), optional
-            One row per window with a ``subject`` column; None: all windows are one subject.
         groups : array-like of str, shape (n_windows,), deprecated
             Subject ids or trial keys per window; deprecated since 0.2, removed in 0.3: use
             ``metadata``.
+        metadata : pandas.DataFrame, shape (n_windows, n_columns), optional
+            One row per window with a ``subject`` column; None: all windows are one subject.
 
         Returns
         -------
