@@ -9,7 +9,8 @@ Three checks, each printed as a table:
 2. the transformer with one training setting changed at a time (class weights, label smoothing,
    electrode embedding, epochs): does one of them cause it?
 3. the direction of the held-out predictions: the correlation of P(high valence) with the true
-   valence rating over the held-out windows of the first subjects, transformer against DE + LR.
+   valence rating over the held-out windows of the first subjects, transformer against DE + LR;
+4. the regime: the same design with a 20 dB effect (16 trials) and with 40 trials (5 dB).
 
     python benchmarks/few_trial_diagnosis.py
     python benchmarks/few_trial_diagnosis.py --valence-db 0.5 --n-permutations 19
@@ -30,12 +31,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from real_eeg import make_model  # noqa: E402  (the same registry models and settings)
 
 
-def simulated_tokens(valence_db, seed):
+def simulated_tokens(valence_db, seed, n_trials=16):
     from neuroaffect.features import Tokenizer
     from neuroaffect.simulate import REALISTIC, EffectSizes, simulate_trials
 
     effects = dataclasses.replace(EffectSizes.realistic(), valence_asymmetry_db=valence_db)
-    trials = simulate_trials("deap", 10, 16, trial_duration=20.0, effects=effects, design=REALISTIC, seed=seed)
+    trials = simulate_trials("deap", 10, n_trials, trial_duration=20.0, effects=effects, design=REALISTIC, seed=seed)
     return Tokenizer(window=2.0, hop=1.0).transform(trials)
 
 
@@ -105,6 +106,22 @@ def prediction_direction(tok, n_subjects, seed):
               flush=True)
 
 
+def regime(n_jobs, seed):
+    from neuroaffect.evaluation import cross_validate_subjects
+
+    print("| effect | trials per subject | de-logreg window / trial BA | transformer window / trial BA |\n"
+          "| --- | --- | --- | --- |")
+    for valence_db, n_trials in ((20.0, 16), (5.0, 40)):
+        tok = simulated_tokens(valence_db, seed, n_trials)
+        cells = []
+        for name in ("de-logreg", "transformer"):
+            s = cross_validate_subjects(tok, make_model(name, tok, seed, 30), target="valence", task="binary",
+                                        protocol="within-subject-kfold", n_jobs=n_jobs, random_state=seed,
+                                        progress=False).summary
+            cells.append(f"{s['window']['balanced_accuracy']['mean']:.3f} / {s['trial']['balanced_accuracy']['mean']:.3f}")
+        print(f"| {valence_db:g} dB | {n_trials} | {cells[0]} | {cells[1]} |", flush=True)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--valence-db", type=float, default=5.0)
@@ -122,6 +139,8 @@ def main(argv=None) -> int:
     transformer_settings(tok, args.n_jobs, args.seed)
     print(f"\n3. Direction of held-out predictions (first {args.n_subjects_direction} subjects)")
     prediction_direction(tok, args.n_subjects_direction, args.seed)
+    print("\n4. The regime: a larger effect, more trials")
+    regime(args.n_jobs, args.seed)
     return 0
 
 
