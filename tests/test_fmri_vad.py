@@ -192,7 +192,7 @@ def test_stimulus_kfold_errors(data):
         next(StimulusKFold(3).split(r.X))
     with pytest.raises(ValueError, match="'n_splits' parameter.*n_splits=1"):
         next(StimulusKFold(1).split(r.X, groups=r.trial_key))
-    with pytest.raises(ValueError, match="60 distinct stimuli cannot be split into n_splits=100"):
+    with pytest.raises(ValueError, match="Cannot make n_splits=100 folds of stimuli from 60 distinct stimuli"):
         next(StimulusKFold(100).split(r.X, groups=r.trial_key))
     with pytest.raises(ValueError, match="'protocol'"):
         next(StimulusKFold(3, protocol="pooled").split(r.X, groups=r.trial_key))

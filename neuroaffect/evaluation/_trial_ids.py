@@ -11,6 +11,11 @@ from .._keys import check_trial_keys as _check_keys
 from .audit import LeakageError
 
 
+def _n_codes(codes) -> int:
+    """How many values integer codes 0, 1, ... (:func:`~neuroaffect._keys._factorize`) number."""
+    return int(codes.max(initial=-1)) + 1
+
+
 def _check_n_splits(n_splits) -> None:
     if not isinstance(n_splits, int | np.integer) or n_splits < 2:
         raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2, got {n_splits!r}.")
@@ -122,7 +127,7 @@ def _stimulus_folds(stimulus, n_splits, shuffle=True, random_state=None) -> np.n
     fold : ndarray of int, shape (n_rows,)
     """
     codes = _factorize(np.asarray(stimulus))  # stimuli numbered 0.. in order of first appearance
-    n_stimuli = int(codes.max(initial=-1)) + 1
+    n_stimuli = _n_codes(codes)
     if n_stimuli < n_splits:
         raise ValueError(
             f"Cannot make n_splits={n_splits} folds of stimuli from {n_stimuli} distinct stimuli; lower n_splits."

@@ -52,6 +52,7 @@ from ._trial_ids import (
     _accepts_trial_table,
     _check_n_splits,
     _check_no_shared_trials,
+    _n_codes,
     _stimulus_folds,
     _TrialIds,
 )
@@ -167,11 +168,6 @@ class TrialKFold(_TrialSplitter):
             splits = list(folds.split(np.zeros(n_trials), trial_y))
         for train_trials, test_trials in splits:
             yield np.flatnonzero(np.isin(codes, train_trials)), np.flatnonzero(np.isin(codes, test_trials))
-
-
-def _n_codes(codes) -> int:
-    """How many values integer codes 0, 1, ... (:func:`~neuroaffect._keys._factorize`) number."""
-    return int(codes.max(initial=-1)) + 1
 
 
 def _trial_labels(y, codes, n_trials):

@@ -36,7 +36,7 @@ from sklearn.utils.validation import _num_samples
 
 from .._keys import _factorize
 from .._validation import check_option
-from ..evaluation._trial_ids import _accepts_trial_table, _stimulus_folds, _TrialIds
+from ..evaluation._trial_ids import _accepts_trial_table, _n_codes, _stimulus_folds, _TrialIds
 from .contrastive import ALPHAS
 from .responses import VAD_NAMES, StimulusResponses
 
@@ -154,14 +154,10 @@ class StimulusKFold(BaseCrossValidator):
             raise ValueError(f"Invalid value for the 'n_splits' parameter: expected an integer >= 2 (each fold's "
                              f"stimuli are tested on a model trained on the others), got n_splits={self.n_splits!r}.")
         subject = _factorize(ids.codes("subject"))  # subjects numbered 0.. in order of first appearance
-        n_subjects = int(subject.max(initial=-1)) + 1
+        n_subjects = _n_codes(subject)
         if self.protocol == "cross-subject" and n_subjects < 2:
             raise ValueError("The cross-subject protocol needs at least 2 subjects.")
-        stimulus = ids.labels("trial")
-        n_stimuli = len(np.unique(stimulus))
-        if n_stimuli < self.n_splits:
-            raise ValueError(f"{n_stimuli} distinct stimuli cannot be split into n_splits={self.n_splits} folds.")
-        fold = _stimulus_folds(stimulus, self.n_splits, shuffle=True, random_state=self.random_state)
+        fold = _stimulus_folds(ids.labels("trial"), self.n_splits, shuffle=True, random_state=self.random_state)
         for s in range(n_subjects):
             own = subject == s
             for f in range(self.n_splits):
