@@ -228,3 +228,12 @@ def check_metadata(metadata, n_samples: int | None = None, *, name: str = "metad
         session = metadata["session"].to_numpy() if "session" in metadata.columns else np.zeros(len(subject), int)
         return trial_table(subject, session, metadata["trial"].to_numpy())
     return pd.DataFrame({"subject": subject, "subject_code": _factorize(subject)})
+
+
+#: Default of the ``groups`` parameters deprecated in 0.2 (removed in 0.3): tells "not passed" from None.
+DEPRECATED = "deprecated"
+
+
+def groups_given(groups) -> bool:
+    """Whether a deprecated ``groups`` parameter was passed (not None, not :data:`DEPRECATED`)."""
+    return groups is not None and not (isinstance(groups, str) and groups == DEPRECATED)

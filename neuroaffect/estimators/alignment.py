@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._keys import check_metadata, keys_table
+from .._keys import DEPRECATED, check_metadata, groups_given, keys_table
 from .._validation import check_finite
 
 __all__ = ["SubjectRecentering", "SubjectStandardScaler"]
@@ -36,7 +36,7 @@ def _subjects(metadata, groups, n: int, method: str) -> np.ndarray:
     ``FutureWarning``; all one subject ``""`` when neither is given."""
     if metadata is not None:
         return check_metadata(metadata, n)["subject"].to_numpy(dtype=object).astype(str)
-    if not _given(groups):
+    if not groups_given(groups):
         return np.full(n, "", dtype=str)
     warnings.warn(
         f"{method}(groups=...) is deprecated since 0.2 and will be removed in 0.3: pass metadata=, a table with "
@@ -47,10 +47,6 @@ def _subjects(metadata, groups, n: int, method: str) -> np.ndarray:
         raise ValueError(f"groups must hold one subject id or trial key per window ({n}), got shape {groups.shape}.")
     return keys_table(groups)["subject"].to_numpy(dtype=object).astype(str) if all(
         g.count("/") == 2 for g in groups.tolist()) else groups
-
-
-def _given(groups) -> bool:
-    return groups is not None and not (isinstance(groups, str) and groups == "deprecated")
 
 
 class _SubjectAlignment(TransformerMixin, BaseEstimator):
@@ -76,7 +72,7 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
         return X
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None, groups="deprecated", *, metadata=None):
+    def fit(self, X, y=None, groups=DEPRECATED, *, metadata=None):
         """Fit each subject's statistics (``y`` is ignored: alignment never sees labels).
 
         The parameters are checked first, against ``_parameter_constraints`` (scikit-learn's
@@ -103,7 +99,7 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
         self.stats_ = {s: self._statistics(X[subject == s]) for s in self.subjects_}
         return self
 
-    def transform(self, X, groups="deprecated", *, metadata=None):
+    def transform(self, X, groups=DEPRECATED, *, metadata=None):
         """Align each window with its subject's statistics (an unseen subject's: from these windows).
 
         Parameters
@@ -122,7 +118,7 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "stats_")
         X = self._check(X, reset=False)
         subject = _subjects(metadata, groups, len(X), f"{type(self).__name__}.transform")
-        if metadata is None and not _given(groups) and "" not in self.stats_:
+        if metadata is None and not groups_given(groups) and "" not in self.stats_:
             warnings.warn(
                 f"{type(self).__name__} was fitted with subjects ({self.subjects_[:3].tolist()}...) but "
                 "transform got no metadata: all these windows are aligned as one unseen subject, on their own "
@@ -135,7 +131,7 @@ class _SubjectAlignment(TransformerMixin, BaseEstimator):
             out[rows] = self._apply(X[rows], stats)
         return out
 
-    def fit_transform(self, X, y=None, groups="deprecated", *, metadata=None):
+    def fit_transform(self, X, y=None, groups=DEPRECATED, *, metadata=None):
         self.fit(X, y, groups, metadata=metadata)
         with warnings.catch_warnings():  # fit has said it once
             warnings.simplefilter("ignore", FutureWarning)

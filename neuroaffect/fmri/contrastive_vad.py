@@ -29,7 +29,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, TransformerMixin, _fit_c
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._keys import check_metadata, keys_table
+from .._keys import DEPRECATED, check_metadata, groups_given, keys_table
 from .._validation import check_finite
 from .contrastive import ALPHAS
 
@@ -260,7 +260,7 @@ class ContrastiveVADRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         return encoder.set_params(**unset) if unset and self.random_state is not None else encoder
 
     @_fit_context(prefer_skip_nested_validation=False)  # the encoder validates its own parameters
-    def fit(self, X, y, groups="deprecated", stimulus=None, *, metadata=None):
+    def fit(self, X, y, groups=DEPRECATED, stimulus=None, *, metadata=None):
         """Fit the encoder and the head on training rows.
 
         Parameters
@@ -291,8 +291,7 @@ class ContrastiveVADRegressor(RegressorMixin, TransformerMixin, BaseEstimator):
         if self.embeddings is None:
             raise ValueError("ContrastiveVADRegressor needs embeddings (the stimulus embeddings the encoder is "
                              "trained to predict), e.g. StimulusEmbeddings.from_file('stimuli/embeddings.h5').")
-        legacy = groups is not None and not (isinstance(groups, str) and groups == "deprecated")
-        if stimulus is None and metadata is None and not legacy:
+        if stimulus is None and metadata is None and not groups_given(groups):
             raise ValueError("ContrastiveVADRegressor.fit needs each row's stimulus id: pass metadata (the responses' "
                              "id table, StimulusResponses.metadata, which cross_validate_subjects passes) or stimulus=.")
         if stimulus is None and metadata is not None:  # metadata wins over the deprecated groups
